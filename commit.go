@@ -1,0 +1,213 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/seed58a3dad2/session/store"
+)
+
+// start makes the handle for a request from its token, without any store
+// call: a missing or bad token means no session, a good one a session that is
+// presumed to exist until the store says otherwise.
+func (m *Manager) start(s *Session, r *http.Request) {
+	s.m, s.ctx = m, r.Context()
+	raw, fromHeader := m.readToken(r)
+	s.fromHeader = fromHeader
+	s.loaded = true // a new session holds nothing; a stored one is loaded lazily
+	if raw == "" {
+		return
+	}
+	t, ok := m.tokens.decode(raw)
+	if !ok {
+		s.badToken = true
+		return
+	}
+	s.hadToken = true
+	if m.cfg.Lifetime > 0 && !m.cfg.Now().Before(t.created.Add(m.cfg.Lifetime)) {
+		s.gone = true // past its absolute Lifetime: gone for sure, no need to ask
+		return
+	}
+	s.id, s.created, s.issued = t.id, t.created, t.issued
+	s.expires = m.expiry(t.created, t.issued)
+	s.stored, s.loaded = true, false
+}
+
+// commit saves the session before the response headers go out and sets the
+// headers that carry the token and the expiry. An error means nothing could
+// be promised to the client: the ErrorHandler answers instead.
+func (s *Session) commit(h http.Header, r *http.Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.save(); err != nil {
+		return err
+	}
+	s.committed, s.committedID = true, s.id
+	s.m.writeHeaders(s, h, r)
+	return nil
+}
+
+// save applies what the request did to the store: deletions, then creation,
+// update or touch. s.mu must be held.
+func (s *Session) save() error {
+	if s.err != nil {
+		return s.err
+	}
+	m := s.m
+	ctx, cancel := m.saveContext(s.ctx)
+	defer cancel()
+	for len(s.drop) > 0 {
+		if err := m.cfg.Store.Delete(ctx, s.drop[0]); err != nil {
+			return storeError("delete", err)
+		}
+		s.drop = s.drop[1:]
+	}
+	now := m.cfg.Now()
+	switch {
+	case s.id == "":
+		return nil
+	case !s.stored:
+		return s.create(ctx, now)
+	case !s.change.Empty():
+		ttl := m.expiry(s.created, now).Sub(now)
+		d := s.change
+		d.MaxKeys = m.cfg.MaxKeys
+		found, err := m.cfg.Store.Update(ctx, s.id, d, ttl)
+		if err != nil {
+			return storeError("update", err)
+		}
+		if !found {
+			// Gone since the token was issued: the writes go to a fresh
+			// session rather than bring the old one back or be lost.
+			s.markGone()
+			return s.create(ctx, now)
+		}
+		s.change, s.del = store.Delta{}, nil
+		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+	case s.touchDue(now):
+		ttl := m.expiry(s.created, now).Sub(now)
+		found, err := m.cfg.Store.Touch(ctx, s.id, ttl)
+		if err != nil {
+			return storeError("touch", err)
+		}
+		if !found {
+			s.markGone()
+			return nil
+		}
+		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+	}
+	return nil
+}
+
+// create stores a new session if it holds values. s.mu must be held.
+func (s *Session) create(ctx context.Context, now time.Time) error {
+	if len(s.values) == 0 {
+		s.reset() // lazy creation: an empty new session costs nothing
+		return nil
+	}
+	m := s.m
+	ttl := m.expiry(s.created, now).Sub(now)
+	if ttl <= 0 {
+		s.created = now // a session renewed past its Lifetime starts a new one
+		ttl = m.expiry(now, now).Sub(now)
+	}
+	err := m.cfg.Store.Create(ctx, s.id, s.values, ttl, m.cfg.MaxKeys)
+	if errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("%w: create: %w", ErrStore, err)
+	}
+	if errors.Is(err, store.ErrTooManyKeys) {
+		return err
+	}
+	if err != nil {
+		return storeError("create", err)
+	}
+	s.stored = true
+	s.change, s.del = store.Delta{}, nil
+	s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+	return nil
+}
+
+// writeHeaders tells the client about its session: a new token when one was
+// issued, the expiry whenever there is a session, an expired cookie when the
+// one it sent is of no use any more. s.mu must be held.
+func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
+	cookies := m.cfg.Transport != TransportHeader && !s.fromHeader
+	if s.hadToken || s.badToken || s.id != "" {
+		if cookies {
+			h.Add("Vary", "Cookie")
+		}
+		if m.cfg.Transport != TransportCookie {
+			h.Add("Vary", HeaderID)
+		}
+	}
+	if s.id == "" || !s.stored {
+		if cookies && (s.hadToken || s.badToken) {
+			m.setCookie(h, r, "", time.Time{}, time.Time{})
+			h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+		}
+		return
+	}
+	exposed := HeaderExpires
+	h.Set(HeaderExpires, s.expires.UTC().Format(ExpiresFormat))
+	if s.reissue {
+		tok, err := m.tokens.encode(token{id: s.id, created: s.created, issued: s.issued})
+		if err != nil {
+			m.cfg.OnError(r, err)
+			return
+		}
+		if cookies {
+			m.setCookie(h, r, tok, s.expires, m.cfg.Now())
+			h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+		}
+		if m.cfg.Transport != TransportCookie {
+			h.Set(HeaderID, tok)
+			exposed = HeaderID + ", " + HeaderExpires
+		}
+		s.reissue = false
+	}
+	h.Add("Access-Control-Expose-Headers", exposed)
+}
+
+// finish runs when the handler returns after the headers went out: changes
+// made since are saved when the client's token still names the session;
+// otherwise they cannot be, and OnError hears of it.
+func (s *Session) finish(r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return // already answered by the ErrorHandler, or reported below
+	}
+	m := s.m
+	ctx, cancel := m.saveContext(s.ctx)
+	defer cancel()
+	for _, id := range s.drop {
+		if err := m.cfg.Store.Delete(ctx, id); err != nil {
+			m.cfg.OnError(r, storeError("delete after response", err))
+		}
+	}
+	s.drop = nil
+	switch {
+	case s.id == "" || (s.id == s.committedID && s.change.Empty()):
+		return
+	case s.id != s.committedID || !s.stored:
+		m.cfg.OnError(r, ErrHeadersSent)
+		return
+	}
+	now := m.cfg.Now()
+	ttl := m.expiry(s.created, now).Sub(now)
+	d := s.change
+	d.MaxKeys = m.cfg.MaxKeys
+	found, err := m.cfg.Store.Update(ctx, s.id, d, ttl)
+	switch {
+	case err != nil && errors.Is(err, store.ErrTooManyKeys):
+		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", err))
+	case err != nil:
+		m.cfg.OnError(r, storeError("update after response", err))
+	case !found:
+		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: the session expired meanwhile"))
+	}
+	s.change, s.del = store.Delta{}, nil
+}

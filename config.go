@@ -1,0 +1,212 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/seed58a3dad2/session/store"
+)
+
+// Config configures a Manager. Its zero value, with a Store and at least one
+// Key, is a working configuration: every other field states its default.
+type Config struct {
+	// Store keeps the sessions. Required: memstore.New for one process,
+	// redisstore.New for a server farm.
+	Store store.Store
+
+	// Keys sign (and, when a Key has a Block, encrypt) session tokens. The
+	// first key signs new tokens; every key is tried when verifying, so a
+	// key is rotated by putting the new one first and dropping the old one
+	// once the tokens it signed have expired. Required. ParseKeys reads them
+	// from an environment variable.
+	Keys []Key
+
+	// IdleTimeout is how long a session lives without requests; every
+	// request renews it (sliding expiry). Default: 20 minutes.
+	IdleTimeout time.Duration
+
+	// Lifetime, when positive, is the absolute limit on a session's age,
+	// however active it is. Renew keeps the session's age. Default: 0, no
+	// limit.
+	Lifetime time.Duration
+
+	// TouchInterval is how old a token must be before a request that does
+	// not write to the session renews the expiry in the store. Renewing on
+	// every request costs a store write per request for nothing; with the
+	// default, a session can expire up to TouchInterval earlier than an
+	// exact sliding window would make it. Negative renews on every request.
+	// Default: IdleTimeout/20 (1 minute of 20).
+	TouchInterval time.Duration
+
+	// Cookie configures the session cookie.
+	Cookie CookieConfig
+
+	// Transport chooses how tokens travel. Default: TransportBoth.
+	Transport Transport
+
+	// Codec encodes values. Default: JSON, readable with redis-cli and by
+	// services not written in Go.
+	Codec Codec
+
+	// StoreTimeout bounds each store call, on top of the request's own
+	// context. Default: 2 seconds.
+	StoreTimeout time.Duration
+
+	// MaxTokenLength is the longest token accepted; longer ones are ignored
+	// unread. Default: 1024 bytes.
+	MaxTokenLength int
+	// MaxKeyLength is the longest key Set accepts. Default: 128 bytes.
+	MaxKeyLength int
+	// MaxValueSize is the largest encoded value Set accepts. Default: 64 KiB.
+	MaxValueSize int
+	// MaxKeys is the most keys one session may hold. Default: 256.
+	MaxKeys int
+
+	// ErrorHandler writes the response when the store fails (503) or a
+	// limit is exceeded (413). Default: a JSON body when the client accepts
+	// JSON, plain text otherwise; see DefaultErrorHandler.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// OnError receives errors no response can carry any more: a change made
+	// after the response headers were sent that could not be saved.
+	// Default: log.Printf.
+	OnError func(r *http.Request, err error)
+
+	// Now is the clock. Default: time.Now. Tests inject a fake one.
+	Now func() time.Time
+}
+
+// CookieConfig configures the session cookie. Field names follow http.Cookie.
+type CookieConfig struct {
+	// Name of the cookie, after Prefix. Default: "session".
+	Name string
+	// Prefix is put before Name, so that several applications or instances
+	// on one origin keep separate sessions ("chat_" gives "chat_session").
+	// Default: none.
+	Prefix string
+	// HostPrefix adds the "__Host-" prefix, which browsers accept only with
+	// Secure, Path=/ and no Domain: the cookie cannot be set by a subdomain.
+	// It forces Secure. Default: false.
+	HostPrefix bool
+	// Path of the cookie. Default: "/".
+	Path string
+	// Domain of the cookie. Default: none (host only).
+	Domain string
+	// Secure forces the Secure attribute. Default: false, in which case the
+	// cookie is Secure when the request came over TLS.
+	Secure bool
+	// SameSite mode. Default: http.SameSiteLaxMode.
+	SameSite http.SameSite
+	// AllowScripts leaves out HttpOnly, letting page scripts read the
+	// cookie. Default: false (HttpOnly).
+	AllowScripts bool
+}
+
+// Transport says where tokens are read from and written to.
+type Transport int
+
+const (
+	// TransportBoth reads the Session-Id header, else the cookie. A request
+	// that sent the header (API and JavaScript clients) gets its token back
+	// in the Session-Id header only; other requests get the cookie and the
+	// header.
+	TransportBoth Transport = iota
+	// TransportCookie uses the cookie only: the token never appears in a
+	// header, so page scripts cannot read an HttpOnly session.
+	TransportCookie
+	// TransportHeader uses the Session-Id header only: no cookies.
+	TransportHeader
+)
+
+// Key is one signing key, with an optional encryption key.
+type Key struct {
+	// Hash signs tokens with HMAC-SHA256: 32 or 64 random bytes.
+	Hash []byte
+	// Block, when set, encrypts tokens with AES: 16, 24 or 32 random bytes.
+	// Tokens hold only the session ID and two instants, so encryption is
+	// rarely needed.
+	Block []byte
+}
+
+const (
+	defaultIdleTimeout    = 20 * time.Minute
+	defaultStoreTimeout   = 2 * time.Second
+	defaultMaxTokenLength = 1024
+	defaultMaxKeyLength   = 128
+	defaultMaxValueSize   = 64 << 10
+	defaultMaxKeys        = 256
+	minHashKeyLength      = 32
+)
+
+// withDefaults returns cfg with its zero fields filled in, or an error saying
+// what to fix.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Store == nil {
+		return cfg, errors.New("session: Config.Store is nil: use memstore.New or redisstore.New")
+	}
+	if len(cfg.Keys) == 0 {
+		return cfg, errors.New("session: Config.Keys is empty: give at least one key of 32 random bytes (see ParseKeys)")
+	}
+	for i, k := range cfg.Keys {
+		if len(k.Hash) < minHashKeyLength {
+			return cfg, fmt.Errorf("session: Config.Keys[%d].Hash has %d bytes: use at least %d random bytes", i, len(k.Hash), minHashKeyLength)
+		}
+		switch len(k.Block) {
+		case 0, 16, 24, 32:
+		default:
+			return cfg, fmt.Errorf("session: Config.Keys[%d].Block has %d bytes: an AES key has 16, 24 or 32", i, len(k.Block))
+		}
+	}
+	if cfg.IdleTimeout < 0 || cfg.Lifetime < 0 || cfg.StoreTimeout < 0 {
+		return cfg, errors.New("session: IdleTimeout, Lifetime and StoreTimeout must not be negative")
+	}
+	if cfg.MaxTokenLength < 0 || cfg.MaxKeyLength < 0 || cfg.MaxValueSize < 0 || cfg.MaxKeys < 0 {
+		return cfg, errors.New("session: limits must not be negative")
+	}
+	if cfg.Transport < TransportBoth || cfg.Transport > TransportHeader {
+		return cfg, fmt.Errorf("session: unknown Transport %d", cfg.Transport)
+	}
+	setDefault(&cfg.IdleTimeout, defaultIdleTimeout)
+	if cfg.TouchInterval == 0 {
+		cfg.TouchInterval = cfg.IdleTimeout / 20
+	}
+	if cfg.TouchInterval >= cfg.IdleTimeout {
+		return cfg, fmt.Errorf("session: TouchInterval %v must be shorter than IdleTimeout %v", cfg.TouchInterval, cfg.IdleTimeout)
+	}
+	setDefault(&cfg.StoreTimeout, defaultStoreTimeout)
+	setDefault(&cfg.MaxTokenLength, defaultMaxTokenLength)
+	setDefault(&cfg.MaxKeyLength, defaultMaxKeyLength)
+	setDefault(&cfg.MaxValueSize, defaultMaxValueSize)
+	setDefault(&cfg.MaxKeys, defaultMaxKeys)
+	setDefault(&cfg.Cookie.Name, "session")
+	setDefault(&cfg.Cookie.Path, "/")
+	setDefault(&cfg.Cookie.SameSite, http.SameSiteLaxMode)
+	if cfg.Cookie.HostPrefix {
+		if cfg.Cookie.Domain != "" || cfg.Cookie.Path != "/" {
+			return cfg, errors.New("session: a __Host- cookie must have Path \"/\" and no Domain")
+		}
+		cfg.Cookie.Secure = true
+	}
+	if cfg.Codec == nil {
+		cfg.Codec = JSON{}
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = DefaultErrorHandler
+	}
+	if cfg.OnError == nil {
+		cfg.OnError = logError
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}

@@ -1,0 +1,19 @@
+package session
+
+import "context"
+
+// contextKey is the type of the key under which the middleware puts the
+// *Session into the request context.
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "session context key " + k.name }
+
+var sessionKey = &contextKey{"session"}
+
+// FromContext returns the session the middleware put into ctx (a request's
+// Context()). Without the middleware it returns nil; every method of a nil
+// *Session is safe and reports ErrNoMiddleware.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey).(*Session)
+	return s
+}

@@ -1,0 +1,138 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// HeaderID is the request and response header that carries the session
+// token for API and JavaScript clients.
+const HeaderID = "Session-Id"
+
+// HeaderExpires is the response header that says when the session expires,
+// in RFC 3339 with milliseconds, UTC, whenever the response has a session.
+const HeaderExpires = "Session-Expires"
+
+// ExpiresFormat is the layout of the Session-Expires header.
+const ExpiresFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// tokenName is bound into every token's signature. It is the same for the
+// cookie and the header so that a token moves freely between the two.
+const tokenName = "session"
+
+const (
+	idBytes      = 16 // 128 bits from crypto/rand
+	tokenVersion = 1
+	payloadSize  = 1 + idBytes + 8 + 8
+)
+
+// token is what a signed token says: which session, created when (for the
+// absolute Lifetime) and issued when (the store's expiry was set then, which
+// is what makes skipping a touch safe).
+type token struct {
+	id      string
+	created time.Time
+	issued  time.Time
+}
+
+// newID returns a fresh session ID: 128 random bits, base64url.
+func newID() string {
+	var b [idBytes]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// tokenCodec signs and verifies tokens with the configured keys.
+type tokenCodec struct {
+	codecs []securecookie.Codec
+}
+
+func newTokenCodec(keys []Key, maxLength int) tokenCodec {
+	tc := tokenCodec{codecs: make([]securecookie.Codec, len(keys))}
+	for i, k := range keys {
+		sc := securecookie.New(k.Hash, k.Block)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(0) // our own instants decide expiry, from the injectable clock
+		sc.MaxLength(maxLength)
+		tc.codecs[i] = sc
+	}
+	return tc
+}
+
+func (tc tokenCodec) encode(t token) (string, error) {
+	var p [payloadSize]byte
+	p[0] = tokenVersion
+	if n, err := base64.RawURLEncoding.Decode(p[1:1+idBytes], []byte(t.id)); err != nil || n != idBytes {
+		return "", errBadID
+	}
+	binary.BigEndian.PutUint64(p[1+idBytes:], uint64(t.created.UnixMilli()))
+	binary.BigEndian.PutUint64(p[1+idBytes+8:], uint64(t.issued.UnixMilli()))
+	return tc.codecs[0].Encode(tokenName, p[:])
+}
+
+// decode verifies a token against every key. ok is false for anything that is
+// not a well-formed token signed by one of the keys.
+func (tc tokenCodec) decode(s string) (t token, ok bool) {
+	var p []byte
+	if err := securecookie.DecodeMulti(tokenName, s, &p, tc.codecs...); err != nil {
+		return t, false
+	}
+	if len(p) != payloadSize || p[0] != tokenVersion {
+		return t, false
+	}
+	t.id = base64.RawURLEncoding.EncodeToString(p[1 : 1+idBytes])
+	t.created = time.UnixMilli(int64(binary.BigEndian.Uint64(p[1+idBytes:])))
+	t.issued = time.UnixMilli(int64(binary.BigEndian.Uint64(p[1+idBytes+8:])))
+	return t, true
+}
+
+// readToken finds the raw token of a request: the Session-Id header, else the
+// cookie. fromHeader reports that the client speaks the header protocol (it
+// sent the header, even empty), and then its cookie is ignored: a JavaScript
+// client without a token must not pick up a cookie set for another client.
+func (m *Manager) readToken(r *http.Request) (raw string, fromHeader bool) {
+	if m.cfg.Transport != TransportCookie {
+		if v, ok := r.Header[HeaderID]; ok {
+			if len(v) > 0 {
+				raw = v[0]
+			}
+			return raw, true
+		}
+	}
+	if m.cfg.Transport != TransportHeader {
+		if c, err := r.Cookie(m.cookieName); err == nil {
+			return c.Value, false
+		}
+	}
+	return "", false
+}
+
+// setCookie sets the session cookie to value, expiring at expires; a zero
+// expires deletes the cookie.
+func (m *Manager) setCookie(h http.Header, r *http.Request, value string, expires, now time.Time) {
+	cc := &m.cfg.Cookie
+	c := http.Cookie{
+		Name:     m.cookieName,
+		Value:    value,
+		Path:     cc.Path,
+		Domain:   cc.Domain,
+		Secure:   cc.Secure || r.TLS != nil,
+		HttpOnly: !cc.AllowScripts,
+		SameSite: cc.SameSite,
+	}
+	if expires.IsZero() {
+		c.MaxAge = -1
+		c.Expires = time.Unix(1, 0)
+	} else {
+		c.Expires = expires
+		c.MaxAge = int((expires.Sub(now) + time.Second - 1) / time.Second)
+	}
+	if v := c.String(); v != "" {
+		h.Add("Set-Cookie", v)
+	}
+}

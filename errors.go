@@ -1,0 +1,73 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"log"
+	"net/http"
+	"strings"
+
+	"github.com/seed58a3dad2/session/store"
+)
+
+// ErrNoMiddleware is returned by the methods of a Session taken from a request
+// that did not pass through Manager.Handler.
+var ErrNoMiddleware = errors.New("session: no session on this request: wrap the handler with Manager.Handler")
+
+// ErrStore wraps every failure of the store: the backend is down, slow, or
+// the request was canceled. The default ErrorHandler answers it with 503.
+var ErrStore = errors.New("session: session store unavailable")
+
+// ErrInvalidKey is returned by Session.Set for an empty key, a key longer
+// than Config.MaxKeyLength, or a key starting with '@' (reserved for the
+// store's metadata).
+var ErrInvalidKey = errors.New("session: invalid key")
+
+// ErrValueTooLarge is returned by Session.Set when the encoded value is
+// larger than Config.MaxValueSize.
+var ErrValueTooLarge = errors.New("session: value too large")
+
+// ErrTooManyKeys is returned by Session.Set, or by the commit at the end of
+// the request, when the session would hold more than Config.MaxKeys keys. It
+// is store.ErrTooManyKeys, so errors.Is matches either name.
+var ErrTooManyKeys = store.ErrTooManyKeys
+
+// ErrHeadersSent is passed to Config.OnError when a change made after the
+// response headers were sent needed a new token (a new, renewed or
+// re-created session) that could no longer reach the client. The change is
+// not saved: commit sessions by changing them before writing the response.
+var ErrHeadersSent = errors.New("session: change needs a new session token but the response headers were already sent")
+
+// DefaultErrorHandler answers a store failure with 503 Service Unavailable
+// and an exceeded limit with 413 Content Too Large: as JSON
+// {"error":"...","message":"..."} when the client accepts JSON, as plain text
+// otherwise.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := http.StatusServiceUnavailable, "session_store_unavailable", "the session store is unavailable, try again shortly"
+	if isLimitError(err) {
+		status, code, msg = http.StatusRequestEntityTooLarge, "session_too_large", err.Error()
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	if strings.Contains(r.Header.Get("Accept"), "json") {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+func isLimitError(err error) bool {
+	return errors.Is(err, ErrTooManyKeys) || errors.Is(err, ErrValueTooLarge) || errors.Is(err, ErrInvalidKey)
+}
+
+func logError(r *http.Request, err error) {
+	log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
+}
