@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/json"
 	"errors"
 	"log"
 	"net/http"
@@ -53,9 +52,7 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("Retry-After", "1")
 	}
 	if strings.Contains(r.Header.Get("Accept"), "json") {
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+		WriteJSONError(w, status, code, msg)
 		return
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")

@@ -36,13 +36,13 @@ type Session struct {
 	fromHeader bool      // the client speaks the Session-Id header protocol
 	badToken   bool      // a token came that did not verify
 
-	loaded bool                // values holds the store's values with the change applied
-	values map[string][]byte   // valid when loaded
-	change store.Delta         // recorded writes, saved at commit
-	del    map[string]struct{} // keys in change.Del
-	reissue bool               // the expiry moved: the client needs a new token
-	drop   []string            // IDs to delete from the store at commit
-	err    error               // first store error: the response becomes the ErrorHandler's
+	loaded  bool                // values holds the store's values with the change applied
+	values  map[string][]byte   // valid when loaded
+	change  store.Delta         // recorded writes, saved at commit
+	del     map[string]struct{} // keys in change.Del
+	reissue bool                // the expiry moved: the client needs a new token
+	drop    []string            // IDs to delete from the store at commit
+	err     error               // first store error: the response becomes the ErrorHandler's
 
 	committed   bool   // the response headers went out
 	committedID string // the ID the client holds after the headers went out

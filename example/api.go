@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/seed58a3dad2/session"
+)
+
+// maxBody bounds request bodies; the session's own limits apply on top.
+const maxBody = 64 << 10
+
+func newRouter(m *session.Manager) http.Handler {
+	r := chi.NewRouter()
+	r.Use(m.Handler)
+	r.Route("/api", func(r chi.Router) {
+		r.Post("/login", login)
+		r.With(m.Require).Get("/whoami", whoami)
+		r.Post("/counter", counter)
+		r.Get("/values", allValues)
+		r.Put("/values/{key}", putValue)
+		r.Get("/values/{key}", getValue)
+		r.Method(http.MethodPost, "/logout", m.CloseHandler())
+	})
+	return r
+}
+
+type userReply struct {
+	User    string `json:"user"`
+	Expires string `json:"expires"`
+}
+
+// login stores the user under a new session ID (keeping the session's other
+// values): the renewal defeats session fixation.
+func login(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		User string `json:"user"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&body); err != nil || strings.TrimSpace(body.User) == "" {
+		session.WriteJSONError(w, http.StatusBadRequest, "bad_request", `send {"user":"name"}`)
+		return
+	}
+	s := session.FromContext(r.Context())
+	if err := s.Renew(); err != nil {
+		return // the store failed: the middleware answers 503
+	}
+	if err := s.Set("user", body.User); err != nil {
+		session.WriteJSONError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, userReply{body.User, expires(s)})
+}
+
+// whoami answers who is logged in; Require already turned away requests
+// without a live session.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	s := session.FromContext(r.Context())
+	user, ok, err := session.Get[string](s, "user")
+	switch {
+	case err != nil:
+		return
+	case !ok:
+		session.WriteJSONError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
+	default:
+		writeJSON(w, http.StatusOK, userReply{user, expires(s)})
+	}
+}
+
+func counter(w http.ResponseWriter, r *http.Request) {
+	s := session.FromContext(r.Context())
+	n, _, err := session.Get[int](s, "n")
+	if err != nil {
+		return
+	}
+	n++
+	if err := s.Set("n", n); err != nil {
+		session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"n": n})
+}
+
+func putValue(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		session.WriteJSONError(w, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 64 KiB")
+		return
+	}
+	if !json.Valid(body) {
+		session.WriteJSONError(w, http.StatusBadRequest, "invalid_json", "the body must be one JSON value")
+		return
+	}
+	err = session.FromContext(r.Context()).Set(chi.URLParam(r, "key"), json.RawMessage(body))
+	switch {
+	case errors.Is(err, session.ErrInvalidKey), errors.Is(err, session.ErrValueTooLarge), errors.Is(err, session.ErrTooManyKeys):
+		session.WriteJSONError(w, http.StatusBadRequest, "bad_value", err.Error())
+	case err != nil:
+		session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func getValue(w http.ResponseWriter, r *http.Request) {
+	var v json.RawMessage
+	ok, err := session.FromContext(r.Context()).Get(chi.URLParam(r, "key"), &v)
+	switch {
+	case errors.Is(err, session.ErrStore):
+		return
+	case err != nil:
+		session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+	case !ok:
+		session.WriteJSONError(w, http.StatusNotFound, "not_found", "no value under that key")
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(v)
+	}
+}
+
+func allValues(w http.ResponseWriter, r *http.Request) {
+	s := session.FromContext(r.Context())
+	keys, err := s.Keys()
+	if err != nil {
+		return
+	}
+	out := make(map[string]json.RawMessage, len(keys))
+	for _, k := range keys {
+		var v json.RawMessage
+		if _, err := s.Get(k, &v); err != nil {
+			session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+			return
+		}
+		out[k] = v
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func expires(s *session.Session) string {
+	return s.ExpiresAt().UTC().Format(session.ExpiresFormat)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,121 @@
+// Command example is a small JSON API on the session middleware: log in,
+// count, keep values, log out. It is the demo and the smoke-test target.
+//
+//	go run ./example                         # in-memory sessions
+//	go run ./example -store miniredis        # an embedded Redis, in process
+//	go run ./example -store redis -redis 127.0.0.1:6379
+//
+// Signing keys come from SESSION_KEYS (comma-separated, newest first, each at
+// least 32 random bytes in hex or base64: `openssl rand -hex 32`).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/memstore"
+	"github.com/seed58a3dad2/session/redisstore"
+	"github.com/seed58a3dad2/session/store"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	storeName := flag.String("store", "memory", "session store: memory, redis or miniredis (embedded, in process)")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address, with -store redis")
+	timeout := flag.Duration("timeout", 20*time.Minute, "idle timeout of a session")
+	prefix := flag.String("prefix", "", "cookie name prefix, e.g. chat_")
+	flag.Parse()
+
+	if err := run(*addr, *storeName, *redisAddr, *timeout, *prefix); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string) error {
+	st, closeStore, err := openStore(storeName, redisAddr)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	keys, err := signingKeys()
+	if err != nil {
+		return err
+	}
+	m, err := session.New(session.Config{
+		Store:       st,
+		Keys:        keys,
+		IdleTimeout: timeout,
+		Cookie:      session.CookieConfig{Prefix: prefix},
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{Addr: addr, Handler: newRouter(m), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Printf("listening on http://%s with the %s store (idle timeout %v)", addr, storeName, timeout)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openStore returns the session store the -store flag names.
+func openStore(name, redisAddr string) (store.Store, func(), error) {
+	switch name {
+	case "memory":
+		ms := memstore.New(memstore.Config{})
+		return ms, func() { ms.Close() }, nil
+	case "redis":
+		client := redis.NewClient(&redis.Options{Addr: redisAddr})
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("cannot reach Redis at %s (set -redis, or use -store miniredis): %w", redisAddr, err)
+		}
+		return redisstore.New(client, redisstore.Config{Application: "example"}), func() { client.Close() }, nil
+	case "miniredis":
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
+		}
+		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		return redisstore.New(client, redisstore.Config{Application: "example"}), func() { client.Close(); mr.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("unknown -store %q: use memory, redis or miniredis", name)
+}
+
+// signingKeys reads SESSION_KEYS, or makes a key for this process only.
+func signingKeys() ([]session.Key, error) {
+	if env := os.Getenv("SESSION_KEYS"); env != "" {
+		keys, err := session.ParseKeys(env)
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYS: %w", err)
+		}
+		return keys, nil
+	}
+	log.Printf("warning: SESSION_KEYS is not set: using a random key, so sessions survive neither a restart nor a second server (set SESSION_KEYS to `openssl rand -hex 32`)")
+	return []session.Key{{Hash: []byte(rand.Text() + rand.Text())}}, nil
+}
