@@ -1,0 +1,310 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/seed58a3dad2/session/store"
+)
+
+// Config configures a Store. The zero value is ready to use.
+type Config struct {
+	// SweepInterval is how often the background sweeper removes expired
+	// sessions. Expired sessions are never returned in between; the sweep
+	// only bounds the memory they hold. Default: 1 minute.
+	SweepInterval time.Duration
+	// Now returns the current time; tests set it to a fake clock.
+	// Default: time.Now.
+	Now func() time.Time
+}
+
+// numShards is the number of independently locked parts of the map, so that
+// requests for different sessions rarely wait for each other.
+const numShards = 32
+
+// Store keeps sessions in memory. It implements store.Store, and is safe for
+// concurrent use. Call Close to stop its sweeper when done with it.
+type Store struct {
+	now    func() time.Time
+	shards [numShards]shard
+
+	stop      chan struct{} // closed by Close to stop the sweeper
+	done      chan struct{} // closed by the sweeper when it returns
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// shard is one part of the map.
+type shard struct {
+	mu      sync.Mutex        // protects entries
+	entries map[string]*entry // by session ID
+}
+
+// entry is one session.
+type entry struct {
+	values  map[string][]byte // owned by the store: copied in and out
+	expires time.Time
+}
+
+// New returns an empty Store and starts its sweeper. It panics if
+// cfg.SweepInterval is negative.
+func New(cfg Config) *Store {
+	if cfg.SweepInterval < 0 {
+		panic(fmt.Sprintf("memstore: negative SweepInterval %v", cfg.SweepInterval))
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Store{
+		now:  cfg.Now,
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	for i := range s.shards {
+		s.shards[i].entries = make(map[string]*entry)
+	}
+	go s.sweep(cfg.SweepInterval)
+	return s
+}
+
+// sweep calls Sweep every interval until Close.
+func (s *Store) sweep(interval time.Duration) {
+	defer close(s.done)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			s.Sweep()
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// Close stops the sweeper and waits for it to return. The Store keeps
+// working; expired sessions are then only removed when accessed or by Sweep.
+// Close always returns nil, and may be called more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+// Sweep removes every expired session now. The sweeper calls it every
+// SweepInterval.
+func (s *Store) Sweep() {
+	now := s.now()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for id, e := range sh.entries {
+			if e.expired(now) {
+				delete(sh.entries, id)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// Len returns the number of sessions that have not expired.
+func (s *Store) Len() int {
+	now := s.now()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.entries {
+			if !e.expired(now) {
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// shard returns the shard that holds id, chosen by an FNV-1a hash.
+func (s *Store) shard(id string) *shard {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return &s.shards[h%numShards]
+}
+
+// live returns the unexpired entry for id, removing an expired one. The
+// caller holds sh.mu.
+func (sh *shard) live(id string, now time.Time) (*entry, bool) {
+	e, ok := sh.entries[id]
+	if !ok {
+		return nil, false
+	}
+	if e.expired(now) {
+		delete(sh.entries, id)
+		return nil, false
+	}
+	return e, true
+}
+
+// expired reports whether e has expired at now. A session lives for exactly
+// its ttl: it has expired once now reaches its expiry.
+func (e *entry) expired(now time.Time) bool {
+	return !now.Before(e.expires)
+}
+
+// Load returns a copy of the values of session id, and sets its time to live
+// to ttl if ttl is greater than zero.
+func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	now := s.now()
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.live(id, now)
+	if !ok {
+		return nil, false, nil
+	}
+	if ttl > 0 {
+		e.expires = now.Add(ttl)
+	}
+	return clone(e.values), true, nil
+}
+
+// Create stores a new session with a copy of values, expiring after ttl. A
+// ttl of zero or less creates a session that has already expired.
+func (s *Store) Create(ctx context.Context, id string, values map[string][]byte, ttl time.Duration, maxKeys int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if maxKeys > 0 && len(values) > maxKeys {
+		return store.ErrTooManyKeys
+	}
+	now := s.now()
+	e := &entry{values: clone(values), expires: now.Add(ttl)}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.live(id, now); ok {
+		return store.ErrExists
+	}
+	sh.entries[id] = e
+	return nil
+}
+
+// Update applies d to session id and sets its time to live to ttl. A ttl of
+// zero or less ends the session.
+func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := s.now()
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.live(id, now)
+	if !ok {
+		return false, nil
+	}
+	if ttl <= 0 {
+		delete(sh.entries, id)
+		return true, nil
+	}
+	if d.MaxKeys > 0 && keysAfter(e.values, &d) > d.MaxKeys {
+		return false, store.ErrTooManyKeys
+	}
+	if d.Clear {
+		clear(e.values)
+	}
+	for _, k := range d.Del {
+		delete(e.values, k)
+	}
+	for k, v := range d.Set {
+		e.values[k] = cloneBytes(v)
+	}
+	e.expires = now.Add(ttl)
+	return true, nil
+}
+
+// keysAfter returns how many keys values would hold after applying d.
+func keysAfter(values map[string][]byte, d *store.Delta) int {
+	if d.Clear {
+		return len(d.Set)
+	}
+	// Cheap upper bound first: only a Delta near the limit pays for the
+	// exact count.
+	if n := len(values) + len(d.Set); n <= d.MaxKeys {
+		return n
+	}
+	removed := make(map[string]bool, len(d.Del))
+	for _, k := range d.Del {
+		if _, ok := values[k]; ok {
+			removed[k] = true
+		}
+	}
+	n := len(values) - len(removed)
+	for k := range d.Set {
+		if _, ok := values[k]; !ok || removed[k] {
+			n++
+		}
+	}
+	return n
+}
+
+// Touch sets the time to live of session id to ttl. A ttl of zero or less
+// ends the session.
+func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := s.now()
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.live(id, now)
+	if !ok {
+		return false, nil
+	}
+	if ttl <= 0 {
+		delete(sh.entries, id)
+		return true, nil
+	}
+	e.expires = now.Add(ttl)
+	return true, nil
+}
+
+// Delete removes session id, if it is stored.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	delete(sh.entries, id)
+	return nil
+}
+
+// clone returns a deep copy of values, never nil.
+func clone(values map[string][]byte) map[string][]byte {
+	c := make(map[string][]byte, len(values))
+	for k, v := range values {
+		c[k] = cloneBytes(v)
+	}
+	return c
+}
+
+// cloneBytes returns a copy of b; a nil or empty b gives an empty, non-nil
+// slice, so that a stored empty value reads back the same way every time.
+func cloneBytes(b []byte) []byte {
+	return append(make([]byte, 0, len(b)), b...)
+}
