@@ -114,14 +114,7 @@ func (s *Session) create(ctx context.Context, now time.Time) error {
 		s.created = now // a session renewed past its Lifetime starts a new one
 		ttl = m.expiry(now, now).Sub(now)
 	}
-	err := m.cfg.Store.Create(ctx, s.id, s.values, ttl, m.cfg.MaxKeys)
-	if errors.Is(err, store.ErrExists) {
-		return fmt.Errorf("%w: create: %w", ErrStore, err)
-	}
-	if errors.Is(err, store.ErrTooManyKeys) {
-		return err
-	}
-	if err != nil {
+	if err := m.cfg.Store.Create(ctx, s.id, s.values, ttl, m.cfg.MaxKeys); err != nil {
 		return storeError("create", err)
 	}
 	s.stored = true
@@ -202,12 +195,10 @@ func (s *Session) finish(r *http.Request) {
 	d.MaxKeys = m.cfg.MaxKeys
 	found, err := m.cfg.Store.Update(ctx, s.id, d, ttl)
 	switch {
-	case err != nil && errors.Is(err, store.ErrTooManyKeys):
-		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", err))
 	case err != nil:
-		m.cfg.OnError(r, storeError("update after response", err))
+		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))
 	case !found:
-		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: the session expired meanwhile"))
+		m.cfg.OnError(r, errors.New("session: change after response not saved: the session expired meanwhile"))
 	}
 	s.change, s.del = store.Delta{}, nil
 }

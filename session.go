@@ -162,6 +162,9 @@ func (s *Session) Set(key string, v any) error {
 		if _, exists := s.values[key]; !exists && len(s.values) >= s.m.cfg.MaxKeys {
 			return fmt.Errorf("%w: the limit (Config.MaxKeys) is %d", ErrTooManyKeys, s.m.cfg.MaxKeys)
 		}
+		if s.values == nil {
+			s.values = make(map[string][]byte)
+		}
 		s.values[key] = b
 	} else if _, exists := s.change.Set[key]; !exists && len(s.change.Set) >= s.m.cfg.MaxKeys {
 		return fmt.Errorf("%w: the limit (Config.MaxKeys) is %d", ErrTooManyKeys, s.m.cfg.MaxKeys)
@@ -350,7 +353,12 @@ func (s *Session) touchDue(now time.Time) bool {
 	return s.stored && !s.reissue && now.Sub(s.issued) >= s.m.cfg.TouchInterval
 }
 
+// storeError wraps a store failure in ErrStore; a limit the store enforced
+// is not a failure and keeps its own identity.
 func storeError(op string, err error) error {
+	if errors.Is(err, store.ErrTooManyKeys) {
+		return fmt.Errorf("%w: the limit (Config.MaxKeys) applies to the stored session", err)
+	}
 	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
 }
 

@@ -1,0 +1,280 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/memstore"
+	"github.com/seed58a3dad2/session/store"
+)
+
+var testKey = session.Key{Hash: []byte("0123456789abcdef0123456789abcdef")}
+
+// clock is a fake clock the tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// countingStore records every call that reaches the store underneath: one
+// call is one round trip for a remote store.
+type countingStore struct {
+	store.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+func (c *countingStore) record(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, op)
+}
+
+// Calls returns the calls since the last Calls, and forgets them.
+func (c *countingStore) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	calls := c.calls
+	c.calls = nil
+	return calls
+}
+
+func (c *countingStore) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	if ttl > 0 {
+		c.record("Load+touch")
+	} else {
+		c.record("Load")
+	}
+	return c.Store.Load(ctx, id, ttl)
+}
+
+func (c *countingStore) Create(ctx context.Context, id string, v map[string][]byte, ttl time.Duration, max int) error {
+	c.record("Create")
+	return c.Store.Create(ctx, id, v, ttl, max)
+}
+
+func (c *countingStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+	c.record("Update")
+	return c.Store.Update(ctx, id, d, ttl)
+}
+
+func (c *countingStore) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	c.record("Touch")
+	return c.Store.Touch(ctx, id, ttl)
+}
+
+func (c *countingStore) Delete(ctx context.Context, id string) error {
+	c.record("Delete")
+	return c.Store.Delete(ctx, id)
+}
+
+// failingStore fails every call, like a Redis that is down.
+type failingStore struct{ err error }
+
+func (f failingStore) Load(context.Context, string, time.Duration) (map[string][]byte, bool, error) {
+	return nil, false, f.err
+}
+func (f failingStore) Create(context.Context, string, map[string][]byte, time.Duration, int) error {
+	return f.err
+}
+func (f failingStore) Update(context.Context, string, store.Delta, time.Duration) (bool, error) {
+	return false, f.err
+}
+func (f failingStore) Touch(context.Context, string, time.Duration) (bool, error) { return false, f.err }
+func (f failingStore) Delete(context.Context, string) error                     { return f.err }
+
+// env is a manager on a counted memstore with a fake clock, serving
+// testRoutes.
+type env struct {
+	t     *testing.T
+	clock *clock
+	mem   *memstore.Store
+	store *countingStore
+	m     *session.Manager
+	h     http.Handler
+}
+
+// newEnv builds an env; cfg's Store, Keys and Now are filled in when empty.
+func newEnv(t *testing.T, cfg session.Config) *env {
+	t.Helper()
+	e := &env{t: t, clock: newClock()}
+	if cfg.Store == nil {
+		e.mem = memstore.New(memstore.Config{Now: e.clock.Now})
+		t.Cleanup(func() { e.mem.Close() })
+		cfg.Store = e.mem
+	}
+	e.store = &countingStore{Store: cfg.Store}
+	cfg.Store = e.store
+	if cfg.Keys == nil {
+		cfg.Keys = []session.Key{testKey}
+	}
+	if cfg.Now == nil {
+		cfg.Now = e.clock.Now
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	e.m = m
+	e.h = m.Handler(testRoutes(m))
+	return e
+}
+
+// testRoutes answers /get?k=, /set?k=&v= (v is JSON), /del?k=, /incr, /noop,
+// /keys, /clear, /destroy, /renew, /isnew and /close.
+func testRoutes(m *session.Manager) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		var v any
+		ok, err := session.FromContext(r.Context()).Get(r.URL.Query().Get("k"), &v)
+		if err != nil {
+			return
+		}
+		if !ok {
+			http.Error(w, "absent", http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(v)
+	})
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var v any
+		if err := json.Unmarshal([]byte(q.Get("v")), &v); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := session.FromContext(r.Context()).Set(q.Get("k"), v); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})
+	mux.HandleFunc("/del", func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Delete(r.URL.Query().Get("k"))
+	})
+	mux.HandleFunc("/incr", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		n, _, err := session.Get[int](s, "n")
+		if err != nil {
+			return
+		}
+		if err := s.Set("n", n+1); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, n+1)
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
+		keys, err := session.FromContext(r.Context()).Keys()
+		if err != nil {
+			return
+		}
+		fmt.Fprint(w, strings.Join(keys, ","))
+	})
+	mux.HandleFunc("/clear", func(w http.ResponseWriter, r *http.Request) { session.FromContext(r.Context()).Clear() })
+	mux.HandleFunc("/destroy", func(w http.ResponseWriter, r *http.Request) { session.FromContext(r.Context()).Destroy() })
+	mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) { _ = session.FromContext(r.Context()).Renew() })
+	mux.HandleFunc("/isnew", func(w http.ResponseWriter, r *http.Request) {
+		isNew, err := session.FromContext(r.Context()).IsNew()
+		if err != nil {
+			return
+		}
+		fmt.Fprint(w, isNew)
+	})
+	mux.Handle("/close", m.CloseHandler())
+	mux.Handle("/required", m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "in") })))
+	return mux
+}
+
+// client is a browser or API client of an env: it keeps the token the
+// server gives it, in a cookie or (header mode) for the Session-Id header.
+type client struct {
+	e      *env
+	header bool   // speak the header protocol
+	token  string // the token it holds
+	last   *httptest.ResponseRecorder
+}
+
+func (e *env) client() *client       { return &client{e: e} }
+func (e *env) headerClient() *client { return &client{e: e, header: true} }
+
+// do sends a request and keeps what the response says about the token.
+func (c *client) do(method, target string) *httptest.ResponseRecorder {
+	c.e.t.Helper()
+	r := httptest.NewRequest(method, target, nil)
+	if c.header {
+		r.Header.Set(session.HeaderID, c.token)
+	} else if c.token != "" {
+		r.AddCookie(&http.Cookie{Name: c.e.m.CookieName(), Value: c.token})
+	}
+	w := httptest.NewRecorder()
+	c.e.h.ServeHTTP(w, r)
+	c.last = w
+	if c.header {
+		if tok := w.Header().Get(session.HeaderID); tok != "" {
+			c.token = tok
+		}
+		if w.Header().Get(session.HeaderExpires) == "" {
+			c.token = ""
+		}
+	} else if ck := cookieOf(w, c.e.m.CookieName()); ck != nil {
+		c.token = ck.Value
+		if ck.MaxAge < 0 {
+			c.token = ""
+		}
+	}
+	return w
+}
+
+func (c *client) get(target string) string {
+	c.e.t.Helper()
+	return strings.TrimSpace(c.do(http.MethodGet, target).Body.String())
+}
+
+// cookieOf returns the cookie named name that w sets, or nil.
+func cookieOf(w *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func equalCalls(got, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var errDown = errors.New("connection refused")

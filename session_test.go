@@ -1,0 +1,339 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/store"
+)
+
+// serve runs h inside the env's middleware for one request from c.
+func (c *client) serve(h http.HandlerFunc) *httptest.ResponseRecorder {
+	c.e.t.Helper()
+	saved := c.e.h
+	c.e.h = c.e.m.Handler(h)
+	defer func() { c.e.h = saved }()
+	return c.do(http.MethodGet, "/")
+}
+
+func TestSessionValues(t *testing.T) {
+	e := newEnv(t, session.Config{})
+
+	t.Run("typed reads decode what Set stored", func(t *testing.T) {
+		type cart struct {
+			Items []string `json:"items"`
+			Total float64  `json:"total"`
+		}
+		c := e.client()
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			for k, v := range map[string]any{"s": "text", "n": 42, "b": true, "cart": cart{[]string{"x"}, 9.5}} {
+				if err := s.Set(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			if v, ok, err := session.Get[string](s, "s"); v != "text" || !ok || err != nil {
+				t.Errorf("s: got %q %v %v", v, ok, err)
+			}
+			if v, ok, err := session.Get[int](s, "n"); v != 42 || !ok || err != nil {
+				t.Errorf("n: got %v %v %v", v, ok, err)
+			}
+			if v, ok, err := session.Get[bool](s, "b"); !v || !ok || err != nil {
+				t.Errorf("b: got %v %v %v", v, ok, err)
+			}
+			if v, ok, err := session.Get[cart](s, "cart"); v.Total != 9.5 || len(v.Items) != 1 || !ok || err != nil {
+				t.Errorf("cart: got %+v %v %v", v, ok, err)
+			}
+			if v, ok, err := session.Get[string](s, "absent"); v != "" || ok || err != nil {
+				t.Errorf("absent: got %q %v %v, want zero, false, nil", v, ok, err)
+			}
+			if _, _, err := session.Get[int](s, "s"); err == nil {
+				t.Errorf("reading a string as an int: got no error")
+			}
+			if keys, err := s.Keys(); strings.Join(keys, ",") != "b,cart,n,s" || err != nil {
+				t.Errorf("Keys: got %v %v", keys, err)
+			}
+			if n, err := s.Len(); n != 4 || err != nil {
+				t.Errorf("Len: got %d %v", n, err)
+			}
+		})
+	})
+
+	t.Run("Set encodes at once: later changes to the value do not leak in", func(t *testing.T) {
+		c := e.client()
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			v := []string{"before"}
+			_ = s.Set("list", v)
+			v[0] = "after"
+			got, _, _ := session.Get[[]string](s, "list")
+			if got[0] != "before" {
+				t.Errorf("got %q, want before", got[0])
+			}
+		})
+	})
+
+	t.Run("Set reports values the codec cannot encode", func(t *testing.T) {
+		e.client().serve(func(w http.ResponseWriter, r *http.Request) {
+			if err := session.FromContext(r.Context()).Set("f", func() {}); err == nil {
+				t.Error("got no error for a func value")
+			}
+		})
+	})
+
+	t.Run("Delete and Clear remove keys but keep the session", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		c.get("/set?k=b&v=2")
+		c.get("/set?k=c&v=3")
+		tok := c.token
+		c.get("/del?k=a")
+		if got := c.get("/keys"); got != "b,c" {
+			t.Fatalf("after Delete got keys %q, want b,c", got)
+		}
+		c.get("/clear")
+		if got := c.get("/keys"); got != "" {
+			t.Fatalf("after Clear got keys %q, want none", got)
+		}
+		if got := c.get("/isnew"); got != "false" || c.token != tok {
+			t.Fatalf("after Clear: IsNew %q, token changed %v; want the same live session", got, c.token != tok)
+		}
+	})
+
+	t.Run("a new session is stored only once it holds a value", func(t *testing.T) {
+		e.store.Calls()
+		c := e.client()
+		w := c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			if v, ok, err := session.Get[string](s, "x"); ok || err != nil || v != "" {
+				t.Errorf("got %q %v %v", v, ok, err)
+			}
+			if s.ID() != "" || !s.ExpiresAt().IsZero() {
+				t.Errorf("got ID %q expiry %v, want none before a value is set", s.ID(), s.ExpiresAt())
+			}
+		})
+		if calls := e.store.Calls(); len(calls) != 0 || len(w.Result().Cookies()) != 0 {
+			t.Fatalf("got store calls %v and cookies %v, want none", calls, w.Result().Cookies())
+		}
+	})
+
+	t.Run("IDs are random, 128 bits, and never repeat", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 200 {
+			var id string
+			e.client().serve(func(w http.ResponseWriter, r *http.Request) {
+				s := session.FromContext(r.Context())
+				_ = s.Set("a", 1)
+				id = s.ID()
+			})
+			if len(id) != 22 || seen[id] {
+				t.Fatalf("got ID %q (seen before: %v), want 22 base64url characters, unique", id, seen[id])
+			}
+			seen[id] = true
+		}
+	})
+}
+
+func TestDestroy(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=user&v=\"ann\"")
+	old := c.token
+	e.store.Calls()
+	w := c.do(http.MethodPost, "/close")
+
+	t.Run("the close handler answers 204, deletes the session in one call and expires the cookie", func(t *testing.T) {
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("got %d, want 204", w.Code)
+		}
+		if calls := e.store.Calls(); !equalCalls(calls, []string{"Delete"}) {
+			t.Fatalf("got calls %v, want [Delete]", calls)
+		}
+		if ck := cookieOf(w, "session"); ck == nil || ck.MaxAge >= 0 {
+			t.Fatalf("got cookie %v, want it expired", ck)
+		}
+	})
+	t.Run("the old token gets a fresh session, never the old ID", func(t *testing.T) {
+		c.token = old
+		if got := c.get("/get?k=user"); got != "absent" {
+			t.Fatalf("got %q, want absent", got)
+		}
+		if got := (&client{e: e, token: old}).get("/isnew"); got != "true" {
+			t.Fatalf("IsNew got %q, want true", got)
+		}
+		c.token = old
+		c.get("/set?k=x&v=1")
+		if c.token == old || c.token == "" {
+			t.Fatal("a write with a dead token did not get a fresh token")
+		}
+		var id string
+		c.serve(func(w http.ResponseWriter, r *http.Request) { id = session.FromContext(r.Context()).ID() })
+		oldID := tokenID(t, e, old)
+		if id == oldID {
+			t.Fatalf("the session was re-created under the old ID %q", id)
+		}
+	})
+	t.Run("a value set after Destroy starts a new session", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		before := c.token
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			s.Destroy()
+			_ = s.Set("flash", "bye")
+		})
+		if c.token == before || c.get("/get?k=flash") != `"bye"` || c.get("/get?k=a") != "absent" {
+			t.Fatalf("got token changed %v, flash %q, a %q", c.token != before, c.get("/get?k=flash"), c.get("/get?k=a"))
+		}
+	})
+	t.Run("closing without a session is a 204 too", func(t *testing.T) {
+		if w := e.client().do(http.MethodPost, "/close"); w.Code != http.StatusNoContent {
+			t.Fatalf("got %d", w.Code)
+		}
+		if w := e.client().do(http.MethodGet, "/close"); w.Code != http.StatusMethodNotAllowed {
+			t.Fatalf("GET got %d, want 405", w.Code)
+		}
+	})
+}
+
+// tokenID returns the session ID a token names, by asking the middleware.
+func tokenID(t *testing.T, e *env, tok string) string {
+	t.Helper()
+	var id string
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id = session.FromContext(r.Context()).ID()
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set(session.HeaderID, tok)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	return id
+}
+
+func TestRenew(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	old := c.token
+	oldID := tokenID(t, e, old)
+	c.get("/renew")
+
+	t.Run("the session gets a new ID and keeps its values", func(t *testing.T) {
+		if c.token == old || tokenID(t, e, c.token) == oldID {
+			t.Fatal("Renew kept the ID")
+		}
+		if got := c.get("/get?k=cart"); got != "3" {
+			t.Fatalf("got %q, want 3", got)
+		}
+	})
+	t.Run("the old ID is dead (session fixation)", func(t *testing.T) {
+		if _, found, _ := e.mem.Load(context.Background(), oldID, 0); found {
+			t.Fatal("the old session is still stored")
+		}
+		attacker := &client{e: e, token: old}
+		if got := attacker.get("/get?k=cart"); got != "absent" {
+			t.Fatalf("the old token still reads %q", got)
+		}
+	})
+}
+
+func TestLimits(t *testing.T) {
+	e := newEnv(t, session.Config{MaxKeyLength: 8, MaxValueSize: 16, MaxKeys: 3, MaxTokenLength: 300})
+	set := func(s *session.Session, k string, v any) error { return s.Set(k, v) }
+	tests := []struct {
+		name string
+		key  string
+		v    any
+		want error
+	}{
+		{"an empty key is refused", "", 1, session.ErrInvalidKey},
+		{"a key over MaxKeyLength is refused", "123456789", 1, session.ErrInvalidKey},
+		{"keys starting with @ are reserved", "@created", 1, session.ErrInvalidKey},
+		{"a value over MaxValueSize is refused", "k", strings.Repeat("x", 20), session.ErrValueTooLarge},
+		{"a value at the limits is accepted", "12345678", strings.Repeat("x", 14), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.client().serve(func(w http.ResponseWriter, r *http.Request) {
+				if err := set(session.FromContext(r.Context()), tt.key, tt.v); !errors.Is(err, tt.want) {
+					t.Errorf("got %v, want %v", err, tt.want)
+				}
+			})
+		})
+	}
+	t.Run("Set refuses a fourth key in a loaded session with ErrTooManyKeys", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		c.get("/set?k=b&v=1")
+		c.get("/set?k=c&v=1")
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			if n, _ := s.Len(); n != 3 {
+				t.Fatalf("got %d keys, want 3", n)
+			}
+			if err := s.Set("d", 1); !errors.Is(err, session.ErrTooManyKeys) {
+				t.Errorf("got %v, want ErrTooManyKeys", err)
+			}
+			if err := s.Set("a", 2); err != nil {
+				t.Errorf("replacing a key: got %v", err)
+			}
+		})
+		if got := c.get("/get?k=a"); got != "2" {
+			t.Fatalf("got a=%q, want 2", got)
+		}
+	})
+	t.Run("a write-only request over MaxKeys is refused by the store, with 413 and nothing written", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		c.get("/set?k=b&v=1")
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: "session", Value: c.token})
+		w := httptest.NewRecorder()
+		e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_ = s.Set("c", 1)
+			_ = s.Set("d", 1)
+			w.Write([]byte("done"))
+		})).ServeHTTP(w, r)
+		if w.Code != http.StatusRequestEntityTooLarge || strings.Contains(w.Body.String(), "done") {
+			t.Fatalf("got %d %q, want 413 instead of the handler's answer", w.Code, w.Body)
+		}
+		if got := c.get("/keys"); got != "a,b" {
+			t.Fatalf("got keys %q, want a,b unchanged", got)
+		}
+	})
+	t.Run("the store's ErrTooManyKeys is the package's", func(t *testing.T) {
+		if !errors.Is(session.ErrTooManyKeys, store.ErrTooManyKeys) {
+			t.Fatal("not the same error")
+		}
+	})
+}
+
+func TestFromContextWithoutMiddleware(t *testing.T) {
+	s := session.FromContext(context.Background())
+	if s != nil {
+		t.Fatalf("got %v, want nil", s)
+	}
+	if _, _, err := session.Get[int](s, "n"); !errors.Is(err, session.ErrNoMiddleware) {
+		t.Errorf("Get: got %v", err)
+	}
+	if err := s.Set("n", 1); !errors.Is(err, session.ErrNoMiddleware) {
+		t.Errorf("Set: got %v", err)
+	}
+	if err := s.Renew(); !errors.Is(err, session.ErrNoMiddleware) {
+		t.Errorf("Renew: got %v", err)
+	}
+	s.Delete("n")
+	s.Clear()
+	s.Destroy()
+	if s.ID() != "" || !s.ExpiresAt().IsZero() {
+		t.Error("a nil session has an ID or expiry")
+	}
+}

@@ -1,0 +1,289 @@
+package session_test
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/seed58a3dad2/session"
+)
+
+func TestMiddlewareServesChiAndServeMux(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	count := func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		n, _, _ := session.Get[int](s, "n")
+		_ = s.Set("n", n+1)
+		w.Write([]byte{byte('0' + n + 1)})
+	}
+	chiRouter := chi.NewRouter()
+	chiRouter.Use(e.m.Handler)
+	chiRouter.Post("/count", count)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /count", count)
+
+	for name, h := range map[string]http.Handler{"chi": chiRouter, "ServeMux": e.m.Handler(mux)} {
+		t.Run(name+" handlers reach the session through the request context", func(t *testing.T) {
+			e.h = h
+			c := e.client()
+			for want := 1; want <= 3; want++ {
+				if got := c.do(http.MethodPost, "/count").Body.String(); got != string(rune('0'+want)) {
+					t.Fatalf("request %d: got %q, want %d", want, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTokenTransport(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	good := c.token
+
+	t.Run("the header wins over the cookie", func(t *testing.T) {
+		other := e.client()
+		other.get("/set?k=a&v=2")
+		r := httptest.NewRequest(http.MethodGet, "/get?k=a", nil)
+		r.Header.Set(session.HeaderID, good)
+		r.AddCookie(&http.Cookie{Name: e.m.CookieName(), Value: other.token})
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if got := strings.TrimSpace(w.Body.String()); got != "1" {
+			t.Fatalf("got %q, want the header's session value 1", got)
+		}
+	})
+
+	t.Run("a client that sends an empty header ignores the cookie", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodGet, "/get?k=a", nil)
+		r.Header.Set(session.HeaderID, "")
+		r.AddCookie(&http.Cookie{Name: e.m.CookieName(), Value: good})
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound {
+			t.Fatalf("got %d %q, want 404: a header client without a token has no session", w.Code, w.Body)
+		}
+	})
+
+	otherKey := session.Key{Hash: []byte(strings.Repeat("k", 32))}
+	foreign := newEnv(t, session.Config{Keys: []session.Key{otherKey}}).client()
+	foreign.get("/set?k=a&v=1")
+	tampered := []byte(good)
+	tampered[len(tampered)/2] ^= 1
+	bad := map[string]string{
+		"garbage":                  "not a token",
+		"tampered":                 string(tampered),
+		"truncated":                good[:len(good)-3],
+		"signed with a foreign key": foreign.token,
+		"oversized":                strings.Repeat("A", 5000),
+		"empty-ish":                "|||",
+	}
+	for name, tok := range bad {
+		for _, header := range []bool{false, true} {
+			via := map[bool]string{false: "cookie", true: "header"}[header]
+			t.Run("a "+name+" token in the "+via+" means no session and no store call", func(t *testing.T) {
+				e.store.Calls()
+				c := &client{e: e, header: header, token: tok}
+				w := c.do(http.MethodGet, "/get?k=a")
+				if w.Code != http.StatusNotFound {
+					t.Fatalf("got %d %q, want 404 (no session)", w.Code, w.Body)
+				}
+				if calls := e.store.Calls(); len(calls) != 0 {
+					t.Fatalf("store calls %v, want none", calls)
+				}
+				if !header {
+					if ck := cookieOf(w, e.m.CookieName()); ck == nil || ck.MaxAge >= 0 {
+						t.Fatalf("got cookie %v, want the useless cookie expired", ck)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	oldKey := session.Key{Hash: []byte(strings.Repeat("o", 32))}
+	newKey := session.Key{Hash: []byte(strings.Repeat("n", 32)), Block: []byte(strings.Repeat("b", 32))}
+	e := newEnv(t, session.Config{Keys: []session.Key{oldKey}})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+
+	rotated, err := session.New(session.Config{Store: e.store, Keys: []session.Key{newKey, oldKey}, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.m, e.h = rotated, rotated.Handler(testRoutes(rotated))
+	t.Run("tokens signed by an older key still verify", func(t *testing.T) {
+		if got := c.get("/get?k=a"); got != "1" {
+			t.Fatalf("got %q, want 1", got)
+		}
+	})
+	t.Run("new tokens are signed (and encrypted) by the newest key", func(t *testing.T) {
+		c.get("/set?k=b&v=2")
+		newOnly, _ := session.New(session.Config{Store: e.store, Keys: []session.Key{newKey}, Now: e.clock.Now})
+		e.m, e.h = newOnly, newOnly.Handler(testRoutes(newOnly))
+		if got := c.get("/get?k=b"); got != "2" {
+			t.Fatalf("got %q, want 2 with only the new key", got)
+		}
+	})
+}
+
+func TestCookieAttributes(t *testing.T) {
+	tests := []struct {
+		name   string
+		cookie session.CookieConfig
+		tls    bool
+		check  func(t *testing.T, c *http.Cookie)
+	}{
+		{"defaults are HttpOnly, SameSite=Lax, Path=/ and not Secure over plain HTTP", session.CookieConfig{}, false, func(t *testing.T, c *http.Cookie) {
+			if c.Name != "session" || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure {
+				t.Fatalf("got %+v", c)
+			}
+		}},
+		{"the cookie is Secure when the request came over TLS", session.CookieConfig{}, true, func(t *testing.T, c *http.Cookie) {
+			if !c.Secure {
+				t.Fatalf("got %+v, want Secure", c)
+			}
+		}},
+		{"Secure can be forced", session.CookieConfig{Secure: true}, false, func(t *testing.T, c *http.Cookie) {
+			if !c.Secure {
+				t.Fatalf("got %+v, want Secure", c)
+			}
+		}},
+		{"a prefix goes before the name", session.CookieConfig{Prefix: "chat_"}, false, func(t *testing.T, c *http.Cookie) {
+			if c.Name != "chat_session" {
+				t.Fatalf("got name %q, want chat_session", c.Name)
+			}
+		}},
+		{"HostPrefix gives a Secure __Host- cookie on Path /", session.CookieConfig{HostPrefix: true, Prefix: "a_"}, false, func(t *testing.T, c *http.Cookie) {
+			if c.Name != "__Host-a_session" || !c.Secure || c.Path != "/" || c.Domain != "" {
+				t.Fatalf("got %+v", c)
+			}
+		}},
+		{"SameSite and AllowScripts are honoured", session.CookieConfig{SameSite: http.SameSiteStrictMode, AllowScripts: true}, false, func(t *testing.T, c *http.Cookie) {
+			if c.SameSite != http.SameSiteStrictMode || c.HttpOnly {
+				t.Fatalf("got %+v", c)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, session.Config{Cookie: tt.cookie})
+			r := httptest.NewRequest(http.MethodGet, "/set?k=a&v=1", nil)
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			c := cookieOf(w, e.m.CookieName())
+			if c == nil {
+				t.Fatalf("no cookie %q in %v", e.m.CookieName(), w.Header())
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestResponseHeaders(t *testing.T) {
+	e := newEnv(t, session.Config{IdleTimeout: 10 * time.Minute})
+	c := e.client()
+	w := c.do(http.MethodGet, "/set?k=a&v=1")
+	want := e.clock.Now().Add(10 * time.Minute)
+
+	t.Run("a new session's cookie expires with the server-side session", func(t *testing.T) {
+		ck := cookieOf(w, "session")
+		if !ck.Expires.Equal(want) || ck.MaxAge != 600 {
+			t.Fatalf("got Expires %v MaxAge %d, want %v and 600", ck.Expires, ck.MaxAge, want)
+		}
+	})
+	t.Run("Session-Expires is RFC 3339 UTC with milliseconds", func(t *testing.T) {
+		if got := w.Header().Get(session.HeaderExpires); got != want.Format("2006-01-02T15:04:05.000Z") {
+			t.Fatalf("got %q, want %q", got, want.Format("2006-01-02T15:04:05.000Z"))
+		}
+	})
+	t.Run("a newly issued token also comes back as Session-Id, exposed to scripts", func(t *testing.T) {
+		if got := w.Header().Get(session.HeaderID); got != c.token {
+			t.Fatalf("got Session-Id %q, want the cookie's token %q", got, c.token)
+		}
+		if got := w.Header().Get("Access-Control-Expose-Headers"); got != "Session-Id, Session-Expires" {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("responses that set a cookie say so to caches", func(t *testing.T) {
+		if got := w.Header().Values("Vary"); strings.Join(got, ",") != "Cookie,Session-Id" {
+			t.Fatalf("got Vary %q", got)
+		}
+		if got := w.Header().Get("Cache-Control"); got != `no-cache="Set-Cookie"` {
+			t.Fatalf("got Cache-Control %q", got)
+		}
+	})
+	t.Run("the cookie's expiry moves with the session's", func(t *testing.T) {
+		e.clock.Advance(5 * time.Minute)
+		w := c.do(http.MethodGet, "/get?k=a")
+		ck := cookieOf(w, "session")
+		want := e.clock.Now().Add(10 * time.Minute)
+		if ck == nil || !ck.Expires.Equal(want) {
+			t.Fatalf("got cookie %v, want one expiring at %v", ck, want)
+		}
+		if got := w.Header().Get(session.HeaderExpires); got != want.Format(session.ExpiresFormat) {
+			t.Fatalf("got Session-Expires %q, want %v", got, want)
+		}
+	})
+	t.Run("a request without a touch due keeps the cookie and still reports the expiry", func(t *testing.T) {
+		w := c.do(http.MethodGet, "/noop")
+		if ck := cookieOf(w, "session"); ck != nil {
+			t.Fatalf("got cookie %v, want none", ck)
+		}
+		if got := w.Header().Get(session.HeaderExpires); got != e.clock.Now().Add(10*time.Minute).Format(session.ExpiresFormat) {
+			t.Fatalf("got Session-Expires %q", got)
+		}
+	})
+	t.Run("header clients get the token in the header and no cookie", func(t *testing.T) {
+		h := e.headerClient()
+		w := h.do(http.MethodGet, "/set?k=a&v=1")
+		if h.token == "" || cookieOf(w, "session") != nil {
+			t.Fatalf("got token %q, cookies %v", h.token, w.Result().Cookies())
+		}
+		if got := h.get("/get?k=a"); got != "1" {
+			t.Fatalf("got %q, want 1", got)
+		}
+	})
+	t.Run("a request with no session gets no session headers", func(t *testing.T) {
+		w := e.client().do(http.MethodGet, "/noop")
+		for _, h := range []string{"Set-Cookie", session.HeaderID, session.HeaderExpires, "Vary"} {
+			if v := w.Header().Get(h); v != "" {
+				t.Fatalf("got %s: %q, want none", h, v)
+			}
+		}
+	})
+}
+
+func TestTransportModes(t *testing.T) {
+	t.Run("TransportCookie never puts the token in a header", func(t *testing.T) {
+		e := newEnv(t, session.Config{Transport: session.TransportCookie})
+		c := e.client()
+		w := c.do(http.MethodGet, "/set?k=a&v=1")
+		if w.Header().Get(session.HeaderID) != "" || c.token == "" {
+			t.Fatalf("got Session-Id %q, cookie token %q", w.Header().Get(session.HeaderID), c.token)
+		}
+		r := httptest.NewRequest(http.MethodGet, "/get?k=a", nil)
+		r.Header.Set(session.HeaderID, c.token)
+		w = httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound {
+			t.Fatalf("got %d, want 404: the header is not read", w.Code)
+		}
+	})
+	t.Run("TransportHeader never sets a cookie", func(t *testing.T) {
+		e := newEnv(t, session.Config{Transport: session.TransportHeader})
+		w := e.client().do(http.MethodGet, "/set?k=a&v=1")
+		if len(w.Result().Cookies()) != 0 || w.Header().Get(session.HeaderID) == "" {
+			t.Fatalf("got cookies %v, Session-Id %q", w.Result().Cookies(), w.Header().Get(session.HeaderID))
+		}
+	})
+}
