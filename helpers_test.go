@@ -103,8 +103,10 @@ func (f failingStore) Create(context.Context, string, map[string][]byte, time.Du
 func (f failingStore) Update(context.Context, string, store.Delta, time.Duration) (bool, error) {
 	return false, f.err
 }
-func (f failingStore) Touch(context.Context, string, time.Duration) (bool, error) { return false, f.err }
-func (f failingStore) Delete(context.Context, string) error                     { return f.err }
+func (f failingStore) Touch(context.Context, string, time.Duration) (bool, error) {
+	return false, f.err
+}
+func (f failingStore) Delete(context.Context, string) error { return f.err }
 
 // env is a manager on a counted memstore with a fake clock, serving
 // testRoutes.

@@ -76,12 +76,12 @@ func TestTokenTransport(t *testing.T) {
 	tampered := []byte(good)
 	tampered[len(tampered)/2] ^= 1
 	bad := map[string]string{
-		"garbage":                  "not a token",
-		"tampered":                 string(tampered),
-		"truncated":                good[:len(good)-3],
+		"garbage":                   "not a token",
+		"tampered":                  string(tampered),
+		"truncated":                 good[:len(good)-3],
 		"signed with a foreign key": foreign.token,
-		"oversized":                strings.Repeat("A", 5000),
-		"empty-ish":                "|||",
+		"oversized":                 strings.Repeat("A", 5000),
+		"empty-ish":                 "|||",
 	}
 	for name, tok := range bad {
 		for _, header := range []bool{false, true} {
