@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed58a3dad2/session"
+)
+
+// apiClient is a browser-like client with a cookie jar.
+type apiClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func (c *apiClient) call(method, path, body string) (int, string, http.Header) {
+	c.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header
+}
+
+func startExample(t *testing.T, storeName, redisAddr string, timeout time.Duration) (func() *apiClient, *session.Manager) {
+	st, closeStore, err := openStore(storeName, redisAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeStore)
+	m, err := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}, IdleTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newRouter(m))
+	t.Cleanup(srv.Close)
+	return func() *apiClient {
+		jar, _ := cookiejar.New(nil)
+		return &apiClient{t: t, base: srv.URL, http: &http.Client{Jar: jar}}
+	}, m
+}
+
+func TestExampleAPI(t *testing.T) {
+	stores := map[string]string{"memory": "", "miniredis": ""}
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		stores["redis"] = addr
+	} else {
+		t.Log("REDIS_ADDR not set: the example is not tried against a real Redis")
+	}
+	for storeName, addr := range stores {
+		t.Run("with -store "+storeName, func(t *testing.T) {
+			newClient, _ := startExample(t, storeName, addr, 20*time.Minute)
+			testEndpoints(t, newClient)
+		})
+	}
+}
+
+func testEndpoints(t *testing.T, newClient func() *apiClient) {
+	c := newClient()
+	t.Run("whoami without a session is session_required", func(t *testing.T) {
+		code, body, _ := c.call("GET", "/api/whoami", "")
+		if code != 401 || !strings.Contains(body, `"session_required"`) {
+			t.Fatalf("got %d %s", code, body)
+		}
+	})
+	t.Run("the counter counts", func(t *testing.T) {
+		for want := 1; want <= 3; want++ {
+			code, body, _ := c.call("POST", "/api/counter", "")
+			if code != 200 || body != `{"n":`+string(rune('0'+want))+`}` {
+				t.Fatalf("got %d %s, want n=%d", code, body, want)
+			}
+		}
+	})
+	var before string
+	t.Run("login renews the ID, keeps the data and answers the user and expiry", func(t *testing.T) {
+		u, _ := http.NewRequest("GET", c.base, nil)
+		before = c.http.Jar.Cookies(u.URL)[0].Value
+		code, body, h := c.call("POST", "/api/login", `{"user":"ann"}`)
+		var got struct{ User, Expires string }
+		if code != 200 || json.Unmarshal([]byte(body), &got) != nil || got.User != "ann" || got.Expires == "" {
+			t.Fatalf("got %d %s", code, body)
+		}
+		if exp, err := time.Parse(time.RFC3339, got.Expires); err != nil || exp.Before(time.Now().Add(19*time.Minute)) {
+			t.Fatalf("expires %q: %v", got.Expires, err)
+		}
+		if h.Get(session.HeaderExpires) == "" || c.http.Jar.Cookies(u.URL)[0].Value == before {
+			t.Fatal("no new token after login")
+		}
+		if _, body, _ := c.call("POST", "/api/counter", ""); body != `{"n":4}` {
+			t.Fatalf("counter after login got %s, want n=4", body)
+		}
+	})
+	t.Run("whoami answers the logged-in user", func(t *testing.T) {
+		code, body, _ := c.call("GET", "/api/whoami", "")
+		if code != 200 || !strings.Contains(body, `"user":"ann"`) || !strings.Contains(body, `"expires":"`) {
+			t.Fatalf("got %d %s", code, body)
+		}
+	})
+	t.Run("the pre-login token is dead", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", c.base+"/api/whoami", nil)
+		req.AddCookie(&http.Cookie{Name: "session", Value: before})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(string(b), "session_expired") {
+			t.Fatalf("got %d %s", resp.StatusCode, b)
+		}
+	})
+	t.Run("values are stored as JSON and read back", func(t *testing.T) {
+		for key, v := range map[string]string{"cart": `{"items":[1,2],"note":"x"}`, "nothing": "null", "n2": "42", "s": `"text"`} {
+			if code, body, _ := c.call("PUT", "/api/values/"+key, v); code != 204 {
+				t.Fatalf("PUT %s got %d %s", key, code, body)
+			}
+			if code, body, _ := c.call("GET", "/api/values/"+key, ""); code != 200 || body != v {
+				t.Fatalf("GET %s got %d %s, want %s", key, code, body, v)
+			}
+		}
+		code, body, _ := c.call("GET", "/api/values", "")
+		var all map[string]json.RawMessage
+		if code != 200 || json.Unmarshal([]byte(body), &all) != nil || string(all["cart"]) != `{"items":[1,2],"note":"x"}` || string(all["nothing"]) != "null" || string(all["user"]) != `"ann"` {
+			t.Fatalf("got %d %s", code, body)
+		}
+	})
+	t.Run("invalid JSON is a 400 and an absent key a 404", func(t *testing.T) {
+		if code, _, _ := c.call("PUT", "/api/values/bad", "{nope"); code != 400 {
+			t.Fatalf("got %d, want 400", code)
+		}
+		if code, _, _ := c.call("GET", "/api/values/absent", ""); code != 404 {
+			t.Fatalf("got %d, want 404", code)
+		}
+	})
+	t.Run("logout answers 204 and the next call has no session", func(t *testing.T) {
+		if code, _, _ := c.call("POST", "/api/logout", ""); code != 204 {
+			t.Fatalf("got %d", code)
+		}
+		if code, body, _ := c.call("GET", "/api/whoami", ""); code != 401 || !strings.Contains(body, "session_required") {
+			t.Fatalf("got %d %s", code, body)
+		}
+		if _, body, _ := c.call("POST", "/api/counter", ""); body != `{"n":1}` {
+			t.Fatalf("counter after logout got %s, want a fresh n=1", body)
+		}
+	})
+	t.Run("two clients have two sessions", func(t *testing.T) {
+		a, b := newClient(), newClient()
+		a.call("POST", "/api/counter", "")
+		a.call("POST", "/api/counter", "")
+		if _, body, _ := b.call("POST", "/api/counter", ""); body != `{"n":1}` {
+			t.Fatalf("got %s", body)
+		}
+	})
+}
+
+func TestExampleRejectsUnknownStore(t *testing.T) {
+	if _, _, err := openStore("postgres", ""); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,71 @@
+package session_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/seed58a3dad2/session"
+)
+
+// budgetCase is one row of the round-trip budget in the README: what the
+// client holds, what the handler does, and the store calls that may cost.
+type budgetCase struct {
+	name      string
+	token     bool // the client holds a live session with a=1
+	touchDue  bool // its token is older than the touch interval
+	path      string
+	wantCalls []string
+}
+
+var budget = []budgetCase{
+	{"no token, session untouched: 0", false, false, "/noop", nil},
+	{"token, session untouched, no touch due: 0", true, false, "/noop", nil},
+	{"token, session untouched, touch due: 1", true, true, "/noop", []string{"Touch"}},
+	{"read only: 1", true, false, "/get?k=a", []string{"Load"}},
+	{"read only, touch due (pipelined with the load): 1", true, true, "/get?k=a", []string{"Load+touch"}},
+	{"write only (delta and expiry, guarded): 1", true, false, "/set?k=b&v=2", []string{"Update"}},
+	{"write only, touch due (the update renews): 1", true, true, "/set?k=b&v=2", []string{"Update"}},
+	{"read then write: 2", true, false, "/incr", []string{"Load", "Update"}},
+	{"new session with data: 1", false, false, "/set?k=a&v=1", []string{"Create"}},
+	{"new session, nothing stored: 0", false, false, "/get?k=a", nil},
+	{"destroy: 1", true, false, "/close", []string{"Delete"}},
+}
+
+// runBudget plays every budget case against e, checking the store calls with
+// e.store and, when roundTrips is given, the round trips the backend counted
+// since its last call.
+func runBudget(t *testing.T, e *env, roundTrips func() int64) {
+	for _, tt := range budget {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.client()
+			if tt.token {
+				c.get("/set?k=a&v=1")
+			}
+			if tt.touchDue {
+				e.clock.Advance(2 * time.Minute)
+			}
+			e.store.Calls()
+			if roundTrips != nil {
+				roundTrips()
+			}
+			w := c.do(http.MethodPost, tt.path)
+			if w.Code >= 500 {
+				t.Fatalf("got %d %s", w.Code, w.Body)
+			}
+			calls := e.store.Calls()
+			if !equalCalls(calls, tt.wantCalls) {
+				t.Fatalf("got store calls %v, want %v", calls, tt.wantCalls)
+			}
+			if roundTrips != nil {
+				if got := roundTrips(); got != int64(len(tt.wantCalls)) {
+					t.Fatalf("got %d round trips to the backend, want %d", got, len(tt.wantCalls))
+				}
+			}
+		})
+	}
+}
+
+func TestRoundTripBudgetMemstore(t *testing.T) {
+	runBudget(t, newEnv(t, session.Config{TouchInterval: time.Minute}), nil)
+}
