@@ -50,21 +50,31 @@ func (s *Session) commit(h http.Header, r *http.Request) error {
 	return nil
 }
 
-// save applies what the request did to the store: deletions, then creation,
-// update or touch. s.mu must be held.
+// save applies what the request did to the store: creation, update or touch
+// of the current session, then deletion of the IDs it replaced. Creating
+// first means a failure never leaves the client with neither session.
+// s.mu must be held.
 func (s *Session) save() error {
 	if s.err != nil {
 		return s.err
 	}
-	m := s.m
-	ctx, cancel := m.saveContext(s.ctx)
+	ctx, cancel := s.m.saveContext(s.ctx)
 	defer cancel()
+	if err := s.saveCurrent(ctx); err != nil {
+		return err
+	}
 	for len(s.drop) > 0 {
-		if err := m.cfg.Store.Delete(ctx, s.drop[0]); err != nil {
+		if err := s.m.cfg.Store.Delete(ctx, s.drop[0]); err != nil {
 			return storeError("delete", err)
 		}
 		s.drop = s.drop[1:]
 	}
+	return nil
+}
+
+// saveCurrent creates, updates or touches the current session as needed.
+func (s *Session) saveCurrent(ctx context.Context) error {
+	m := s.m
 	now := m.cfg.Now()
 	switch {
 	case s.id == "":
