@@ -232,6 +232,36 @@ var basicCases = []testCase{
 		update(t, h, id, store.Delta{Del: keys})
 		wantValues(t, h, id, nil)
 	}},
+	{"a session with thousands of values round-trips", func(t *testing.T, h Harness) {
+		// Enough to overflow a backend that passes all arguments of one
+		// command at once through a bounded stack (Lua's, in Redis).
+		const n = 5000
+		first, second := make(map[string][]byte, n), make(map[string][]byte, n)
+		var keys []string
+		for i := range n {
+			k := fmt.Sprint("first-", i)
+			keys = append(keys, k)
+			first[k] = []byte(fmt.Sprint(i))
+			second[fmt.Sprint("second-", i)] = []byte(fmt.Sprint(i))
+		}
+		id := newID(t)
+		if err := h.Store.Create(t.Context(), id, first, ttl, n); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+		wantValues(t, h, id, first)
+		if found, err := h.Store.Update(t.Context(), id, store.Delta{Del: keys, Set: second}, ttl); err != nil || !found {
+			t.Fatalf("Update replacing every key: got %v, %v, want true, nil", found, err)
+		}
+		wantValues(t, h, id, second)
+		if found, err := h.Store.Update(t.Context(), id, store.Delta{Set: first, MaxKeys: 2 * n}, ttl); err != nil || !found {
+			t.Fatalf("Update adding keys within MaxKeys: got %v, %v, want true, nil", found, err)
+		}
+		if got, _ := load(t, h, id); len(got) != 2*n {
+			t.Errorf("got %d keys, want %d", len(got), 2*n)
+		}
+		update(t, h, id, store.Delta{Clear: true})
+		wantValues(t, h, id, nil)
+	}},
 	{"delete removes a session", func(t *testing.T, h Harness) {
 		id := newID(t)
 		create(t, h, id, values("a", "1"))

@@ -1,0 +1,289 @@
+// Package redistest gives tests in several packages the same access to Redis:
+// a client on a real server (REDIS_ADDR, or a private redis-server started for
+// the test, or a skip), a key prefix of their own, a hook that counts round
+// trips, and a way to move the server's notion of time forward.
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// skipMessage is what tests report when no real Redis is available.
+const skipMessage = "no Redis: set REDIS_ADDR or install redis-server to run real-Redis tests"
+
+// Client returns a client connected to a real Redis server, closed in
+// t.Cleanup.
+//
+// If REDIS_ADDR is set (host:port, or a redis:// URL) the client connects
+// there and the test fails if the server does not answer PING. Otherwise, if
+// redis-server is on PATH, a private server is started for this test on a
+// free loopback port, without persistence, and killed in t.Cleanup. Otherwise
+// the test is skipped. Client never uses the default 127.0.0.1:6379 unless
+// REDIS_ADDR names it.
+//
+// Tests sharing a server must keep to their own keys: see Prefix.
+func Client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		opt, err := options(addr)
+		if err != nil {
+			t.Fatalf("REDIS_ADDR=%q: %v", addr, err)
+		}
+		c := redis.NewClient(opt)
+		t.Cleanup(func() { _ = c.Close() })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := c.Ping(ctx).Err(); err != nil {
+			t.Fatalf("REDIS_ADDR=%q does not answer PING: %v", addr, err)
+		}
+		return c
+	}
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip(skipMessage)
+	}
+	addr := startServer(t, path)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	// Registered after the server's cleanup, so it runs before the server
+	// is killed (cleanups run last-in, first-out).
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// options parses REDIS_ADDR, which is either host:port or a redis:// URL.
+func options(addr string) (*redis.Options, error) {
+	if strings.Contains(addr, "://") {
+		return redis.ParseURL(addr)
+	}
+	return &redis.Options{Addr: addr}, nil
+}
+
+// startServer runs a private redis-server and returns its address. The port
+// is chosen by the kernel and released before redis-server binds it, so
+// another process may take it in between: startServer then tries again.
+func startServer(t testing.TB, path string) string {
+	t.Helper()
+	dir := t.TempDir() // redis-server's working directory; it writes nothing there
+	const attempts = 3
+	var lastErr error
+	for range attempts {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("redistest: find a free port: %v", err)
+		}
+		addr, stop, err := runServer(path, dir, port)
+		if err == nil {
+			t.Cleanup(stop)
+			return addr
+		}
+		lastErr = err
+	}
+	t.Fatalf("redistest: start redis-server (%d attempts): %v", attempts, lastErr)
+	return ""
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// runServer starts redis-server on port and waits until it answers PING. stop
+// kills it and waits for the process to exit.
+func runServer(path, dir string, port int) (addr string, stop func(), err error) {
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(path,
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", dir,
+	)
+	var out bytes.Buffer // read only after the process has exited
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	stop = func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	if err := waitReady(addr, exited); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("%w\n%s", err, out.String())
+	}
+	return addr, stop, nil
+}
+
+// waitReady polls addr with PING until it answers, the process exits, or ten
+// seconds pass.
+func waitReady(addr string, exited <-chan struct{}) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("redis-server exited before answering PING")
+		case <-deadline.C:
+			return fmt.Errorf("redis-server at %s does not answer PING: %w", addr, err)
+		case <-poll.C:
+		}
+	}
+}
+
+// Prefix returns a key prefix no other test uses ("test-" and 16 random hex
+// digits), for stores and keys of this test on a shared server.
+//
+// When REDIS_ADDR is set, a t.Cleanup deletes every key starting with the
+// prefix from that server, since its keys outlive the test. A private
+// redis-server started by Client, and miniredis, go away with the test and
+// need no cleanup.
+func Prefix(t testing.TB) string {
+	t.Helper()
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails: see crypto/rand.Read
+	prefix := "test-" + hex.EncodeToString(b[:])
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		return prefix
+	}
+	opt, err := options(addr)
+	if err != nil {
+		t.Fatalf("REDIS_ADDR=%q: %v", addr, err)
+	}
+	t.Cleanup(func() {
+		c := redis.NewClient(opt)
+		defer c.Close()
+		// t.Context is already canceled when cleanups run.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		keys, err := scanKeys(ctx, c, prefix)
+		if err == nil && len(keys) > 0 {
+			err = c.Del(ctx, keys...).Err()
+		}
+		if err != nil {
+			t.Errorf("redistest: delete keys under %q: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// Advance moves time forward by d for every key starting with prefix, the way
+// the passing of d would: each key's time to live is reduced by d, and a key
+// whose time to live reaches zero or less is deleted. Keys without a time to
+// live are left alone. Use it with a prefix from Prefix, so that only this
+// test's keys age.
+//
+// It reads each key's PTTL and sets the reduced value with PEXPIRE, one key
+// at a time: the real clock keeps running meanwhile, so tests should leave a
+// margin of a second or more around the expiries they probe.
+func Advance(t testing.TB, c redis.UniversalClient, prefix string, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, err := scanKeys(ctx, c, prefix)
+	if err != nil {
+		t.Fatalf("redistest: advance: %v", err)
+	}
+	for _, key := range keys {
+		if err := age(ctx, c, key, d); err != nil {
+			t.Fatalf("redistest: advance %q by %v: %v", key, d, err)
+		}
+	}
+}
+
+// age reduces the time to live of key by d.
+func age(ctx context.Context, c redis.UniversalClient, key string, d time.Duration) error {
+	pttl, err := c.PTTL(ctx, key).Result()
+	if err != nil {
+		return err
+	}
+	if pttl < 0 { // -1: no time to live; -2: gone already
+		return nil
+	}
+	left := pttl - d
+	if left < time.Millisecond {
+		return c.Del(ctx, key).Err()
+	}
+	return c.PExpire(ctx, key, left.Truncate(time.Millisecond)).Err()
+}
+
+// scanKeys lists the keys starting with prefix with SCAN, on every master of
+// a Cluster or on the one server of any other client.
+func scanKeys(ctx context.Context, c redis.UniversalClient, prefix string) ([]string, error) {
+	match := escapeGlob(prefix) + "*"
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return scanNode(ctx, c, match)
+	}
+	var (
+		mu   sync.Mutex // protects keys: ForEachMaster visits nodes concurrently
+		keys []string
+	)
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		found, err := scanNode(ctx, node, match)
+		mu.Lock()
+		keys = append(keys, found...)
+		mu.Unlock()
+		return err
+	})
+	return keys, err
+}
+
+// scanNode lists the keys of one server that match the glob pattern match.
+func scanNode(ctx context.Context, c redis.Cmdable, match string) ([]string, error) {
+	var keys []string
+	iter := c.Scan(ctx, 0, match, 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	return keys, iter.Err()
+}
+
+// escapeGlob quotes the characters that SCAN MATCH treats as pattern syntax.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

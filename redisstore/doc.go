@@ -1,0 +1,26 @@
+// Package redisstore keeps sessions in Redis, so that every instance of an
+// application sees the same sessions and they survive restarts. Each session
+// is one hash under the key "<Prefix>:<Application>:{<id>}", one field per
+// value plus an "@created" field that keeps an emptied session in existence;
+// the braces make the ID the Cluster hash tag. Every method is one round
+// trip: Create and Update are Lua scripts (EVALSHA), so they apply
+// atomically and an Update never brings back a session that expired or was
+// deleted. Times to live are relative (PEXPIRE), so clock skew between
+// application servers and Redis does not matter. Redis 4 or later is needed.
+//
+// New accepts any redis.UniversalClient:
+//
+//	// A single server.
+//	s := redisstore.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), redisstore.Config{})
+//
+//	// A primary managed by Sentinel.
+//	s = redisstore.New(redis.NewFailoverClient(&redis.FailoverOptions{
+//		MasterName:    "mymaster",
+//		SentinelAddrs: []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+//	}), redisstore.Config{Application: "shop"})
+//
+//	// A Cluster.
+//	s = redisstore.New(redis.NewClusterClient(&redis.ClusterOptions{
+//		Addrs: []string{"node-1:6379", "node-2:6379", "node-3:6379"},
+//	}), redisstore.Config{Application: "shop"})
+package redisstore

@@ -1,0 +1,254 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seed58a3dad2/session/store"
+)
+
+// Config configures a Store. The zero value is ready to use.
+type Config struct {
+	// Prefix starts every key, to keep sessions apart from other data in
+	// the same Redis. It must not contain '{' or '}'. Default: "session".
+	Prefix string
+	// Application follows Prefix in every key, so that several
+	// applications can share one Redis without sharing sessions. It must
+	// not contain '{' or '}'. Default: "default".
+	Application string
+	// Now returns the current time, recorded when a session is created.
+	// Expiry does not depend on it: times to live are relative and counted
+	// by Redis. Default: time.Now.
+	Now func() time.Time
+}
+
+// createdField is the metadata field that Create writes and nothing removes,
+// so that a session without values still exists.
+const createdField = "@created"
+
+// Store keeps sessions in Redis, one hash per session. It implements
+// store.Store, and is safe for concurrent use.
+type Store struct {
+	client    redis.UniversalClient
+	keyPrefix string // "<Prefix>:<Application>:{"
+	now       func() time.Time
+	create    *redis.Script
+	update    *redis.Script
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store that keeps sessions in the Redis that client talks to:
+// a single server (redis.NewClient), a Sentinel-managed primary
+// (redis.NewFailoverClient) or a Cluster (redis.NewClusterClient). The Store
+// does not close client. New panics if client is nil or cfg is invalid.
+func New(client redis.UniversalClient, cfg Config) *Store {
+	if client == nil {
+		panic("redisstore: nil client")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "session"
+	}
+	if cfg.Application == "" {
+		cfg.Application = "default"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	// A brace in either would move the Cluster hash tag off the session ID,
+	// putting every session in one slot.
+	if strings.ContainsAny(cfg.Prefix, "{}") || strings.ContainsAny(cfg.Application, "{}") {
+		panic(fmt.Sprintf("redisstore: Prefix %q and Application %q must not contain '{' or '}'", cfg.Prefix, cfg.Application))
+	}
+	return &Store{
+		client:    client,
+		keyPrefix: cfg.Prefix + ":" + cfg.Application + ":{",
+		now:       cfg.Now,
+		create:    redis.NewScript(createSource),
+		update:    redis.NewScript(updateSource),
+	}
+}
+
+// key returns the Redis key of session id: "<Prefix>:<Application>:{<id>}".
+// The braces make the ID the Cluster hash tag.
+func (s *Store) key(id string) string {
+	return s.keyPrefix + id + "}"
+}
+
+// Load returns a copy of the values of session id. With ttl greater than zero
+// it also sets the session's time to live, in the same pipeline: one round
+// trip either way.
+func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("redisstore: load: %w", err)
+	}
+	key := s.key(id)
+	var fields *redis.MapStringStringCmd
+	if ttl > 0 {
+		pipe := s.client.Pipeline()
+		fields = pipe.HGetAll(ctx, key)
+		pipe.PExpire(ctx, key, roundUp(ttl)) // answers 0 for a missing key: harmless
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, false, fmt.Errorf("redisstore: load: %w", err)
+		}
+	} else {
+		fields = s.client.HGetAll(ctx, key)
+	}
+	m, err := fields.Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: load: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, false, nil
+	}
+	values := make(map[string][]byte, len(m))
+	for f, v := range m {
+		if k, ok := decodeField(f); ok {
+			values[k] = []byte(v)
+		}
+	}
+	return values, true, nil
+}
+
+// Create stores a new session with the given values, expiring after ttl, in
+// one round trip. A ttl of zero or less creates a session that has already
+// expired.
+func (s *Store) Create(ctx context.Context, id string, values map[string][]byte, ttl time.Duration, maxKeys int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: create: %w", err)
+	}
+	if maxKeys > 0 && len(values) > maxKeys {
+		return store.ErrTooManyKeys
+	}
+	args := make([]any, 0, 3+2*len(values))
+	args = append(args, milliseconds(ttl), createdField, s.now().UnixMilli())
+	for k, v := range values {
+		args = append(args, encodeField(k), v)
+	}
+	created, err := s.create.Run(ctx, s.client, []string{s.key(id)}, args...).Int()
+	if err != nil {
+		return fmt.Errorf("redisstore: create: %w", err)
+	}
+	if created == 0 {
+		return store.ErrExists
+	}
+	return nil
+}
+
+// Update applies d to session id and sets its time to live to ttl, in one
+// round trip. A ttl of zero or less ends the session.
+func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("redisstore: update: %w", err)
+	}
+	if ttl <= 0 {
+		// PEXPIRE would delete the key and HSET bring it back without a
+		// time to live: delete outright instead.
+		n, err := s.client.Del(ctx, s.key(id)).Result()
+		if err != nil {
+			return false, fmt.Errorf("redisstore: update: %w", err)
+		}
+		return n == 1, nil
+	}
+	clear := "0"
+	if d.Clear {
+		clear = "1"
+	}
+	args := make([]any, 0, 4+len(d.Del)+2*len(d.Set))
+	args = append(args, milliseconds(ttl), max(d.MaxKeys, 0), clear, len(d.Del))
+	for _, k := range d.Del {
+		args = append(args, encodeField(k))
+	}
+	for k, v := range d.Set {
+		args = append(args, encodeField(k), v)
+	}
+	result, err := s.update.Run(ctx, s.client, []string{s.key(id)}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: update: %w", err)
+	}
+	switch result {
+	case 1:
+		return true, nil
+	case 0:
+		return false, nil
+	case -1:
+		return false, store.ErrTooManyKeys
+	default:
+		return false, fmt.Errorf("redisstore: update: unexpected script result %d", result)
+	}
+}
+
+// Touch sets the time to live of session id to ttl with one PEXPIRE. A ttl of
+// zero or less ends the session.
+func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("redisstore: touch: %w", err)
+	}
+	var (
+		found bool
+		err   error
+	)
+	if ttl > 0 {
+		found, err = s.client.PExpire(ctx, s.key(id), roundUp(ttl)).Result()
+	} else {
+		var n int64
+		n, err = s.client.Del(ctx, s.key(id)).Result()
+		found = n == 1
+	}
+	if err != nil {
+		return false, fmt.Errorf("redisstore: touch: %w", err)
+	}
+	return found, nil
+}
+
+// Delete removes session id with one DEL.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	return nil
+}
+
+// roundUp rounds a positive ttl up to whole milliseconds, the unit of
+// PEXPIRE, so that a session never lives shorter than asked.
+func roundUp(ttl time.Duration) time.Duration {
+	return (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
+}
+
+// milliseconds returns ttl in whole milliseconds, rounded up when positive.
+func milliseconds(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 0
+	}
+	return int64(roundUp(ttl) / time.Millisecond)
+}
+
+// encodeField returns the hash field that holds value key. Fields starting
+// with '@' are metadata, so a key starting with '@' is stored behind a '!',
+// and so is a key starting with '!', which keeps the mapping reversible.
+func encodeField(key string) string {
+	if strings.HasPrefix(key, "@") || strings.HasPrefix(key, "!") {
+		return "!" + key
+	}
+	return key
+}
+
+// decodeField returns the value key stored in field, or ok=false for a
+// metadata field.
+func decodeField(field string) (key string, ok bool) {
+	switch {
+	case strings.HasPrefix(field, "@"):
+		return "", false
+	case strings.HasPrefix(field, "!"):
+		return field[1:], true
+	default:
+		return field, true
+	}
+}

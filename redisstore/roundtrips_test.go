@@ -1,0 +1,346 @@
+package redisstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seed58a3dad2/session/internal/redistest"
+	"github.com/seed58a3dad2/session/store"
+)
+
+// These tests pin down what each method costs: round trips, the commands the
+// client sends, and (on miniredis, which lets a hook see the commands a script
+// runs) the commands the server executes.
+
+// counted returns a Store on c with a Counter hooked into c. Connections
+// are opened (handshake included) before the counter is reset: one in the
+// client's pool, and one in the pool go-redis keeps for pipelines.
+func counted(t *testing.T, c redis.UniversalClient, prefix string) (*Store, *redistest.Counter) {
+	t.Helper()
+	counter := &redistest.Counter{}
+	c.AddHook(counter)
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING: got error %v, want nil", err)
+	}
+	if _, err := c.Pipelined(t.Context(), func(p redis.Pipeliner) error { return p.Ping(t.Context()).Err() }); err != nil {
+		t.Fatalf("pipelined PING: got error %v, want nil", err)
+	}
+	counter.Reset()
+	return New(c, Config{Prefix: prefix}), counter
+}
+
+// wantSent fails the test unless the counter saw exactly roundTrips round
+// trips carrying commands, then resets it.
+func wantSent(t *testing.T, counter *redistest.Counter, roundTrips int64, commands ...string) {
+	t.Helper()
+	if got := counter.RoundTrips(); got != roundTrips {
+		t.Errorf("round trips: got %v, want %v", got, roundTrips)
+	}
+	if got := counter.Commands(); !slices.Equal(got, commands) {
+		t.Errorf("commands: got %v, want %v", got, commands)
+	}
+	counter.Reset()
+}
+
+func TestRoundTrips(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		open func(t *testing.T) (redis.UniversalClient, string)
+	}{
+		{"on miniredis", func(t *testing.T) (redis.UniversalClient, string) {
+			m := miniredis.RunT(t)
+			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			t.Cleanup(func() { _ = c.Close() })
+			return c, "session"
+		}},
+		{"on a real Redis", func(t *testing.T) (redis.UniversalClient, string) {
+			return redistest.Client(t), redistest.Prefix(t)
+		}},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			c, prefix := b.open(t)
+			s, counter := counted(t, c, prefix)
+			ctx := t.Context()
+			vals := map[string][]byte{"a": []byte("1"), "b": []byte("2")}
+
+			// Script.Run sends EVALSHA, and EVAL when the server answers
+			// NOSCRIPT: once per script on a server that has not seen it
+			// (scripts are cached server-wide, so a shared server may
+			// have seen it already), then EVALSHA alone from then on.
+			for _, sc := range []struct {
+				name   string
+				script *redis.Script
+				run    func() error
+			}{
+				{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
+				{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour); return err }},
+			} {
+				t.Run("the first "+sc.name+" on a server without the script falls back from EVALSHA to EVAL", func(t *testing.T) {
+					cached, err := sc.script.Exists(ctx, c).Result()
+					if err != nil {
+						t.Fatalf("SCRIPT EXISTS: got error %v, want nil", err)
+					}
+					counter.Reset()
+					if err := sc.run(); err != nil {
+						t.Fatalf("%s: got error %v, want nil", sc.name, err)
+					}
+					if cached[0] {
+						wantSent(t, counter, 1, "evalsha")
+					} else {
+						wantSent(t, counter, 2, "evalsha", "eval")
+					}
+				})
+			}
+
+			steady := []struct {
+				name       string
+				call       func() error
+				roundTrips int64
+				commands   []string
+			}{
+				{"create is one EVALSHA", func() error {
+					return s.Create(ctx, "id", vals, time.Hour, 0)
+				}, 1, []string{"evalsha"}},
+				{"create of an existing ID is one EVALSHA", func() error {
+					if err := s.Create(ctx, "id", vals, time.Hour, 0); err != store.ErrExists {
+						t.Errorf("Create: got error %v, want %v", err, store.ErrExists)
+					}
+					return nil
+				}, 1, []string{"evalsha"}},
+				{"create with too many keys sends nothing", func() error {
+					if err := s.Create(ctx, "other", vals, time.Hour, 1); err != store.ErrTooManyKeys {
+						t.Errorf("Create: got error %v, want %v", err, store.ErrTooManyKeys)
+					}
+					return nil
+				}, 0, nil},
+				{"load without a ttl is one HGETALL", func() error {
+					_, _, err := s.Load(ctx, "id", 0)
+					return err
+				}, 1, []string{"hgetall"}},
+				{"load with a ttl is one pipeline of HGETALL and PEXPIRE", func() error {
+					_, _, err := s.Load(ctx, "id", time.Hour)
+					return err
+				}, 1, []string{"hgetall", "pexpire"}},
+				{"load of a missing session with a ttl is the same one pipeline", func() error {
+					_, found, err := s.Load(ctx, "missing", time.Hour)
+					if found {
+						t.Errorf("Load: got found=true, want false")
+					}
+					return err
+				}, 1, []string{"hgetall", "pexpire"}},
+				{"update is one EVALSHA", func() error {
+					_, err := s.Update(ctx, "id", store.Delta{Set: vals}, time.Hour)
+					return err
+				}, 1, []string{"evalsha"}},
+				{"update with MaxKeys is one EVALSHA", func() error {
+					_, err := s.Update(ctx, "id", store.Delta{Clear: true, Del: []string{"a"}, Set: vals, MaxKeys: 5}, time.Hour)
+					return err
+				}, 1, []string{"evalsha"}},
+				{"update of a missing session is one EVALSHA", func() error {
+					_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour)
+					return err
+				}, 1, []string{"evalsha"}},
+				{"update with a ttl of zero is one DEL", func() error {
+					if err := s.Create(ctx, "ending", nil, time.Hour, 0); err != nil {
+						return err
+					}
+					counter.Reset()
+					_, err := s.Update(ctx, "ending", store.Delta{Set: vals}, 0)
+					return err
+				}, 1, []string{"del"}},
+				{"touch is one PEXPIRE", func() error {
+					_, err := s.Touch(ctx, "id", time.Hour)
+					return err
+				}, 1, []string{"pexpire"}},
+				{"delete is one DEL", func() error {
+					return s.Delete(ctx, "id")
+				}, 1, []string{"del"}},
+				{"a call with a canceled context sends nothing", func() error {
+					done, cancel := context.WithCancel(ctx)
+					cancel()
+					_, _, _ = s.Load(done, "id", time.Hour)
+					_ = s.Create(done, "id", vals, time.Hour, 0)
+					_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour)
+					_, _ = s.Touch(done, "id", time.Hour)
+					_ = s.Delete(done, "id")
+					return nil
+				}, 0, nil},
+			}
+			for _, tt := range steady {
+				t.Run(tt.name, func(t *testing.T) {
+					counter.Reset()
+					if err := tt.call(); err != nil {
+						t.Fatalf("got error %v, want nil", err)
+					}
+					wantSent(t, counter, tt.roundTrips, tt.commands...)
+				})
+			}
+		})
+	}
+}
+
+// serverLog records the commands a miniredis server executes, including those
+// run by scripts.
+type serverLog struct {
+	mu       sync.Mutex // protects commands
+	commands []string
+}
+
+// hook is a miniredis pre-command hook that records cmd and lets it run.
+func (l *serverLog) hook(_ *server.Peer, cmd string, _ ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.commands = append(l.commands, strings.ToLower(cmd))
+	return false
+}
+
+// take returns the commands recorded so far and forgets them.
+func (l *serverLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got := l.commands
+	l.commands = nil
+	return got
+}
+
+func TestServerCommands(t *testing.T) {
+	m := miniredis.RunT(t)
+	log := &serverLog{}
+	m.Server().SetPreHook(log.hook)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer c.Close()
+	s := New(c, Config{})
+	ctx := t.Context()
+
+	// Open a connection in each of go-redis's pools, and load both scripts
+	// into the server's cache.
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
+		t.Fatalf("pipelined PING: got error %v, want nil", err)
+	}
+	if err := s.Create(ctx, "warm", nil, time.Hour, 0); err != nil {
+		t.Fatalf("Create: got error %v, want nil", err)
+	}
+	if _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour); err != nil {
+		t.Fatalf("Update: got error %v, want nil", err)
+	}
+
+	abc := map[string][]byte{"a": []byte("1"), "b": []byte("2"), "c": []byte("3")}
+	tests := []struct {
+		name string
+		call func(id string) error
+		want []string
+	}{
+		{"create checks EXISTS, then writes values and @created with one HSET and sets the ttl", func(id string) error {
+			return s.Create(ctx, id+"-new", abc, time.Hour, 0)
+		}, []string{"evalsha", "exists", "hset", "pexpire"}},
+		{"create of an existing ID stops after EXISTS", func(id string) error {
+			if err := s.Create(ctx, id, nil, time.Hour, 0); err != store.ErrExists {
+				t.Errorf("Create: got error %v, want %v", err, store.ErrExists)
+			}
+			return nil
+		}, []string{"evalsha", "exists"}},
+		{"update without MaxKeys guards and sets the ttl with one PEXPIRE", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour)
+			return err
+		}, []string{"evalsha", "pexpire", "hset"}},
+		{"update with an empty delta is PEXPIRE alone", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{}, time.Hour)
+			return err
+		}, []string{"evalsha", "pexpire"}},
+		{"update of a missing session without MaxKeys stops after PEXPIRE", func(id string) error {
+			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc}, time.Hour)
+			return err
+		}, []string{"evalsha", "pexpire"}},
+		{"update deletes with one HDEL and sets with one HSET", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a", "b"}, Set: map[string][]byte{"d": nil}}, time.Hour)
+			return err
+		}, []string{"evalsha", "pexpire", "hdel", "hset"}},
+		{"update that clears lists fields with HKEYS and removes the values with one HDEL", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Clear: true}, time.Hour)
+			return err
+		}, []string{"evalsha", "pexpire", "hkeys", "hdel"}},
+		{"update with MaxKeys under the limit counts with HLEN only and sets the ttl last", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}, MaxKeys: 10}, time.Hour)
+			return err
+		}, []string{"evalsha", "hlen", "hset", "pexpire"}},
+		{"update with MaxKeys of a missing session stops after HLEN", func(id string) error {
+			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc, MaxKeys: 10}, time.Hour)
+			return err
+		}, []string{"evalsha", "hlen"}},
+		{"update with MaxKeys near the limit checks the fields it names with HEXISTS", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}, MaxKeys: 3}, time.Hour)
+			return err
+		}, []string{"evalsha", "hlen", "hexists", "hset", "pexpire"}},
+		{"update beyond MaxKeys writes nothing", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil, "e": nil}, MaxKeys: 3}, time.Hour)
+			if err != store.ErrTooManyKeys {
+				t.Errorf("Update: got error %v, want %v", err, store.ErrTooManyKeys)
+			}
+			return nil
+		}, []string{"evalsha", "hlen", "hexists", "hexists", "hexists"}},
+		{"update that clears beyond MaxKeys stops after HLEN", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Clear: true, Set: map[string][]byte{"d": nil, "e": nil}, MaxKeys: 1}, time.Hour)
+			if err != store.ErrTooManyKeys {
+				t.Errorf("Update: got error %v, want %v", err, store.ErrTooManyKeys)
+			}
+			return nil
+		}, []string{"evalsha", "hlen"}},
+		{"load without a ttl is HGETALL", func(id string) error {
+			_, _, err := s.Load(ctx, id, 0)
+			return err
+		}, []string{"hgetall"}},
+		{"load with a ttl is HGETALL and PEXPIRE", func(id string) error {
+			_, _, err := s.Load(ctx, id, time.Hour)
+			return err
+		}, []string{"hgetall", "pexpire"}},
+		{"touch is PEXPIRE", func(id string) error {
+			_, err := s.Touch(ctx, id, time.Hour)
+			return err
+		}, []string{"pexpire"}},
+		{"delete is DEL", func(id string) error {
+			return s.Delete(ctx, id)
+		}, []string{"del"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tt.name, " ", "-")
+			if err := s.Create(ctx, id, abc, time.Hour, 0); err != nil {
+				t.Fatalf("Create: got error %v, want nil", err)
+			}
+			log.take()
+			if err := tt.call(id); err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			if got := log.take(); !slices.Equal(got, tt.want) {
+				t.Errorf("server ran %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("a session with thousands of values is written in chunks of 500 pairs", func(t *testing.T) {
+		many := make(map[string][]byte, 1200)
+		for i := range 1200 {
+			many[strings.Repeat("k", 1+i%7)+string(rune('0'+i/100))+string(rune('a'+i%26))+string(rune('A'+i%100/26))] = nil
+		}
+		if len(many) != 1200 {
+			t.Fatalf("test setup: got %d distinct keys, want 1200", len(many))
+		}
+		log.take()
+		if err := s.Create(ctx, "many", many, time.Hour, 0); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+		// 1200 values and @created: 2402 arguments, in chunks of 1000.
+		want := []string{"evalsha", "exists", "hset", "hset", "hset", "pexpire"}
+		if got := log.take(); !slices.Equal(got, want) {
+			t.Errorf("server ran %v, want %v", got, want)
+		}
+	})
+}

@@ -1,0 +1,124 @@
+package redisstore
+
+// Lua scripts run atomically on the server: each of Create and Update is one
+// round trip that no other command can interleave with, which is what makes
+// "never resurrect a deleted session" and "never exceed MaxKeys" hold under
+// concurrency. They only touch KEYS[1], so they run unchanged on a Cluster.
+//
+// Fields starting with '@' hold metadata; every other field is a value. The
+// only metadata field is '@created', written by Create and never removed, so
+// a session whose values are all gone still exists, and so HLEN is always
+// one more than the number of values.
+//
+// Commands are sent in chunks of at most chunk arguments: unpack() of a long
+// list would overflow the Lua stack (about 8000 slots in Redis).
+
+// luaChunked defines chunked(cmd, args, first, last), which calls
+// cmd KEYS[1] args[first..last] in chunks. An even chunk size keeps field and
+// value pairs together.
+const luaChunked = `
+local chunk = 1000
+local function chunked(cmd, args, first, last)
+  for i = first, last, chunk do
+    redis.call(cmd, KEYS[1], unpack(args, i, math.min(i + chunk - 1, last)))
+  end
+end
+`
+
+// createSource creates a session unless its key exists.
+//
+//	KEYS[1]  session key
+//	ARGV[1]  time to live, milliseconds
+//	ARGV[2]  '@created'
+//	ARGV[3]  creation time, unix milliseconds
+//	ARGV[4…] field, value pairs
+//
+// Returns 1 when created, 0 when the key exists (nothing written).
+const createSource = luaChunked + `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+chunked('HSET', ARGV, 2, #ARGV)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`
+
+// updateSource applies a Delta to an existing session and sets its time to
+// live.
+//
+//	KEYS[1]  session key
+//	ARGV[1]  time to live, milliseconds (greater than zero)
+//	ARGV[2]  MaxKeys (0: no limit)
+//	ARGV[3]  '1' to clear all values first, else '0'
+//	ARGV[4]  n, the number of fields to delete
+//	ARGV[5 … 4+n]   fields to delete
+//	ARGV[5+n …]     field, value pairs to set
+//
+// Returns 1 when applied, 0 when the session does not exist and -1 when the
+// result would hold more than MaxKeys values; nothing is written in the last
+// two cases.
+//
+// Without a limit, PEXPIRE is both the existence guard (it answers 0 for a
+// missing key) and the new time to live, in one command. With a limit the
+// count must be checked before anything is written, so HLEN is the guard and
+// PEXPIRE comes last. The count after the change is bounded cheaply first;
+// only a change that might cross the limit asks HEXISTS for each field it
+// names.
+const updateSource = luaChunked + `
+local key = KEYS[1]
+local maxKeys = tonumber(ARGV[2])
+local clear = ARGV[3] == '1'
+local firstSet = 5 + tonumber(ARGV[4])
+local nset = (#ARGV - firstSet + 1) / 2
+
+if maxKeys == 0 then
+  if redis.call('PEXPIRE', key, ARGV[1]) == 0 then
+    return 0
+  end
+else
+  local n = redis.call('HLEN', key)
+  if n == 0 then
+    return 0
+  end
+  n = n - 1 -- '@created'
+  if clear then
+    if nset > maxKeys then
+      return -1
+    end
+  elseif n + nset > maxKeys then
+    local removed = {}
+    for i = 5, firstSet - 1 do
+      local f = ARGV[i]
+      if not removed[f] and redis.call('HEXISTS', key, f) == 1 then
+        removed[f] = true
+        n = n - 1
+      end
+    end
+    for i = firstSet, #ARGV, 2 do
+      local f = ARGV[i]
+      if removed[f] or redis.call('HEXISTS', key, f) == 0 then
+        n = n + 1
+      end
+    end
+    if n > maxKeys then
+      return -1
+    end
+  end
+end
+
+if clear then
+  local values = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(f, 1, 1) ~= '@' then
+      values[#values + 1] = f
+    end
+  end
+  chunked('HDEL', values, 1, #values)
+end
+chunked('HDEL', ARGV, 5, firstSet - 1)
+chunked('HSET', ARGV, firstSet, #ARGV)
+if maxKeys > 0 then
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return 1
+`
