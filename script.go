@@ -54,7 +54,7 @@ func ScriptHandler() http.Handler {
 // staticFile is an embedded file with its validator, computed once.
 type staticFile struct {
 	name, contentType, etag string
-	content             []byte
+	content                 []byte
 }
 
 func newStaticFile(name, contentType string) *staticFile {
