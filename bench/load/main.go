@@ -1,0 +1,411 @@
+// Command load drives one endpoint of one contender server with many virtual
+// clients and prints one JSON line of results.
+//
+// Each virtual client has its own keep-alive connection and its own cookie
+// jar; unless the endpoint is /login, it logs in once before the clock starts
+// and then sends its cookies with every request. /login is measured as a new
+// visitor: its requests carry no cookie.
+//
+// The HTTP/1.1 client is a minimal one written for this purpose (fixed GET
+// requests, responses with Content-Length), because net/http's client costs
+// several times what the servers under test do, and the load generator shares
+// the machine's two cores with them.
+//
+// Before and after the measured interval it samples Redis INFO commandstats
+// (commands executed, including those run inside Lua scripts) and the
+// server's /_stats (round trips and commands its go-redis client sent), and
+// reports both per request.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Result is one line of output.
+type Result struct {
+	Contender   string  `json:"contender"`
+	Endpoint    string  `json:"endpoint"`
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	Requests    int64   `json:"requests"`
+	Errors      int64   `json:"errors"`
+	RPS         float64 `json:"rps"`
+	P50us       float64 `json:"p50_us"`
+	P99us       float64 `json:"p99_us"`
+	// RedisCmds is INFO commandstats calls per request: every command Redis
+	// executed, those inside Lua scripts included.
+	RedisCmds float64 `json:"redis_cmds_per_req"`
+	// RoundTrips and Sent come from the server's go-redis hook: round trips
+	// per request (a pipeline is one) and commands sent per request (a
+	// script is one).
+	RoundTrips float64 `json:"round_trips_per_req"`
+	Sent       float64 `json:"sent_per_req"`
+	// Breakdown lists the executed commands per request, most frequent first.
+	Breakdown string `json:"breakdown"`
+}
+
+func main() {
+	base := flag.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (loopback only)")
+	path := flag.String("path", "/read", "endpoint to drive")
+	duration := flag.Duration("duration", 5*time.Second, "measured interval")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured interval before it")
+	concurrency := flag.Int("concurrency", 32, "virtual clients, each with its own connection and cookie jar")
+	redisAddr := flag.String("redis", "", "Redis address for INFO commandstats (optional)")
+	name := flag.String("contender", "", "label for the output")
+	flag.Parse()
+
+	u, err := url.Parse(*base)
+	if err != nil || u.Host == "" {
+		log.Fatalf("-url %q: want http://host:port", *base)
+	}
+	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+		log.Fatalf("-url %q: only loopback addresses are allowed", *base)
+	}
+	if *concurrency < 1 || *duration <= 0 {
+		log.Fatal("-concurrency and -duration must be positive")
+	}
+
+	var rdb *redis.Client
+	if *redisAddr != "" {
+		rdb = redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: 1})
+		defer rdb.Close()
+	}
+
+	login := *path == "/login"
+	clients := make([]*client, *concurrency)
+	for i := range clients {
+		c, err := dial(u.Host)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer c.conn.Close()
+		if !login {
+			if status, err := c.do("/login", true); err != nil || status != http.StatusOK {
+				log.Fatalf("login: status %d, %v", status, err)
+			}
+		}
+		clients[i] = c
+	}
+
+	var phase atomic.Int32 // 0 warming up, 1 measuring, 2 stopping
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() { c.run(&phase, *path, !login) })
+	}
+	time.Sleep(*warmup)
+
+	before := snapshot(rdb, u)
+	start := time.Now()
+	phase.Store(1)
+	time.Sleep(*duration)
+	phase.Store(2)
+	elapsed := time.Since(start)
+	wg.Wait()
+	after := snapshot(rdb, u)
+
+	res := Result{Contender: *name, Endpoint: *path, Concurrency: *concurrency, Seconds: elapsed.Seconds()}
+	var lat []time.Duration
+	for _, c := range clients {
+		res.Requests += int64(len(c.lat))
+		res.Errors += c.errs
+		lat = append(lat, c.lat...)
+	}
+	if res.Requests == 0 {
+		log.Fatal("no request completed")
+	}
+	slices.Sort(lat)
+	res.RPS = float64(res.Requests) / elapsed.Seconds()
+	res.P50us = percentile(lat, 0.50)
+	res.P99us = percentile(lat, 0.99)
+	n := float64(res.Requests)
+	res.RoundTrips = float64(after.roundTrips-before.roundTrips) / n
+	res.Sent = float64(after.sent-before.sent) / n
+	res.RedisCmds, res.Breakdown = perRequest(before.cmdstats, after.cmdstats, n)
+	if res.Errors > 0 {
+		log.Printf("%s %s: %d errors (last: %v)", *name, *path, res.Errors, lastErr(clients))
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func percentile(sorted []time.Duration, p float64) float64 {
+	i := int(float64(len(sorted)-1) * p)
+	return float64(sorted[i]) / float64(time.Microsecond)
+}
+
+// client is one virtual client: a keep-alive connection and a cookie jar.
+type client struct {
+	addr    string
+	conn    net.Conn
+	br      *bufio.Reader
+	req     []byte
+	jar     []cookie
+	lat     []time.Duration
+	errs    int64
+	lastErr error
+}
+
+type cookie struct{ name, value string }
+
+func dial(addr string) (*client, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &client{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 16<<10), lat: make([]time.Duration, 0, 1<<16)}, nil
+}
+
+// run sends requests until phase reaches 2, recording the latency of those
+// sent while phase is 1.
+func (c *client) run(phase *atomic.Int32, path string, useJar bool) {
+	for {
+		p := phase.Load()
+		if p == 2 {
+			return
+		}
+		t0 := time.Now()
+		status, err := c.do(path, useJar)
+		d := time.Since(t0)
+		if err != nil {
+			// Reconnect once; a server that keeps failing shows up as errors.
+			c.conn.Close()
+			if nc, derr := dial(c.addr); derr == nil {
+				c.conn, c.br = nc.conn, nc.br
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		if p != 1 {
+			continue
+		}
+		c.lat = append(c.lat, d)
+		if err == nil && status != http.StatusOK {
+			err = fmt.Errorf("status %d", status)
+		}
+		if err != nil {
+			c.errs++
+			c.lastErr = err
+		}
+	}
+}
+
+// do sends GET path and reads the response, updating the jar from its
+// Set-Cookie headers. Without useJar the request carries no cookie.
+func (c *client) do(path string, useJar bool) (int, error) {
+	b := c.req[:0]
+	b = append(b, "GET "...)
+	b = append(b, path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, c.addr...)
+	b = append(b, "\r\nUser-Agent: bench-load\r\n"...)
+	if useJar && len(c.jar) > 0 {
+		b = append(b, "Cookie: "...)
+		for i, ck := range c.jar {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			b = append(b, ck.name...)
+			b = append(b, '=')
+			b = append(b, ck.value...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	c.req = b
+	if _, err := c.conn.Write(b); err != nil {
+		return 0, err
+	}
+
+	line, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	length := -1
+	for {
+		line, err = c.br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return 0, fmt.Errorf("bad header line %q", line)
+		}
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(v)); err != nil {
+				return 0, fmt.Errorf("bad Content-Length %q", v)
+			}
+		case bytes.EqualFold(k, []byte("Set-Cookie")) && useJar:
+			c.setCookie(v)
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
+			return 0, errors.New("chunked responses are not supported")
+		case bytes.EqualFold(k, []byte("Connection")) && bytes.EqualFold(v, []byte("close")):
+			defer c.conn.Close()
+		}
+	}
+	if length < 0 {
+		return 0, errors.New("response without Content-Length")
+	}
+	if _, err := c.br.Discard(length); err != nil {
+		return 0, err
+	}
+	return status, nil
+}
+
+// setCookie applies one Set-Cookie header to the jar: a cookie with an empty
+// value or a Max-Age of zero or less is removed.
+func (c *client) setCookie(h []byte) {
+	nv, attrs, _ := bytes.Cut(h, []byte(";"))
+	name, value, ok := bytes.Cut(nv, []byte("="))
+	if !ok {
+		return
+	}
+	remove := len(value) == 0
+	for a := range bytes.SplitSeq(attrs, []byte(";")) {
+		k, v, _ := bytes.Cut(bytes.TrimSpace(a), []byte("="))
+		if bytes.EqualFold(k, []byte("Max-Age")) {
+			if n, err := strconv.Atoi(string(v)); err == nil && n <= 0 {
+				remove = true
+			}
+		}
+	}
+	for i, ck := range c.jar {
+		if ck.name == string(name) {
+			if remove {
+				c.jar = slices.Delete(c.jar, i, i+1)
+			} else {
+				c.jar[i].value = string(value)
+			}
+			return
+		}
+	}
+	if !remove {
+		c.jar = append(c.jar, cookie{string(name), string(value)})
+	}
+}
+
+func lastErr(clients []*client) error {
+	for _, c := range clients {
+		if c.lastErr != nil {
+			return c.lastErr
+		}
+	}
+	return nil
+}
+
+// counts is what snapshot samples.
+type counts struct {
+	cmdstats         map[string]int64
+	roundTrips, sent int64
+}
+
+// snapshot reads Redis INFO commandstats and the server's /_stats.
+func snapshot(rdb *redis.Client, u *url.URL) counts {
+	var c counts
+	if rdb != nil {
+		info, err := rdb.Info(context.Background(), "commandstats").Result()
+		if err != nil {
+			log.Fatalf("INFO commandstats: %v", err)
+		}
+		c.cmdstats = parseCommandstats(info)
+	}
+	resp, err := http.Get(u.JoinPath("/_stats").String())
+	if err != nil {
+		log.Fatalf("/_stats: %v", err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		RoundTrips int64 `json:"round_trips"`
+		Commands   int64 `json:"commands"`
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &s); err != nil {
+		log.Fatalf("/_stats: %v: %s", err, body)
+	}
+	c.roundTrips, c.sent = s.RoundTrips, s.Commands
+	return c
+}
+
+// parseCommandstats reads lines such as
+// "cmdstat_get:calls=21,usec=175,usec_per_call=8.33,...".
+func parseCommandstats(info string) map[string]int64 {
+	m := make(map[string]int64)
+	for line := range strings.Lines(info) {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		for field := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(field, "calls="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				m[strings.TrimPrefix(name, "cmdstat_")] = n
+			}
+		}
+	}
+	return m
+}
+
+// perRequest returns the commands executed per request between two
+// commandstats samples, leaving out the INFO of the samples themselves, and
+// a breakdown such as "hgetall 1.00, evalsha 1.00".
+func perRequest(before, after map[string]int64, n float64) (float64, string) {
+	type kv struct {
+		name string
+		per  float64
+	}
+	var total float64
+	var list []kv
+	for name, calls := range after {
+		if name == "info" {
+			continue
+		}
+		d := float64(calls-before[name]) / n
+		total += d
+		if d >= 0.005 {
+			list = append(list, kv{name, d})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].per != list[j].per {
+			return list[i].per > list[j].per
+		}
+		return list[i].name < list[j].name
+	})
+	parts := make([]string, len(list))
+	for i, e := range list {
+		parts[i] = fmt.Sprintf("%s %.2f", strings.ToUpper(e.name), e.per)
+	}
+	return total, strings.Join(parts, ", ")
+}

@@ -1,0 +1,375 @@
+// Command server serves one benchmark contender on a loopback address. Every
+// contender answers the same endpoints:
+//
+//	/login      a new session holding "user" and "n"
+//	/read       reads "user"
+//	/write      increments "n" (a read, then a write)
+//	/writeonly  sets "n" without reading it (a pure write)
+//	/noop       behind the middleware, never touches the session
+//
+// and /_stats (outside any middleware) answers the round trips and commands
+// its Redis client has sent so far, counted by a go-redis hook. See
+// ../run.sh and ../../BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/alexedwards/scs/goredisstore"
+	"github.com/alexedwards/scs/v2"
+	gsessions "github.com/gorilla/sessions"
+	gredisstore "github.com/rbcervilla/redisstore/v9"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/memstore"
+	"github.com/seed58a3dad2/session/redisstore"
+	"github.com/seed58a3dad2/session/store"
+)
+
+// idleTimeout is the sliding expiry every contender is configured with.
+const idleTimeout = 20 * time.Minute
+
+// contenders maps a name to the function that builds its handler.
+var contenders = map[string]func(*redis.Client) http.Handler{
+	"bare":  bare,
+	"floor": floor,
+	"session-redis": func(c *redis.Client) http.Handler {
+		return ours(redisstore.New(c, redisstore.Config{Application: "bench"}))
+	},
+	"session-mem": func(*redis.Client) http.Handler { return ours(memstore.New(memstore.Config{})) },
+	"scs":         scsRedis,
+	"gorilla":     gorillaRedis,
+}
+
+func main() {
+	name := flag.String("contender", "", "bare, floor, session-redis, session-mem, scs or gorilla")
+	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
+	redisAddr := flag.String("redis", "", "Redis address, host:port")
+	pool := flag.Int("pool", 64, "go-redis PoolSize, the same for every contender")
+	flag.Parse()
+
+	build, ok := contenders[*name]
+	if !ok {
+		log.Fatalf("unknown -contender %q", *name)
+	}
+	if *redisAddr == "" {
+		log.Fatal("-redis is required (run.sh starts a private redis-server)")
+	}
+	client := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *pool, MinIdleConns: 8})
+	var hook counter
+	client.AddHook(&hook)
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		log.Fatalf("redis %s: %v", *redisAddr, err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/_stats", &hook)
+	mux.Handle("/", build(client))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	log.Printf("%s listening on %s", *name, ln.Addr())
+	log.Fatal(srv.Serve(ln))
+}
+
+// reply writes a small text body, with an explicit Content-Type so that no
+// contender pays for content sniffing.
+func reply(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, body)
+}
+
+func fail(w http.ResponseWriter, why string) {
+	http.Error(w, why, http.StatusInternalServerError)
+}
+
+// bare has no sessions at all: the cost of net/http alone.
+func bare(*redis.Client) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) { reply(w, "ann") })
+	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) { reply(w, "1") })
+	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	return mux
+}
+
+// floor is the least a Redis-backed session can cost: an unsigned random ID
+// in a cookie and exactly one go-redis command per request (SET, GET, INCR,
+// SET; nothing for /noop).
+func floor(c *redis.Client) http.Handler {
+	const cookie = "fid"
+	id := func(r *http.Request) (string, bool) {
+		ck, err := r.Cookie(cookie)
+		if err != nil || ck.Value == "" {
+			return "", false
+		}
+		return ck.Value, true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		v := base64.RawURLEncoding.EncodeToString(b[:])
+		if err := c.Set(r.Context(), "floor:"+v+":user", "ann", idleTimeout).Err(); err != nil {
+			fail(w, err.Error())
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: cookie, Value: v, Path: "/", MaxAge: int(idleTimeout / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := id(r)
+		user, err := c.Get(r.Context(), "floor:"+v+":user").Result()
+		if err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, user)
+	})
+	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := id(r)
+		n, err := c.Incr(r.Context(), "floor:"+v+":n").Result()
+		if err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, strconv.FormatInt(n, 10))
+	})
+	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := id(r)
+		if err := c.Set(r.Context(), "floor:"+v+":n", 7, idleTimeout).Err(); err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	return mux
+}
+
+// benchKey is a fixed signing key: the benchmark needs no secrecy.
+var benchKey, _ = hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+
+// ours is this library with its defaults (20-minute idle timeout, touch
+// throttled to once a minute, JSON values, cookie and header transport).
+func ours(st store.Store) http.Handler {
+	m, err := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: benchKey}}, IdleTimeout: idleTimeout})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if s.Set("user", "ann") != nil || s.Set("n", 0) != nil {
+			fail(w, "set")
+			return
+		}
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		user, ok, err := session.Get[string](session.FromContext(r.Context()), "user")
+		if err != nil {
+			return // the middleware answers 503
+		}
+		if !ok {
+			fail(w, "no user")
+			return
+		}
+		reply(w, user)
+	})
+	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		n, _, err := session.Get[int](s, "n")
+		if err != nil {
+			return
+		}
+		if err := s.Set("n", n+1); err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, strconv.Itoa(n+1))
+	})
+	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
+		if err := session.FromContext(r.Context()).Set("n", 7); err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	return m.Handler(mux)
+}
+
+// scsRedis is alexedwards/scs v2 on its go-redis store (goredisstore: the
+// same driver as ours; its redisstore uses redigo), with an IdleTimeout like
+// ours. With an IdleTimeout, scs loads the session (GET) and writes it back
+// whole (SET) on every request that carries a token.
+func scsRedis(c *redis.Client) http.Handler {
+	sm := scs.New()
+	sm.Store = goredisstore.New(c)
+	sm.IdleTimeout = idleTimeout
+	sm.Cookie.Name = "session"
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "user", "ann")
+		sm.Put(r.Context(), "n", 0)
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		user := sm.GetString(r.Context(), "user")
+		if user == "" {
+			fail(w, "no user")
+			return
+		}
+		reply(w, user)
+	})
+	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+		n := sm.GetInt(r.Context(), "n") + 1
+		sm.Put(r.Context(), "n", n)
+		reply(w, strconv.Itoa(n))
+	})
+	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "n", 7)
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	return sm.LoadAndSave(mux)
+}
+
+// gorillaRedis is gorilla/sessions on rbcervilla/redisstore/v9. Gorilla has
+// no middleware and no sliding expiry of its own: its docs have handlers call
+// Save, which rewrites the whole session (SET with the MaxAge as TTL). The
+// middleware below does what a user wanting a 20-minute idle timeout writes:
+// Get the session (GET) before the handler, Save it just before the response
+// starts, on every request.
+func gorillaRedis(c *redis.Client) http.Handler {
+	rs, err := gredisstore.NewRedisStore(context.Background(), c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rs.KeyPrefix("gsession:")
+	rs.Options(gsessions.Options{Path: "/", MaxAge: int(idleTimeout / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	get := func(r *http.Request) *gsessions.Session {
+		s, _ := r.Context().Value(gorillaKey{}).(*gsessions.Session)
+		return s
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := get(r)
+		s.Values["user"] = "ann"
+		s.Values["n"] = 0
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		user, _ := get(r).Values["user"].(string)
+		if user == "" {
+			fail(w, "no user")
+			return
+		}
+		reply(w, user)
+	})
+	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+		s := get(r)
+		n, _ := s.Values["n"].(int)
+		s.Values["n"] = n + 1
+		reply(w, strconv.Itoa(n+1))
+	})
+	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
+		get(r).Values["n"] = 7
+		reply(w, "ok")
+	})
+	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := rs.Get(r, "session")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), gorillaKey{}, s))
+		sw := &gorillaWriter{ResponseWriter: w, r: r, s: s}
+		mux.ServeHTTP(sw, r)
+		if !sw.saved {
+			sw.save()
+		}
+	})
+}
+
+type gorillaKey struct{}
+
+// gorillaWriter saves the gorilla session just before the response starts,
+// as scs's and our middleware do.
+type gorillaWriter struct {
+	http.ResponseWriter
+	r     *http.Request
+	s     *gsessions.Session
+	saved bool
+}
+
+func (w *gorillaWriter) save() {
+	w.saved = true
+	if err := w.s.Save(w.r, w.ResponseWriter); err != nil {
+		log.Printf("gorilla save: %v", err)
+	}
+}
+
+func (w *gorillaWriter) WriteHeader(code int) {
+	if !w.saved {
+		w.save()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *gorillaWriter) Write(b []byte) (int, error) {
+	if !w.saved {
+		w.save()
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// counter is a go-redis hook counting what the client sends: one round trip
+// per command sent alone, one per pipeline; commands counted one by one. A
+// script (EVALSHA) is one command here, however many commands it runs inside
+// Redis (INFO commandstats counts those too).
+type counter struct {
+	roundTrips, commands atomic.Int64
+}
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.roundTrips.Add(1)
+		c.commands.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.roundTrips.Add(1)
+		c.commands.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// ServeHTTP answers the counts as JSON.
+func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"round_trips":%d,"commands":%d}`, c.roundTrips.Load(), c.commands.Load())
+}
