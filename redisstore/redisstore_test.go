@@ -202,3 +202,42 @@ func TestNew(t *testing.T) {
 		redisstore.New(nil, redisstore.Config{})
 	})
 }
+
+func TestNonPositiveTTL(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			c, prefix, _ := b.open(t)
+			s := redisstore.New(c, redisstore.Config{Prefix: prefix})
+			ctx := t.Context()
+			t.Run("a ttl of zero or less ends the session and leaves no key", func(t *testing.T) {
+				for _, ttl := range []time.Duration{0, -time.Second} {
+					if err := s.Create(ctx, "created", nil, ttl, 0); err != nil {
+						t.Fatalf("Create with ttl %v: got error %v, want nil", ttl, err)
+					}
+					for _, end := range []func(id string) (bool, error){
+						func(id string) (bool, error) {
+							return s.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}}, ttl)
+						},
+						func(id string) (bool, error) {
+							return s.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}, MaxKeys: 5}, ttl)
+						},
+						func(id string) (bool, error) { return s.Touch(ctx, id, ttl) },
+					} {
+						if err := s.Create(ctx, "live", nil, time.Hour, 0); err != nil {
+							t.Fatalf("Create: got error %v, want nil", err)
+						}
+						if found, err := end("live"); err != nil || !found {
+							t.Errorf("ending with ttl %v: got %v, %v, want true, nil", ttl, found, err)
+						}
+					}
+					for _, id := range []string{"created", "live"} {
+						key := prefix + ":default:{" + id + "}"
+						if n, err := c.Exists(ctx, key).Result(); err != nil || n != 0 {
+							t.Errorf("EXISTS %s after ttl %v: got %v, %v, want 0, nil", key, ttl, n, err)
+						}
+					}
+				}
+			})
+		})
+	}
+}

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -12,10 +13,11 @@ import (
 // It also records the names of the commands it sees, so tests can check what
 // was sent. Add it with client.AddHook(counter).
 //
-// A new connection runs its handshake (HELLO, CLIENT SETINFO) through the
-// client's hooks. go-redis keeps pipelines on connections of their own, so
-// the first pipeline opens a second one: send one command and one pipeline
-// before Reset to measure the steady state.
+// go-redis sends the handshake of each new connection (HELLO, AUTH, SELECT,
+// READONLY, CLIENT SETINFO and the like) through the client's hooks too, at
+// whatever moment the pool opens a connection; pipelines even have a pool of
+// their own. Counter leaves those commands out, so that counts depend only on
+// the code under test. The price: a test cannot count such commands itself.
 //
 // A Counter is safe for concurrent use. The zero value is ready to use.
 type Counter struct {
@@ -48,14 +50,42 @@ func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	}
 }
 
-// record counts one round trip carrying cmds.
+// record counts one round trip carrying cmds, unless they are all part of a
+// connection handshake.
 func (c *Counter) record(cmds ...redis.Cmder) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.roundTrips++
+	counted := false
 	for _, cmd := range cmds {
+		if handshake(cmd) {
+			continue
+		}
+		counted = true
 		c.commands = append(c.commands, cmd.Name())
 	}
+	if counted {
+		c.roundTrips++
+	}
+}
+
+// handshake reports whether cmd is one of the commands go-redis sends to set
+// up a new connection.
+func handshake(cmd redis.Cmder) bool {
+	switch cmd.Name() {
+	case "hello", "auth", "select", "readonly":
+		return true
+	case "client":
+		args := cmd.Args()
+		if len(args) < 2 {
+			return false
+		}
+		sub, _ := args[1].(string)
+		switch strings.ToLower(sub) {
+		case "setinfo", "setname", "tracking", "maint_notifications":
+			return true
+		}
+	}
+	return false
 }
 
 // RoundTrips returns the number of round trips since the last Reset.

@@ -1,12 +1,3 @@
-// Package storetest is the conformance suite for implementations of
-// store.Store. A backend runs all of it with one line:
-//
-//	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) storetest.Harness {
-//			clock := ... // a fake clock the store reads
-//			return storetest.Harness{Store: newStore(clock), Advance: clock.Advance}
-//		})
-//	}
 package storetest
 
 import (
