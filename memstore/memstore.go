@@ -181,7 +181,8 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 }
 
 // Create stores a new session with a copy of values, expiring after ttl. A
-// ttl of zero or less creates a session that has already expired.
+// ttl of zero or less creates a session that has already expired, so nothing
+// is stored.
 func (s *Store) Create(ctx context.Context, id string, values map[string][]byte, ttl time.Duration, maxKeys int) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -197,7 +198,9 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 	if _, ok := sh.live(id, now); ok {
 		return store.ErrExists
 	}
-	sh.entries[id] = e
+	if ttl > 0 {
+		sh.entries[id] = e
+	}
 	return nil
 }
 
