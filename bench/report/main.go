@@ -1,0 +1,155 @@
+// Command report reads the JSON lines that load prints (from the files named,
+// or standard input) and prints a markdown table with each figure as a ratio
+// to the floor measured in the same run, then the targets of issue 4, met or
+// missed.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+)
+
+// result mirrors load's Result.
+type result struct {
+	Contender  string  `json:"contender"`
+	Endpoint   string  `json:"endpoint"`
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	RPS        float64 `json:"rps"`
+	P50us      float64 `json:"p50_us"`
+	P99us      float64 `json:"p99_us"`
+	RedisCmds  float64 `json:"redis_cmds_per_req"`
+	RoundTrips float64 `json:"round_trips_per_req"`
+	Sent       float64 `json:"sent_per_req"`
+	Breakdown  string  `json:"breakdown"`
+}
+
+var (
+	endpoints  = []string{"/login", "/read", "/write", "/writeonly", "/noop"}
+	contenders = []string{"floor", "bare", "session-redis", "session-mem", "scs", "gorilla"}
+	describe   = map[string]string{
+		"/login":     "new session with two values",
+		"/read":      "read one value",
+		"/write":     "read then write (increment)",
+		"/writeonly": "write one value, no read",
+		"/noop":      "token sent, session untouched",
+	}
+)
+
+func main() {
+	log.SetFlags(0)
+	var in []io.Reader
+	for _, name := range os.Args[1:] {
+		f, err := os.Open(name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+		in = append(in, f)
+	}
+	if len(in) == 0 {
+		in = append(in, os.Stdin)
+	}
+	res := map[[2]string]result{}
+	for _, r := range in {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" {
+				continue
+			}
+			var x result
+			if err := json.Unmarshal([]byte(line), &x); err != nil {
+				log.Fatalf("%v: %s", err, line)
+			}
+			res[[2]string{x.Contender, x.Endpoint}] = x
+		}
+		if err := sc.Err(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	get := func(c, e string) (result, bool) { r, ok := res[[2]string{c, e}]; return r, ok }
+
+	fmt.Println("| endpoint | contender | req/s | x floor | p50 µs | x floor | p99 µs | x floor | Redis cmds/req | x floor | round trips/req | cmds sent/req | commands executed per request |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	for _, e := range endpoints {
+		fl, hasFloor := get("floor", e)
+		for _, c := range contenders {
+			r, ok := get(c, e)
+			if !ok {
+				continue
+			}
+			ratio := func(v, f float64) string {
+				if !hasFloor || f == 0 {
+					return "–"
+				}
+				return fmt.Sprintf("%.2f", v/f)
+			}
+			name := c
+			if r.Errors > 0 {
+				name += fmt.Sprintf(" (%d errors)", r.Errors)
+			}
+			fmt.Printf("| `%s` %s | %s | %.0f | %s | %.0f | %s | %.0f | %s | %.2f | %s | %.2f | %.2f | %s |\n",
+				e, describe[e], name, r.RPS, ratio(r.RPS, fl.RPS), r.P50us, ratio(r.P50us, fl.P50us),
+				r.P99us, ratio(r.P99us, fl.P99us), r.RedisCmds, ratio(r.RedisCmds, fl.RedisCmds),
+				r.RoundTrips, r.Sent, r.Breakdown)
+		}
+	}
+
+	fmt.Println()
+	fmt.Println("Targets (issue 4), from this run:")
+	fmt.Println()
+	check := func(what string, got, want float64, ok bool) {
+		mark := "met"
+		if !ok {
+			mark = "MISSED"
+		}
+		fmt.Printf("- %s: %.2f (target %.2f) — %s\n", what, got, want, mark)
+	}
+	vs := func(c, e, base string) (float64, bool) {
+		r, ok1 := get(c, e)
+		b, ok2 := get(base, e)
+		if !ok1 || !ok2 || b.RPS == 0 {
+			return 0, false
+		}
+		return r.RPS / b.RPS, true
+	}
+	for _, t := range []struct {
+		what, endpoint, base string
+		want                 float64
+	}{
+		{"read only on redisstore, x floor req/s", "/read", "floor", 0.9},
+		{"write only on redisstore, x floor req/s", "/writeonly", "floor", 0.9},
+		{"read then write on redisstore, x floor req/s", "/write", "floor", 0.45},
+		{"noop with a token on redisstore, x bare req/s", "/noop", "bare", 0.95},
+		{"noop with a token on memstore, x bare req/s", "/noop", "bare", 0.95},
+	} {
+		c := "session-redis"
+		if strings.Contains(t.what, "memstore") {
+			c = "session-mem"
+		}
+		if got, ok := vs(c, t.endpoint, t.base); ok {
+			check(t.what, got, t.want, got >= t.want)
+		}
+	}
+	for _, e := range endpoints {
+		ours, ok := get("session-redis", e)
+		if !ok {
+			continue
+		}
+		for _, peer := range []string{"scs", "gorilla"} {
+			p, ok := get(peer, e)
+			if !ok {
+				continue
+			}
+			check(fmt.Sprintf("`%s` req/s x %s", e, peer), ours.RPS/p.RPS, 1, ours.RPS > p.RPS)
+			check(fmt.Sprintf("`%s` round trips/req minus %s's", e, peer), ours.RoundTrips-p.RoundTrips, 0, ours.RoundTrips <= p.RoundTrips+0.05)
+			check(fmt.Sprintf("`%s` Redis cmds executed/req minus %s's", e, peer), ours.RedisCmds-p.RedisCmds, 0, ours.RedisCmds <= p.RedisCmds+0.05)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs every contender on every endpoint against a private Redis and prints
+# the markdown table of BENCHMARKS.md. Loopback only; stops everything it
+# started. About 3.5 minutes with the defaults.
+#
+#   bench/run.sh                      # from the repository root
+#   DURATION=10s CONCURRENCY=64 bench/run.sh
+#
+# Knobs (environment): DURATION (measured, per contender and endpoint, 5s),
+# WARMUP (1s), CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize of
+# every server, 64), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server
+# and of the load generator, 1 and 1: with redis-server that is three busy
+# threads on two cores), CONTENDERS and ENDPOINTS (space-separated subsets),
+# OUT (keep the JSON lines in this file).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-1s}
+CONCURRENCY=${CONCURRENCY:-32}
+POOL=${POOL:-64}
+SERVER_PROCS=${SERVER_PROCS:-1}
+LOAD_PROCS=${LOAD_PROCS:-1}
+CONTENDERS=${CONTENDERS:-"floor bare session-redis session-mem scs gorilla"}
+ENDPOINTS=${ENDPOINTS:-"/login /read /write /writeonly /noop"}
+
+command -v redis-server >/dev/null || { echo "run.sh needs redis-server (apt-get install redis-server)" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port picks a loopback port nobody listens on, never Redis's 6379.
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "no free port found" >&2; return 1
+}
+
+# wait_port waits until something listens on port $1.
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2; return 1
+}
+
+echo "building..." >&2
+go build -o "$work/server" ./server
+go build -o "$work/load" ./load
+go build -o "$work/report" ./report
+
+rport=$(free_port)
+redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+  --dir "$work" --logfile "$work/redis.log" &
+pids+=($!)
+wait_port "$rport"
+redis="127.0.0.1:$rport"
+
+results=${OUT:-$work/results.jsonl}
+: >"$results"
+for c in $CONTENDERS; do
+  redis-cli -p "$rport" flushall >/dev/null
+  port=$(free_port)
+  GOMAXPROCS=$SERVER_PROCS "$work/server" -contender "$c" -addr "127.0.0.1:$port" \
+    -redis "$redis" -pool "$POOL" 2>>"$work/server.log" &
+  spid=$!
+  pids+=("$spid")
+  wait_port "$port"
+  for e in $ENDPOINTS; do
+    echo "$c $e" >&2
+    GOMAXPROCS=$LOAD_PROCS timeout 120 "$work/load" -url "http://127.0.0.1:$port" -path "$e" \
+      -duration "$DURATION" -warmup "$WARMUP" -concurrency "$CONCURRENCY" \
+      -redis "$redis" -contender "$c" >>"$results"
+  done
+  kill "$spid"
+  wait "$spid" 2>/dev/null || true
+done
+
+echo
+echo "Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(go version | cut -d' ' -f3), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), concurrency $CONCURRENCY, $DURATION per cell, GOMAXPROCS server $SERVER_PROCS / load $LOAD_PROCS, go-redis PoolSize $POOL"
+echo
+"$work/report" "$results"
