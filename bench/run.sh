@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every contender on every endpoint against a private Redis and prints
 # the markdown table of BENCHMARKS.md. Loopback only; stops everything it
-# started. About 3.5 minutes with the defaults.
+# started. About 5 minutes with the defaults.
 #
 #   bench/run.sh                      # from the repository root
 #   DURATION=10s CONCURRENCY=64 bench/run.sh
 #
-# Knobs (environment): DURATION (measured, per contender and endpoint, 5s),
-# WARMUP (1s), CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize of
+# Knobs (environment): DURATION (measured, per contender and endpoint and
+# round, 2s), WARMUP (0.5s), ROUNDS (3; the report gives medians),
+# MEMSIZE_N (sessions for the memory figure, 100000; 0 skips it), CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize of
 # every server, 64), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server
 # and of the load generator, 1 and 1: with redis-server that is three busy
 # threads on two cores), CONTENDERS and ENDPOINTS (space-separated subsets),
@@ -15,8 +16,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-DURATION=${DURATION:-5s}
-WARMUP=${WARMUP:-1s}
+DURATION=${DURATION:-2s}
+WARMUP=${WARMUP:-0.5s}
+ROUNDS=${ROUNDS:-3}
+MEMSIZE_N=${MEMSIZE_N:-100000}
 CONCURRENCY=${CONCURRENCY:-32}
 POOL=${POOL:-64}
 SERVER_PROCS=${SERVER_PROCS:-1}
@@ -60,6 +63,7 @@ echo "building..." >&2
 go build -o "$work/server" ./server
 go build -o "$work/load" ./load
 go build -o "$work/report" ./report
+go build -o "$work/memsize" ./memsize
 
 rport=$(free_port)
 redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
@@ -68,27 +72,41 @@ pids+=($!)
 wait_port "$rport"
 redis="127.0.0.1:$rport"
 
+# Every server runs from the start (idle ones cost nothing); each round
+# drives every endpoint of every contender in turn, so that a slow spell of
+# the machine hits all contenders alike, and the report takes the median of
+# the rounds. Redis is emptied before each cell.
+declare -A port
+for c in $CONTENDERS; do
+  port[$c]=$(free_port)
+  GOMAXPROCS=$SERVER_PROCS "$work/server" -contender "$c" -addr "127.0.0.1:${port[$c]}" \
+    -redis "$redis" -pool "$POOL" 2>>"$work/server.log" &
+  pids+=($!)
+  wait_port "${port[$c]}"
+done
+
 results=${OUT:-$work/results.jsonl}
 : >"$results"
-for c in $CONTENDERS; do
-  redis-cli -p "$rport" flushall >/dev/null
-  port=$(free_port)
-  GOMAXPROCS=$SERVER_PROCS "$work/server" -contender "$c" -addr "127.0.0.1:$port" \
-    -redis "$redis" -pool "$POOL" 2>>"$work/server.log" &
-  spid=$!
-  pids+=("$spid")
-  wait_port "$port"
+for round in $(seq "$ROUNDS"); do
   for e in $ENDPOINTS; do
-    echo "$c $e" >&2
-    GOMAXPROCS=$LOAD_PROCS timeout 120 "$work/load" -url "http://127.0.0.1:$port" -path "$e" \
-      -duration "$DURATION" -warmup "$WARMUP" -concurrency "$CONCURRENCY" \
-      -redis "$redis" -contender "$c" >>"$results"
+    for c in $CONTENDERS; do
+      echo "round $round/$ROUNDS: $c $e" >&2
+      redis-cli -p "$rport" flushall >/dev/null
+      GOMAXPROCS=$LOAD_PROCS timeout 120 "$work/load" -url "http://127.0.0.1:${port[$c]}" -path "$e" \
+        -duration "$DURATION" -warmup "$WARMUP" -concurrency "$CONCURRENCY" \
+        -redis "$redis" -contender "$c" >>"$results"
+    done
   done
-  kill "$spid"
-  wait "$spid" 2>/dev/null || true
 done
 
 echo
-echo "Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(go version | cut -d' ' -f3), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), concurrency $CONCURRENCY, $DURATION per cell, GOMAXPROCS server $SERVER_PROCS / load $LOAD_PROCS, go-redis PoolSize $POOL"
+echo "Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(go version | cut -d' ' -f3), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), concurrency $CONCURRENCY, $DURATION x $ROUNDS rounds per cell (medians), GOMAXPROCS server $SERVER_PROCS / load $LOAD_PROCS, go-redis PoolSize $POOL"
 echo
 "$work/report" "$results"
+
+if [ "$MEMSIZE_N" -gt 0 ]; then
+  echo
+  echo "Memory per session (two small values), $MEMSIZE_N sessions:"
+  echo
+  GOMAXPROCS=2 timeout 300 "$work/memsize" -n "$MEMSIZE_N" -redis "$redis"
+fi

@@ -1,7 +1,8 @@
 // Command report reads the JSON lines that load prints (from the files named,
 // or standard input) and prints a markdown table with each figure as a ratio
 // to the floor measured in the same run, then the targets of issue 4, met or
-// missed.
+// missed. A cell measured several times (rounds) shows the median of each
+// figure.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -55,7 +57,7 @@ func main() {
 	if len(in) == 0 {
 		in = append(in, os.Stdin)
 	}
-	res := map[[2]string]result{}
+	runs := map[[2]string][]result{}
 	for _, r := range in {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
@@ -67,11 +69,16 @@ func main() {
 			if err := json.Unmarshal([]byte(line), &x); err != nil {
 				log.Fatalf("%v: %s", err, line)
 			}
-			res[[2]string{x.Contender, x.Endpoint}] = x
+			k := [2]string{x.Contender, x.Endpoint}
+			runs[k] = append(runs[k], x)
 		}
 		if err := sc.Err(); err != nil {
 			log.Fatal(err)
 		}
+	}
+	res := map[[2]string]result{}
+	for k, rs := range runs {
+		res[k] = median(rs)
 	}
 	get := func(c, e string) (result, bool) { r, ok := res[[2]string{c, e}]; return r, ok }
 
@@ -152,4 +159,32 @@ func main() {
 			check(fmt.Sprintf("`%s` Redis cmds executed/req minus %s's", e, peer), ours.RedisCmds-p.RedisCmds, 0, ours.RedisCmds <= p.RedisCmds+0.05)
 		}
 	}
+}
+
+// median returns the median of each figure over the rounds of one cell
+// (the mean of the middle two for an even count), errors summed.
+func median(rs []result) result {
+	m := rs[0]
+	m.Errors = 0
+	for _, r := range rs {
+		m.Errors += r.Errors
+	}
+	med := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	m.RPS = med(func(r result) float64 { return r.RPS })
+	m.P50us = med(func(r result) float64 { return r.P50us })
+	m.P99us = med(func(r result) float64 { return r.P99us })
+	m.RedisCmds = med(func(r result) float64 { return r.RedisCmds })
+	m.RoundTrips = med(func(r result) float64 { return r.RoundTrips })
+	m.Sent = med(func(r result) float64 { return r.Sent })
+	return m
 }
