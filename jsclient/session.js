@@ -203,7 +203,7 @@ export class SessionClient extends EventTarget {
   // prefix may have started, renewed or closed the session.
   #sync() {
     const saved = this.#readCookie();
-    if (saved.token === this.#token) return;
+    if (saved.token === this.#token && saved.expires === this.#expires) return;
     if (!saved.token && this.#token && Date.now() >= this.#expires) {
       return; // the browser dropped the cookie at expiry: #current reports it
     }
