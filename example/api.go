@@ -17,15 +17,28 @@ const maxBody = 64 << 10
 
 func newRouter(m *session.Manager) http.Handler {
 	r := chi.NewRouter()
-	r.Use(m.Handler)
-	r.Route("/api", func(r chi.Router) {
-		r.Post("/login", login)
-		r.With(m.Require).Get("/whoami", whoami)
-		r.Post("/counter", counter)
-		r.Get("/values", allValues)
-		r.Put("/values/{key}", putValue)
-		r.Get("/values/{key}", getValue)
-		r.Method(http.MethodPost, "/logout", m.CloseHandler())
+	// The page at / and the client script hold no session, so they skip the
+	// middleware: a request through it renews its session when due, which
+	// costs a store write.
+	r.Get("/", indexPage)
+	script := session.ScriptHandler()
+	r.Handle("/session.js", script)
+	r.Handle("/session.d.ts", script)
+	r.Group(func(r chi.Router) {
+		r.Use(m.Handler)
+		// A plain form for browsers without JavaScript. It posts on the
+		// cookie alone, so it gets a CSRF check.
+		r.Get("/form", showForm)
+		r.Method(http.MethodPost, "/form", http.NewCrossOriginProtection().Handler(http.HandlerFunc(postForm)))
+		r.Route("/api", func(r chi.Router) {
+			r.Post("/login", login)
+			r.With(m.Require).Get("/whoami", whoami)
+			r.Post("/counter", counter)
+			r.Get("/values", allValues)
+			r.Put("/values/{key}", putValue)
+			r.Get("/values/{key}", getValue)
+			r.Method(http.MethodPost, "/logout", m.CloseHandler())
+		})
 	})
 	return r
 }
