@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,18 +20,18 @@ func (m *Manager) start(s *Session, r *http.Request) {
 	if raw == "" {
 		return
 	}
-	t, ok := m.tokens.decode(raw)
-	if !ok {
+	vt := m.verify(raw)
+	if vt == nil {
 		s.badToken = true
 		return
 	}
 	s.hadToken = true
-	if m.cfg.Lifetime > 0 && !m.cfg.Now().Before(t.created.Add(m.cfg.Lifetime)) {
+	if m.cfg.Lifetime > 0 && !m.cfg.Now().Before(vt.created.Add(m.cfg.Lifetime)) {
 		s.gone = true // past its absolute Lifetime: gone for sure, no need to ask
 		return
 	}
-	s.id, s.created, s.issued = t.id, t.created, t.issued
-	s.expires = m.expiry(t.created, t.issued)
+	s.id, s.created, s.issued = vt.id, vt.created, vt.issued
+	s.expires, s.tokenExpires = m.expiry(vt.created, vt.issued), vt.expires
 	s.stored, s.loaded = true, false
 }
 
@@ -52,19 +51,19 @@ func (s *Session) commit(h http.Header, r *http.Request) error {
 
 // save applies what the request did to the store: creation, update or touch
 // of the current session, then deletion of the IDs it replaced. Creating
-// first means a failure never leaves the client with neither session.
+// first means a failure never leaves the client with neither session. Each
+// store call is bounded by Config.StoreTimeout but not by the request: the
+// handler has acted, so its changes are saved even if the client went away.
 // s.mu must be held.
 func (s *Session) save() error {
 	if s.err != nil {
 		return s.err
 	}
-	ctx, cancel := s.m.saveContext(s.ctx)
-	defer cancel()
-	if err := s.saveCurrent(ctx); err != nil {
+	if err := s.saveCurrent(); err != nil {
 		return err
 	}
 	for len(s.drop) > 0 {
-		if err := s.m.cfg.Store.Delete(ctx, s.drop[0]); err != nil {
+		if err := s.deleteStored(s.drop[0]); err != nil {
 			return storeError("delete", err)
 		}
 		s.drop = s.drop[1:]
@@ -73,19 +72,17 @@ func (s *Session) save() error {
 }
 
 // saveCurrent creates, updates or touches the current session as needed.
-func (s *Session) saveCurrent(ctx context.Context) error {
+func (s *Session) saveCurrent() error {
 	m := s.m
 	now := m.cfg.Now()
 	switch {
 	case s.id == "":
 		return nil
 	case !s.stored:
-		return s.create(ctx, now)
+		return s.create(now)
 	case !s.change.Empty():
 		ttl := m.expiry(s.created, now).Sub(now)
-		d := s.change
-		d.MaxKeys = m.cfg.MaxKeys
-		found, err := m.cfg.Store.Update(ctx, s.id, d, ttl)
+		found, err := s.update(ttl)
 		if err != nil {
 			return storeError("update", err)
 		}
@@ -93,13 +90,14 @@ func (s *Session) saveCurrent(ctx context.Context) error {
 			// Gone since the token was issued: the writes go to a fresh
 			// session rather than bring the old one back or be lost.
 			s.markGone()
-			return s.create(ctx, now)
+			return s.create(now)
 		}
-		s.change, s.del = store.Delta{}, nil
 		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
 	case s.touchDue(now):
 		ttl := m.expiry(s.created, now).Sub(now)
+		ctx, cancel := m.storeContext(s.ctx, true)
 		found, err := m.cfg.Store.Touch(ctx, s.id, ttl)
+		cancel()
 		if err != nil {
 			return storeError("touch", err)
 		}
@@ -113,7 +111,7 @@ func (s *Session) saveCurrent(ctx context.Context) error {
 }
 
 // create stores a new session if it holds values. s.mu must be held.
-func (s *Session) create(ctx context.Context, now time.Time) error {
+func (s *Session) create(now time.Time) error {
 	if len(s.values) == 0 {
 		s.reset() // lazy creation: an empty new session costs nothing
 		return nil
@@ -124,7 +122,10 @@ func (s *Session) create(ctx context.Context, now time.Time) error {
 		s.created = now // a session renewed past its Lifetime starts a new one
 		ttl = m.expiry(now, now).Sub(now)
 	}
-	if err := m.cfg.Store.Create(ctx, s.id, s.values, ttl, m.cfg.MaxKeys); err != nil {
+	ctx, cancel := m.storeContext(s.ctx, true)
+	err := m.cfg.Store.Create(ctx, s.id, s.values, ttl, m.cfg.MaxKeys)
+	cancel()
+	if err != nil {
 		return storeError("create", err)
 	}
 	s.stored = true
@@ -133,45 +134,93 @@ func (s *Session) create(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// update saves the recorded change with a new time to live, and forgets it
+// once saved. s.mu must be held.
+func (s *Session) update(ttl time.Duration) (found bool, err error) {
+	d := s.change
+	d.MaxKeys = s.m.cfg.MaxKeys
+	ctx, cancel := s.m.storeContext(s.ctx, true)
+	found, err = s.m.cfg.Store.Update(ctx, s.id, d, ttl)
+	cancel()
+	if err == nil && found {
+		s.change, s.del = store.Delta{}, nil
+	}
+	return found, err
+}
+
+// deleteStored deletes a session from the store.
+func (s *Session) deleteStored(id string) error {
+	ctx, cancel := s.m.storeContext(s.ctx, true)
+	defer cancel()
+	return s.m.cfg.Store.Delete(ctx, id)
+}
+
+// Header values shared by every response that needs them; addHeader never
+// lets an append write into them.
+var (
+	varyCookieAndHeader = []string{"Cookie", HeaderID}
+	varyCookie          = []string{"Cookie"}
+	varyHeader          = []string{HeaderID}
+	exposeExpires       = []string{HeaderExpires}
+	exposeBoth          = []string{HeaderID + ", " + HeaderExpires}
+	cacheNoSetCookie    = []string{`no-cache="Set-Cookie"`}
+)
+
+// addHeader adds shared values to h[key] without copying them when the key
+// is new, and without ever appending into them.
+func addHeader(h http.Header, key string, values []string) {
+	if old, ok := h[key]; ok {
+		h[key] = append(old, values...)
+		return
+	}
+	h[key] = values[:len(values):len(values)]
+}
+
 // writeHeaders tells the client about its session: a new token when one was
 // issued, the expiry whenever there is a session, an expired cookie when the
 // one it sent is of no use any more. s.mu must be held.
 func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	cookies := m.cfg.Transport != TransportHeader && !s.fromHeader
+	headers := m.cfg.Transport != TransportCookie
 	if s.hadToken || s.badToken || s.id != "" {
-		if cookies {
-			h.Add("Vary", "Cookie")
-		}
-		if m.cfg.Transport != TransportCookie {
-			h.Add("Vary", HeaderID)
+		switch {
+		case cookies && headers:
+			addHeader(h, "Vary", varyCookieAndHeader)
+		case cookies:
+			addHeader(h, "Vary", varyCookie)
+		default:
+			addHeader(h, "Vary", varyHeader)
 		}
 	}
 	if s.id == "" || !s.stored {
 		if cookies && (s.hadToken || s.badToken) {
 			m.setCookie(h, r, "", time.Time{}, time.Time{})
-			h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+			addHeader(h, "Cache-Control", cacheNoSetCookie)
 		}
 		return
 	}
-	exposed := HeaderExpires
-	h.Set(HeaderExpires, s.expires.UTC().Format(ExpiresFormat))
-	if s.reissue {
-		tok, err := m.tokens.encode(token{id: s.id, created: s.created, issued: s.issued})
-		if err != nil {
-			m.cfg.OnError(r, err)
-			return
+	if !s.reissue {
+		h[HeaderExpires] = s.tokenExpires
+		if headers {
+			addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 		}
-		if cookies {
-			m.setCookie(h, r, tok, s.expires, m.cfg.Now())
-			h.Add("Cache-Control", `no-cache="Set-Cookie"`)
-		}
-		if m.cfg.Transport != TransportCookie {
-			h.Set(HeaderID, tok)
-			exposed = HeaderID + ", " + HeaderExpires
-		}
-		s.reissue = false
+		return
 	}
-	h.Add("Access-Control-Expose-Headers", exposed)
+	s.reissue = false
+	h.Set(HeaderExpires, formatExpires(s.expires))
+	tok, err := m.tokens.encode(token{id: s.id, created: s.created, issued: s.issued})
+	if err != nil {
+		m.cfg.OnError(r, err)
+		return
+	}
+	if cookies {
+		m.setCookie(h, r, tok, s.expires, m.cfg.Now())
+		addHeader(h, "Cache-Control", cacheNoSetCookie)
+	}
+	if headers {
+		h.Set(HeaderID, tok)
+		addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
+	}
 }
 
 // finish runs when the handler returns after the headers went out: changes
@@ -181,13 +230,11 @@ func (s *Session) finish(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return // already answered by the ErrorHandler, or reported below
+		return // already answered by the ErrorHandler
 	}
 	m := s.m
-	ctx, cancel := m.saveContext(s.ctx)
-	defer cancel()
 	for _, id := range s.drop {
-		if err := m.cfg.Store.Delete(ctx, id); err != nil {
+		if err := s.deleteStored(id); err != nil {
 			m.cfg.OnError(r, storeError("delete after response", err))
 		}
 	}
@@ -200,10 +247,7 @@ func (s *Session) finish(r *http.Request) {
 		return
 	}
 	now := m.cfg.Now()
-	ttl := m.expiry(s.created, now).Sub(now)
-	d := s.change
-	d.MaxKeys = m.cfg.MaxKeys
-	found, err := m.cfg.Store.Update(ctx, s.id, d, ttl)
+	found, err := s.update(m.expiry(s.created, now).Sub(now))
 	switch {
 	case err != nil:
 		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))

@@ -17,3 +17,18 @@ func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(sessionKey).(*Session)
 	return s
 }
+
+// sessionContext is the request context with the session in it. It is
+// allocated with the rest of the request's state instead of by
+// context.WithValue.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if key == sessionKey {
+		return c.s
+	}
+	return c.Context.Value(key)
+}

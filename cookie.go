@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -20,6 +21,8 @@ const HeaderExpires = "Session-Expires"
 
 // ExpiresFormat is the layout of the Session-Expires header.
 const ExpiresFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func formatExpires(t time.Time) string { return t.UTC().Format(ExpiresFormat) }
 
 // tokenName is bound into every token's signature. It is the same for the
 // cookie and the header so that a token moves freely between the two.
@@ -105,8 +108,27 @@ func (m *Manager) readToken(r *http.Request) (raw string, fromHeader bool) {
 		}
 	}
 	if m.cfg.Transport != TransportHeader {
-		if c, err := r.Cookie(m.cookieName); err == nil {
-			return c.Value, false
+		raw, _ = cookieValue(r.Header["Cookie"], m.cookieName)
+	}
+	return raw, false
+}
+
+// cookieValue returns the value of the first cookie named name in the Cookie
+// header lines, like http.Request.Cookie but without allocating: it runs on
+// every request. The value is not validated; the token's signature is.
+func cookieValue(lines []string, name string) (string, bool) {
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				v := part[len(name)+1:]
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				return v, true
+			}
 		}
 	}
 	return "", false

@@ -280,3 +280,8 @@ func equalCalls(got, want []string) bool {
 }
 
 var errDown = errors.New("connection refused")
+
+// storeDelta is a Delta that sets key to raw.
+func storeDelta(key string, raw []byte) store.Delta {
+	return store.Delta{Set: map[string][]byte{key: raw}}
+}

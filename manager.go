@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"time"
+
+	"github.com/seed58a3dad2/session/store"
 )
 
 // A Manager is the session middleware, configured once. It is safe for
@@ -11,6 +13,9 @@ type Manager struct {
 	cfg        Config
 	tokens     tokenCodec
 	cookieName string
+	cache      *tokenCache
+	// nonblocking stores are called without a timeout context.
+	nonblocking bool
 }
 
 // New checks cfg, fills in its defaults and returns a Manager. The error
@@ -20,7 +25,8 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, tokens: newTokenCodec(cfg.Keys, cfg.MaxTokenLength)}
+	m := &Manager{cfg: cfg, tokens: newTokenCodec(cfg.Keys, cfg.MaxTokenLength), cache: newTokenCache()}
+	_, m.nonblocking = cfg.Store.(store.Nonblocking)
 	m.cookieName = cfg.Cookie.Prefix + cfg.Cookie.Name
 	if cfg.Cookie.HostPrefix {
 		m.cookieName = "__Host-" + m.cookieName
@@ -43,13 +49,17 @@ func (m *Manager) expiry(created, now time.Time) time.Time {
 	return e
 }
 
-// storeContext bounds one store call by the request and Config.StoreTimeout.
-func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// storeContext bounds one store call by ctx and Config.StoreTimeout. With
+// detach, the call is not canceled with the request: once the handler has
+// acted, its changes are saved even if the client has gone away.
+func (m *Manager) storeContext(ctx context.Context, detach bool) (context.Context, context.CancelFunc) {
+	if detach {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if m.nonblocking {
+		return ctx, noCancel
+	}
 	return context.WithTimeout(ctx, m.cfg.StoreTimeout)
 }
 
-// saveContext bounds a save by Config.StoreTimeout only: once the handler has
-// acted, its changes are saved even if the client has gone away.
-func (m *Manager) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), m.cfg.StoreTimeout)
-}
+func noCancel() {}

@@ -2,7 +2,6 @@ package session
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -19,7 +18,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		rs := &requestState{}
 		s, rw := &rs.session, &rs.writer
 		m.start(s, r)
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey, s))
+		rs.ctx = sessionContext{Context: r.Context(), s: s}
+		r = r.WithContext(&rs.ctx)
 		s.ctx = r.Context()
 		rw.ResponseWriter, rw.s, rw.r = w, s, r
 		next.ServeHTTP(rw, r)
@@ -32,6 +32,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 }
 
 type requestState struct {
+	ctx     sessionContext
 	session Session
 	writer  responseWriter
 }

@@ -25,16 +25,19 @@ type Session struct {
 	m  *Manager
 	mu sync.Mutex // protects everything below
 
-	ctx        context.Context
-	id         string    // "" while there is no session
-	created    time.Time // start of the session, for Config.Lifetime
-	issued     time.Time // when the client's token was issued; the store's expiry was set then
-	expires    time.Time // the session's expiry as last set or known
-	stored     bool      // id names a session believed to be in the store
-	hadToken   bool      // a validly signed token came with the request
-	gone       bool      // that token's session turned out to be expired or destroyed
-	fromHeader bool      // the client speaks the Session-Id header protocol
-	badToken   bool      // a token came that did not verify
+	ctx     context.Context
+	id      string    // "" while there is no session
+	created time.Time // start of the session, for Config.Lifetime
+	issued  time.Time // when the client's token was issued; the store's expiry was set then
+	expires time.Time // the session's expiry as last set or known
+	// tokenExpires is the shared Session-Expires value of the client's token,
+	// right while the expiry has not moved since it was issued.
+	tokenExpires []string
+	stored       bool // id names a session believed to be in the store
+	hadToken     bool // a validly signed token came with the request
+	gone         bool // that token's session turned out to be expired or destroyed
+	fromHeader   bool // the client speaks the Session-Id header protocol
+	badToken     bool // a token came that did not verify
 
 	loaded  bool                // values holds the store's values with the change applied
 	values  map[string][]byte   // valid when loaded
@@ -310,7 +313,7 @@ func (s *Session) load() error {
 	if s.touchDue(now) {
 		ttl = s.m.expiry(s.created, now).Sub(now)
 	}
-	ctx, cancel := s.m.storeContext(s.ctx)
+	ctx, cancel := s.m.storeContext(s.ctx, false)
 	values, found, err := s.m.cfg.Store.Load(ctx, s.id, ttl)
 	cancel()
 	if err != nil {

@@ -35,7 +35,14 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.Nonblocking = (*Store)(nil)
+)
+
+// Nonblocking tells the middleware that calls never wait: it needs no
+// per-call timeout.
+func (s *Store) Nonblocking() {}
 
 // shard is one part of the map.
 type shard struct {

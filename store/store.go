@@ -61,6 +61,13 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Nonblocking is implemented by stores whose calls never wait on I/O or
+// locks held across I/O, such as memstore. The middleware calls them without
+// the per-call timeout context, which would cost more than the call itself.
+type Nonblocking interface {
+	Nonblocking()
+}
+
 // Delta is a change to a session's values, as recorded during one request.
 // It is applied in this order: Clear, then Del, then Set.
 type Delta struct {

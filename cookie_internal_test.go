@@ -1,0 +1,88 @@
+package session
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestCookieValue(t *testing.T) {
+	tests := []struct {
+		name   string
+		lines  []string
+		want   string
+		wantOK bool
+	}{
+		{"one cookie", []string{"session=abc"}, "abc", true},
+		{"among others, with spaces", []string{"a=1;  session=abc ; b=2"}, "abc", true},
+		{"a longer name that ends like ours is not ours", []string{"xsession=bad; session=good"}, "good", true},
+		{"a name that starts like ours is not ours", []string{"session_x=bad"}, "", false},
+		{"quoted", []string{`session="abc"`}, "abc", true},
+		{"on a second header line", []string{"a=1", "session=abc"}, "abc", true},
+		{"the first of two wins, as in net/http", []string{"session=first; session=second"}, "first", true},
+		{"empty value", []string{"session="}, "", true},
+		{"absent", []string{"a=1; b=2"}, "", false},
+		{"no header", nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := cookieValue(tt.lines, "session")
+			if got != tt.want || ok != tt.wantOK {
+				t.Fatalf("got %q %v, want %q %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+// FuzzCookieValue checks the allocation-free parser against net/http: any
+// non-empty value net/http finds, the parser finds too (an empty one means no
+// token either way).
+func FuzzCookieValue(f *testing.F) {
+	for _, s := range []string{"session=abc", "a=1; session=x", `session="q"`, "session", ";;session=;", "xsession=1; session=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got, ok := cookieValue([]string{line}, "session")
+		r := &http.Request{Header: http.Header{"Cookie": {line}}}
+		c, err := r.Cookie("session")
+		if err == nil && c.Value != "" && (!ok || got != c.Value) {
+			t.Fatalf("Cookie: %q: net/http found %q, cookieValue %q %v", line, c.Value, got, ok)
+		}
+	})
+}
+
+func TestTokenCacheStaysBounded(t *testing.T) {
+	c := newTokenCache()
+	for i := range tokenCacheShards * tokenCacheShardCap * 3 {
+		c.put(fmt.Sprint("token-", i), &verifiedToken{})
+	}
+	for i := range c.shards {
+		if n := len(c.shards[i].m); n > tokenCacheShardCap {
+			t.Fatalf("shard %d holds %d tokens, want at most %d", i, n, tokenCacheShardCap)
+		}
+	}
+}
+
+func TestOnlyVerifiedTokensAreCached(t *testing.T) {
+	m, err := New(Config{Store: nopStore{}, Keys: []Key{{Hash: []byte("0123456789abcdef0123456789abcdef")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	good, err := m.tokens.encode(token{id: newID(), created: now, issued: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := good[:len(good)-2] + "AA"
+	if m.verify(bad) != nil || m.cache.get(bad) != nil {
+		t.Fatal("a tampered token verified or was cached")
+	}
+	first := m.verify(good)
+	if first == nil || m.cache.get(good) != first || m.verify(good) != first {
+		t.Fatal("a good token was not verified once and then served from the cache")
+	}
+	if !first.issued.Equal(now.Truncate(time.Millisecond)) || len(first.id) != 22 {
+		t.Fatalf("got %+v", first.token)
+	}
+}

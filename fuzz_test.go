@@ -1,0 +1,69 @@
+package session_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/seed58a3dad2/session"
+)
+
+// FuzzToken sends arbitrary tokens in the cookie and the header: never a
+// panic, never a 5xx, and never a session unless the token is one the server
+// issued.
+func FuzzToken(f *testing.F) {
+	e := newEnv(&testing.T{}, session.Config{})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	f.Add(c.token)
+	f.Add("")
+	f.Add("|||")
+	f.Add(strings.Repeat("A", 2000))
+	f.Add(c.token[:len(c.token)/2])
+	f.Fuzz(func(t *testing.T, tok string) {
+		for _, header := range []bool{false, true} {
+			r := httptest.NewRequest(http.MethodGet, "/get?k=a", nil)
+			if header {
+				r.Header[session.HeaderID] = []string{tok}
+			} else {
+				r.Header.Set("Cookie", "session="+tok)
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			if w.Code >= 500 {
+				t.Fatalf("token %q: got %d", tok, w.Code)
+			}
+			if w.Code == http.StatusOK && tok != c.token && strings.Trim(tok, `"`) != c.token {
+				t.Fatalf("token %q reached the session of %q", tok, c.token)
+			}
+		}
+	})
+}
+
+// FuzzValueDecoding stores arbitrary bytes as a value, as a service not
+// written in Go might, and reads them back typed: an error at worst.
+func FuzzValueDecoding(f *testing.F) {
+	for _, s := range []string{`"text"`, `42`, `{"a":[1,2]}`, `null`, `{`, "\xff\xfe", ``} {
+		f.Add([]byte(s))
+	}
+	e := newEnv(&testing.T{}, session.Config{})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	id := tokenID(&testing.T{}, e, c.token)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if _, err := e.mem.Update(t.Context(), id, storeDelta("v", raw), 1<<40); err != nil {
+			t.Fatal(err)
+		}
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_, _, _ = session.Get[int](s, "v")
+			_, _, _ = session.Get[string](s, "v")
+			_, _, _ = session.Get[map[string][]float64](s, "v")
+			_, _, _ = session.Get[[]byte](s, "v")
+		})
+		if c.last.Code != http.StatusOK {
+			t.Fatalf("got %d", c.last.Code)
+		}
+	})
+}
