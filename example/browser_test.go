@@ -138,6 +138,21 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a client whose clock is off still gets the whole idle timeout", func(t *testing.T) {
+		p := b.newPage(t)
+		p.open(srv.url + "/")
+		for _, skew := range []string{"10 * 60e3", "-10 * 60e3"} { // 10 minutes fast, then slow
+			evaluate[bool](p, `{ const now = Date.now.bind(Date); Date.now = () => now() + `+skew+`; } true`)
+			p.newClient("c", `{}`)
+			p.count("c")
+			left := time.Duration(evaluate[float64](p, `c.expires.getTime() - Date.now()`)) * time.Millisecond
+			if left < 19*time.Minute || left > 21*time.Minute {
+				t.Fatalf("with the clock off by %s ms the client counts %v left, want about 20m", skew, left)
+			}
+			p.reload()
+		}
+	})
+
 	t.Run("closeSession ends the session on the server and the next call gets a new one", func(t *testing.T) {
 		p := b.newPage(t)
 		p.open(srv.url + "/")
