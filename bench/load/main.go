@@ -61,6 +61,10 @@ type Result struct {
 	// script is one).
 	RoundTrips float64 `json:"round_trips_per_req"`
 	Sent       float64 `json:"sent_per_req"`
+	// ServerCPUus is the server process's CPU time (user and system) per
+	// request, RedisCPUus redis-server's (INFO cpu), in microseconds.
+	ServerCPUus float64 `json:"server_cpu_us"`
+	RedisCPUus  float64 `json:"redis_cpu_us"`
 	// Breakdown lists the executed commands per request, most frequent first.
 	Breakdown string `json:"breakdown"`
 }
@@ -142,6 +146,8 @@ func main() {
 	res.RoundTrips = float64(after.roundTrips-before.roundTrips) / n
 	res.Sent = float64(after.sent-before.sent) / n
 	res.RedisCmds, res.Breakdown = perRequest(before.cmdstats, after.cmdstats, n)
+	res.ServerCPUus = float64(after.serverCPU-before.serverCPU) / n
+	res.RedisCPUus = float64(after.redisCPU-before.redisCPU) / n
 	if res.Errors > 0 {
 		log.Printf("%s %s: %d errors (last: %v)", *name, *path, res.Errors, lastErr(clients))
 	}
@@ -327,8 +333,9 @@ func lastErr(clients []*client) error {
 
 // counts is what snapshot samples.
 type counts struct {
-	cmdstats         map[string]int64
-	roundTrips, sent int64
+	cmdstats            map[string]int64
+	roundTrips, sent    int64
+	serverCPU, redisCPU int64 // microseconds
 }
 
 // snapshot reads Redis INFO commandstats and the server's /_stats.
@@ -340,6 +347,10 @@ func snapshot(rdb *redis.Client, u *url.URL) counts {
 			log.Fatalf("INFO commandstats: %v", err)
 		}
 		c.cmdstats = parseCommandstats(info)
+		if info, err = rdb.Info(context.Background(), "cpu").Result(); err != nil {
+			log.Fatalf("INFO cpu: %v", err)
+		}
+		c.redisCPU = redisCPU(info)
 	}
 	resp, err := http.Get(u.JoinPath("/_stats").String())
 	if err != nil {
@@ -349,12 +360,13 @@ func snapshot(rdb *redis.Client, u *url.URL) counts {
 	var s struct {
 		RoundTrips int64 `json:"round_trips"`
 		Commands   int64 `json:"commands"`
+		CPU        int64 `json:"cpu_us"`
 	}
 	body, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(body, &s); err != nil {
 		log.Fatalf("/_stats: %v: %s", err, body)
 	}
-	c.roundTrips, c.sent = s.RoundTrips, s.Commands
+	c.roundTrips, c.sent, c.serverCPU = s.RoundTrips, s.Commands, s.CPU
 	return c
 }
 
@@ -408,4 +420,17 @@ func perRequest(before, after map[string]int64, n float64) (float64, string) {
 		parts[i] = fmt.Sprintf("%s %.2f", strings.ToUpper(e.name), e.per)
 	}
 	return total, strings.Join(parts, ", ")
+}
+
+// redisCPU returns used_cpu_sys + used_cpu_user of INFO cpu in microseconds.
+func redisCPU(info string) int64 {
+	var total float64
+	for line := range strings.Lines(info) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return int64(total * 1e6)
 }
