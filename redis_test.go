@@ -2,7 +2,9 @@ package session_test
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +141,38 @@ func TestRedisWriteDoesNotResurrect(t *testing.T) {
 	if got := c.get("/keys"); got != "b" {
 		t.Fatalf("the fresh session holds %q, want only the write that came with the dead token", got)
 	}
+}
+
+func TestRedisDownAnswers503(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rc.Close()
+	e := newEnv(t, session.Config{Store: redisstore.New(rc, redisstore.Config{})})
+	for _, path := range []string{"/set?k=a&v=1", "/incr"} {
+		r := httptest.NewRequest(http.MethodPost, path, nil)
+		r.Header.Set("Accept", "application/json")
+		w := httptest.NewRecorder()
+		if path == "/incr" {
+			r.Header.Set(session.HeaderID, validTokenFor(t, e))
+		}
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"error":"session_store_unavailable"`) {
+			t.Fatalf("%s: got %d %s, want 503 JSON", path, w.Code, w.Body)
+		}
+	}
+}
+
+// validTokenFor returns a token the env's manager signed, for a session the
+// store does not have to hold.
+func validTokenFor(t *testing.T, e *env) string {
+	t.Helper()
+	other := newEnv(t, session.Config{Now: e.clock.Now})
+	c := other.headerClient()
+	c.get("/set?k=a&v=1")
+	return c.token
 }
