@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,28 +70,34 @@ func options(addr string) (*redis.Options, error) {
 	return &redis.Options{Addr: addr}, nil
 }
 
-// startServer runs a private redis-server and returns its address. The port
-// is chosen by the kernel and released before redis-server binds it, so
-// another process may take it in between: startServer then tries again.
+// startServer runs a private redis-server for the test and returns its
+// address.
 func startServer(t testing.TB, path string) string {
 	t.Helper()
 	dir := t.TempDir() // redis-server's working directory; it writes nothing there
-	const attempts = 3
-	var lastErr error
-	for range attempts {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("redistest: find a free port: %v", err)
-		}
-		addr, stop, err := runServer(path, dir, port)
-		if err == nil {
-			t.Cleanup(stop)
-			return addr
-		}
-		lastErr = err
+	addr, stop, err := runOnFreePort(freePort, path, dir)
+	if err != nil {
+		t.Fatalf("redistest: start redis-server: %v", err)
 	}
-	t.Fatalf("redistest: start redis-server (%d attempts): %v", attempts, lastErr)
-	return ""
+	t.Cleanup(stop)
+	return addr
+}
+
+// runOnFreePort runs redis-server with args (see runServer) on a port that
+// free found free. That port is released before redis-server binds it, so
+// another process may take it in between: runOnFreePort then tries again.
+func runOnFreePort(free func() (int, error), path, dir string, args ...string) (addr string, stop func(), err error) {
+	const attempts = 3
+	for range attempts {
+		var port int
+		if port, err = free(); err != nil {
+			return "", nil, fmt.Errorf("find a free port: %w", err)
+		}
+		if addr, stop, err = runServer(path, dir, port, args...); err == nil {
+			return addr, stop, nil
+		}
+	}
+	return "", nil, fmt.Errorf("%d attempts: %w", attempts, err)
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -104,16 +111,19 @@ func freePort() (int, error) {
 }
 
 // runServer starts redis-server on port and waits until it answers PING. stop
-// kills it and waits for the process to exit.
-func runServer(path, dir string, port int) (addr string, stop func(), err error) {
+// kills it and waits for the process to exit. args come first on the command
+// line (a configuration file must), followed by what every private server
+// gets: the port, the loopback interface, no persistence, and dir as working
+// directory.
+func runServer(path, dir string, port int, args ...string) (addr string, stop func(), err error) {
 	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(path,
+	cmd := exec.Command(path, slices.Concat(args, []string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", dir,
-	)
+	})...)
 	var out bytes.Buffer // read only after the process has exited
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -165,38 +175,59 @@ func waitReady(addr string, exited <-chan struct{}) error {
 // Prefix returns a key prefix no other test uses ("test-" and 16 random hex
 // digits), for stores and keys of this test on a shared server.
 //
-// When REDIS_ADDR is set, a t.Cleanup deletes every key starting with the
-// prefix from that server, since its keys outlive the test. A private
-// redis-server started by Client, and miniredis, go away with the test and
+// When REDIS_ADDR or REDIS_CLUSTER_ADDRS is set, a t.Cleanup deletes every
+// key starting with the prefix from those servers, since their keys outlive
+// the test. Private servers started by Client, ClusterClient and
+// SentinelClient, and miniredis, go away with the tests that use them and
 // need no cleanup.
 func Prefix(t testing.TB) string {
 	t.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails: see crypto/rand.Read
 	prefix := "test-" + hex.EncodeToString(b[:])
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		return prefix
-	}
-	opt, err := options(addr)
-	if err != nil {
-		t.Fatalf("REDIS_ADDR=%q: %v", addr, err)
-	}
-	t.Cleanup(func() {
-		c := redis.NewClient(opt)
-		defer c.Close()
-		// t.Context is already canceled when cleanups run.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		keys, err := scanKeys(ctx, c, prefix)
-		if err == nil && len(keys) > 0 {
-			err = c.Del(ctx, keys...).Err()
-		}
+	var external []func() redis.UniversalClient
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		opt, err := options(addr)
 		if err != nil {
-			t.Errorf("redistest: delete keys under %q: %v", prefix, err)
+			t.Fatalf("REDIS_ADDR=%q: %v", addr, err)
 		}
-	})
+		external = append(external, func() redis.UniversalClient { return redis.NewClient(opt) })
+	}
+	if addrs := os.Getenv("REDIS_CLUSTER_ADDRS"); addrs != "" {
+		external = append(external, func() redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(addrs)})
+		})
+	}
+	for _, open := range external {
+		t.Cleanup(func() {
+			c := open()
+			defer c.Close()
+			// t.Context is already canceled when cleanups run.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := deleteKeys(ctx, c, prefix); err != nil {
+				t.Errorf("redistest: delete keys under %q: %v", prefix, err)
+			}
+		})
+	}
 	return prefix
+}
+
+// deleteKeys deletes every key starting with prefix, with one DEL per key:
+// a Cluster refuses a DEL of keys in different slots. The DELs go in one
+// pipeline, which a Cluster client splits by node.
+func deleteKeys(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	keys, err := scanKeys(ctx, c, prefix)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, key := range keys {
+			p.Del(ctx, key)
+		}
+		return nil
+	})
+	return err
 }
 
 // Advance moves time forward by d for every key starting with prefix, the way

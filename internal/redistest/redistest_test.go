@@ -1,9 +1,11 @@
 package redistest_test
 
 import (
+	"context"
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,6 +188,249 @@ func TestAdvance(t *testing.T) {
 		}
 		if n, err := c.Exists(ctx, other+"a-key").Result(); err != nil || n != 1 {
 			t.Errorf("EXISTS of a key the prefix matches as a pattern: got %v, %v, want 1, nil", n, err)
+		}
+	})
+}
+
+func TestCounterAttach(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer c.Close()
+	t.Run("on a client of one server, attaching twice counts each round trip once", func(t *testing.T) {
+		counter := &redistest.Counter{}
+		for range 2 {
+			if err := counter.Attach(t.Context(), c); err != nil {
+				t.Fatalf("Attach: got error %v, want nil", err)
+			}
+		}
+		c.Get(t.Context(), "k")
+		if got, want := counter.RoundTrips(), int64(1); got != want {
+			t.Errorf("RoundTrips: got %v, want %v", got, want)
+		}
+	})
+}
+
+// TestCluster runs on one Cluster, which its subtests share.
+func TestCluster(t *testing.T) {
+	var nodes []string // of a private Cluster, to check that it stops
+	t.Run("tests that hold the Cluster", func(t *testing.T) {
+		c := redistest.ClusterClient(t)
+		ctx := t.Context()
+		masters := func(t *testing.T, c *redis.ClusterClient) []string {
+			t.Helper()
+			var (
+				mu    sync.Mutex
+				addrs []string
+			)
+			err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+				info, err := m.ClusterInfo(ctx).Result()
+				if err == nil && !strings.Contains(info, "cluster_state:ok") {
+					t.Errorf("CLUSTER INFO on %s: got %q, want cluster_state:ok", m.Options().Addr, info)
+				}
+				mu.Lock()
+				addrs = append(addrs, m.Options().Addr)
+				mu.Unlock()
+				return err
+			})
+			if err != nil {
+				t.Fatalf("CLUSTER INFO on every master: got error %v, want nil", err)
+			}
+			slices.Sort(addrs)
+			return addrs
+		}
+		all := masters(t, c)
+		if os.Getenv("REDIS_CLUSTER_ADDRS") == "" {
+			nodes = all
+		}
+
+		t.Run("every master reports cluster_state:ok; a private Cluster has three, on loopback ports", func(t *testing.T) {
+			if nodes == nil {
+				t.Skip("REDIS_CLUSTER_ADDRS is set: no private Cluster is started")
+			}
+			if len(nodes) != 3 {
+				t.Fatalf("masters: got %v, want three", nodes)
+			}
+			for _, addr := range nodes {
+				if !strings.HasPrefix(addr, "127.0.0.1:") || addr == "127.0.0.1:6379" {
+					t.Errorf("master address: got %v, want 127.0.0.1 and a port other than 6379", addr)
+				}
+			}
+			cfg, err := c.ConfigGet(ctx, "*").Result()
+			if err != nil {
+				t.Fatalf("CONFIG GET: got error %v, want nil", err)
+			}
+			if cfg["save"] != "" || cfg["appendonly"] != "no" || cfg["cluster-enabled"] != "yes" {
+				t.Errorf("CONFIG save, appendonly, cluster-enabled: got %q, %q, %q, want \"\", \"no\", \"yes\"",
+					cfg["save"], cfg["appendonly"], cfg["cluster-enabled"])
+			}
+		})
+		t.Run("a ClusterClient asked for while the Cluster is held reaches the same Cluster", func(t *testing.T) {
+			if got := masters(t, redistest.ClusterClient(t)); !slices.Equal(got, masters(t, c)) {
+				t.Errorf("masters: got %v, want %v", got, masters(t, c))
+			}
+		})
+
+		// keysOnEveryMaster returns keys under prefix that live on every
+		// master, one per master.
+		keysOnEveryMaster := func(t *testing.T, c *redis.ClusterClient, prefix string) []string {
+			t.Helper()
+			seen := map[string]bool{}
+			var keys []string
+			for i := 0; len(seen) < len(all); i++ {
+				if i == 1000 {
+					t.Fatalf("found keys on %d masters only", len(seen))
+				}
+				key := prefix + ":" + strconv.Itoa(i)
+				m, err := c.MasterForKey(ctx, key)
+				if err != nil {
+					t.Fatalf("MasterForKey: got error %v, want nil", err)
+				}
+				if addr := m.Options().Addr; !seen[addr] {
+					seen[addr] = true
+					keys = append(keys, key)
+				}
+			}
+			return keys
+		}
+
+		t.Run("Counter.Attach counts the round trips each node gets", func(t *testing.T) {
+			c := redistest.ClusterClient(t) // a fresh client: no node opened yet
+			counter := &redistest.Counter{}
+			if err := counter.Attach(ctx, c); err != nil {
+				t.Fatalf("Attach: got error %v, want nil", err)
+			}
+			keys := keysOnEveryMaster(t, c, redistest.Prefix(t))
+			wantCounted := func(t *testing.T, roundTrips int64, commands ...string) {
+				t.Helper()
+				if got := counter.RoundTrips(); got != roundTrips {
+					t.Errorf("RoundTrips: got %v, want %v", got, roundTrips)
+				}
+				if got := counter.Commands(); !slices.Equal(got, commands) {
+					t.Errorf("Commands: got %v, want %v", got, commands)
+				}
+				counter.Reset()
+			}
+			counter.Reset()
+
+			t.Run("a command is one round trip; the client's CLUSTER SLOTS and COMMAND are not counted", func(t *testing.T) {
+				c := redistest.ClusterClient(t) // fresh again: it has still to learn the topology
+				counter := &redistest.Counter{}
+				if err := counter.Attach(ctx, c); err != nil {
+					t.Fatalf("Attach: got error %v, want nil", err)
+				}
+				c.Get(ctx, keys[0])
+				if got, want := counter.Commands(), []string{"get"}; !slices.Equal(got, want) || counter.RoundTrips() != 1 {
+					t.Errorf("got %v round trips carrying %v, want 1 carrying %v", counter.RoundTrips(), got, want)
+				}
+			})
+			t.Run("a pipeline on one slot is one round trip", func(t *testing.T) {
+				_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					p.Get(ctx, keys[0])
+					p.PExpire(ctx, keys[0], time.Hour)
+					return nil
+				})
+				wantCounted(t, 1, "get", "pexpire")
+			})
+			t.Run("a pipeline with keys on every master is one round trip per master", func(t *testing.T) {
+				_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for _, key := range keys {
+						p.Get(ctx, key)
+					}
+					return nil
+				})
+				wantCounted(t, int64(len(keys)), slices.Repeat([]string{"get"}, len(keys))...)
+			})
+			t.Run("SCRIPT LOAD, one command to the Cluster client, is one round trip per master", func(t *testing.T) {
+				if err := c.ScriptLoad(ctx, "return 1").Err(); err != nil {
+					t.Fatalf("SCRIPT LOAD: got error %v, want nil", err)
+				}
+				wantCounted(t, int64(len(keys)), slices.Repeat([]string{"script"}, len(keys))...)
+			})
+			t.Run("a client in use before Attach is counted too, once however often attached", func(t *testing.T) {
+				counter := &redistest.Counter{}
+				for range 2 {
+					if err := counter.Attach(ctx, c); err != nil {
+						t.Fatalf("Attach: got error %v, want nil", err)
+					}
+				}
+				for _, key := range keys {
+					c.Get(ctx, key)
+				}
+				if got, want := counter.RoundTrips(), int64(len(keys)); got != want {
+					t.Errorf("RoundTrips: got %v, want %v", got, want)
+				}
+			})
+		})
+
+		t.Run("Advance ages the keys of every master", func(t *testing.T) {
+			prefix := redistest.Prefix(t)
+			keys := keysOnEveryMaster(t, c, prefix)
+			for _, key := range keys {
+				if err := c.Set(ctx, key, "v", 10*time.Second).Err(); err != nil {
+					t.Fatalf("SET %s: got error %v, want nil", key, err)
+				}
+			}
+			redistest.Advance(t, c, prefix, 5*time.Second)
+			for _, key := range keys {
+				if got, err := c.PTTL(ctx, key).Result(); err != nil || got <= 4*time.Second || got > 5*time.Second {
+					t.Errorf("PTTL %s: got %v, %v, want about 5s", key, got, err)
+				}
+			}
+			redistest.Advance(t, c, prefix, 6*time.Second)
+			for _, key := range keys {
+				if n, err := c.Exists(ctx, key).Result(); err != nil || n != 0 {
+					t.Errorf("EXISTS %s: got %v, %v, want 0, nil", key, n, err)
+				}
+			}
+		})
+	})
+	if len(nodes) == 0 {
+		return // skipped, or not a private Cluster
+	}
+	t.Run("a private Cluster stops when the last test holding it ends", func(t *testing.T) {
+		for _, addr := range nodes {
+			if conn, err := net.Dial("tcp", addr); err == nil {
+				conn.Close()
+				t.Errorf("dial %s after the tests: got a connection, want an error", addr)
+			}
+		}
+	})
+}
+
+func TestSentinelClient(t *testing.T) {
+	var primary string
+	t.Run("the client reaches the primary through the Sentinel, and Counter counts its round trips", func(t *testing.T) {
+		c := redistest.SentinelClient(t)
+		ctx := t.Context()
+		counter := &redistest.Counter{}
+		if err := counter.Attach(ctx, c); err != nil {
+			t.Fatalf("Attach: got error %v, want nil", err)
+		}
+		info, err := c.Info(ctx, "server", "replication").Result()
+		if err != nil {
+			t.Fatalf("INFO: got error %v, want nil", err)
+		}
+		if !strings.Contains(info, "redis_mode:standalone") || !strings.Contains(info, "role:master") {
+			t.Errorf("INFO: got %q, want redis_mode:standalone and role:master", info)
+		}
+		c.Get(ctx, "k")
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Get(ctx, "k").Err() })
+		if got, want := counter.Commands(), []string{"info", "get", "get"}; !slices.Equal(got, want) || counter.RoundTrips() != 3 {
+			t.Errorf("got %v round trips carrying %v, want 3 carrying %v", counter.RoundTrips(), got, want)
+		}
+		port, err := c.ConfigGet(ctx, "port").Result()
+		if err != nil {
+			t.Fatalf("CONFIG GET port: got error %v, want nil", err)
+		}
+		primary = net.JoinHostPort("127.0.0.1", port["port"])
+	})
+	if primary == "" {
+		return // skipped
+	}
+	t.Run("the primary is gone after the test", func(t *testing.T) {
+		if conn, err := net.Dial("tcp", primary); err == nil {
+			conn.Close()
+			t.Errorf("dial %s after the test: got a connection, want an error", primary)
 		}
 	})
 }
