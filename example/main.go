@@ -1,5 +1,7 @@
 // Command example is a small JSON API on the session middleware: log in,
-// count, keep values, log out. It is the demo and the smoke-test target.
+// count, keep values, log out. It is the demo and the smoke-test target. Its
+// page at / uses the JavaScript client (two panels, two sessions); /form is
+// the same counter for a browser without scripts, on the cookie alone.
 //
 //	go run ./example                         # in-memory sessions
 //	go run ./example -store miniredis        # an embedded Redis, in process
