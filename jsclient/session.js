@@ -34,6 +34,7 @@
 export class SessionClient extends EventTarget {
   #token = ""; // "" while there is no session
   #expires = 0; // when the session expires, in ms on this client's clock
+  #offset = 0; // how far the server's clock is ahead of this one, in ms
   #persist;
   #cookie; // the persistence cookie's full name
   #cookiePath;
@@ -151,7 +152,7 @@ export class SessionClient extends EventTarget {
     const expires = Date.parse(res.headers.get("Session-Expires") ?? "");
     const token = res.headers.get("Session-Id") || sent;
     if (token && !Number.isNaN(expires)) {
-      this.#set(token, expires - clockOffset(res));
+      this.#set(token, expires - this.#clockOffset(res));
       return;
     }
     if (!sent) return;
@@ -166,6 +167,21 @@ export class SessionClient extends EventTarget {
     // answers the session layer replaced: a failing store (5xx) or a limit
     // (413) say nothing about the session.
     if (res.status < 500 && res.status !== 413) this.#end(sent, "gone");
+  }
+
+  /**
+   * Estimates how far the server's clock is ahead of this one from the Date
+   * header (readable on same-origin responses, or when exposed), so that a
+   * client whose clock is off neither drops a live session early nor keeps a
+   * dead one. Date has whole seconds and the response took time to arrive:
+   * changes under 2 s are noise and ignored, which also keeps the expiry
+   * steady from one response to the next.
+   * @param {Response} res
+   */
+  #clockOffset(res) {
+    const offset = Date.parse(res.headers.get("Date") ?? "") - Date.now();
+    if (Math.abs(offset - this.#offset) > 2000) this.#offset = offset;
+    return this.#offset;
   }
 
   /**
@@ -232,15 +248,4 @@ export class SessionClient extends EventTarget {
     const secure = location.protocol === "https:" ? "; Secure" : "";
     document.cookie = `${this.#cookie}=${encodeURIComponent(value)}; Path=${this.#cookiePath}; Max-Age=${maxAge}; SameSite=Strict${secure}`;
   }
-}
-
-// clockOffset estimates how far the server's clock is ahead of this one from
-// the Date header (readable on same-origin responses), so that a client whose
-// clock is off neither drops a live session early nor keeps a dead one. Date
-// has whole seconds and the response took time to arrive: offsets under 2 s
-// are noise and ignored.
-/** @param {Response} res */
-function clockOffset(res) {
-  const offset = Date.parse(res.headers.get("Date") ?? "") - Date.now();
-  return Math.abs(offset) > 2000 ? offset : 0;
 }
