@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -73,4 +74,17 @@ func TestScriptHandler(t *testing.T) {
 			t.Fatalf("got %d, Allow %q", w.Code, w.Header().Get("Allow"))
 		}
 	})
+}
+
+// The JavaScript client is served by the package itself; pages import it as
+// an ES module.
+func ExampleScriptHandler() {
+	mux := http.NewServeMux()
+	mux.Handle("GET /session.js", session.ScriptHandler())
+	mux.Handle("GET /session.d.ts", session.ScriptHandler())
+
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/session.js", nil))
+	fmt.Println(w.Code, w.Header().Get("Content-Type"))
+	// Output: 200 text/javascript; charset=utf-8
 }
