@@ -20,10 +20,13 @@ import (
 // client sends, and (on miniredis, which lets a hook see the commands a script
 // runs) the commands the server executes.
 
-// counted returns a Store on c with a Counter hooked into c.
-func counted(c redis.UniversalClient, prefix string) (*Store, *redistest.Counter) {
+// counted returns a Store on c with a Counter attached to c.
+func counted(t *testing.T, c redis.UniversalClient, prefix string) (*Store, *redistest.Counter) {
+	t.Helper()
 	counter := &redistest.Counter{}
-	c.AddHook(counter)
+	if err := counter.Attach(t.Context(), c); err != nil {
+		t.Fatalf("Attach: got error %v, want nil", err)
+	}
 	return New(c, Config{Prefix: prefix}), counter
 }
 
@@ -57,124 +60,153 @@ func TestRoundTrips(t *testing.T) {
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix := b.open(t)
-			s, counter := counted(c, prefix)
-			ctx := t.Context()
-			vals := map[string][]byte{"a": []byte("1"), "b": []byte("2")}
+			testRoundTrips(t, c, prefix)
+		})
+	}
+}
 
-			// Script.Run sends EVALSHA, and EVAL when the server answers
-			// NOSCRIPT: once per script on a server that has not seen it
-			// (scripts are cached server-wide, so a shared server may
-			// have seen it already), then EVALSHA alone from then on.
-			for _, sc := range []struct {
-				name   string
-				script *redis.Script
-				run    func() error
-			}{
-				{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
-				{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour); return err }},
-			} {
-				t.Run("the first "+sc.name+" on a server without the script falls back from EVALSHA to EVAL", func(t *testing.T) {
-					cached, err := sc.script.Exists(ctx, c).Result()
-					if err != nil {
-						t.Fatalf("SCRIPT EXISTS: got error %v, want nil", err)
-					}
-					counter.Reset()
-					if err := sc.run(); err != nil {
-						t.Fatalf("%s: got error %v, want nil", sc.name, err)
-					}
-					if cached[0] {
-						wantSent(t, counter, 1, "evalsha")
-					} else {
-						wantSent(t, counter, 2, "evalsha", "eval")
-					}
-				})
-			}
+// testRoundTrips checks what each method of a Store on c costs.
+func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
+	s, counter := counted(t, c, prefix)
+	ctx := t.Context()
+	vals := map[string][]byte{"a": []byte("1"), "b": []byte("2")}
 
-			steady := []struct {
-				name       string
-				call       func() error
-				roundTrips int64
-				commands   []string
-			}{
-				{"create is one EVALSHA", func() error {
-					return s.Create(ctx, "id", vals, time.Hour, 0)
-				}, 1, []string{"evalsha"}},
-				{"create of an existing ID is one EVALSHA", func() error {
-					if err := s.Create(ctx, "id", vals, time.Hour, 0); err != store.ErrExists {
-						t.Errorf("Create: got error %v, want %v", err, store.ErrExists)
-					}
-					return nil
-				}, 1, []string{"evalsha"}},
-				{"create with too many keys sends nothing", func() error {
-					if err := s.Create(ctx, "other", vals, time.Hour, 1); err != store.ErrTooManyKeys {
-						t.Errorf("Create: got error %v, want %v", err, store.ErrTooManyKeys)
-					}
-					return nil
-				}, 0, nil},
-				{"load without a ttl is one HGETALL", func() error {
-					_, _, err := s.Load(ctx, "id", 0)
-					return err
-				}, 1, []string{"hgetall"}},
-				{"load with a ttl is one pipeline of HGETALL and PEXPIRE", func() error {
-					_, _, err := s.Load(ctx, "id", time.Hour)
-					return err
-				}, 1, []string{"hgetall", "pexpire"}},
-				{"load of a missing session with a ttl is the same one pipeline", func() error {
-					_, found, err := s.Load(ctx, "missing", time.Hour)
-					if found {
-						t.Errorf("Load: got found=true, want false")
-					}
-					return err
-				}, 1, []string{"hgetall", "pexpire"}},
-				{"update is one EVALSHA", func() error {
-					_, err := s.Update(ctx, "id", store.Delta{Set: vals}, time.Hour)
-					return err
-				}, 1, []string{"evalsha"}},
-				{"update with MaxKeys is one EVALSHA", func() error {
-					_, err := s.Update(ctx, "id", store.Delta{Clear: true, Del: []string{"a"}, Set: vals, MaxKeys: 5}, time.Hour)
-					return err
-				}, 1, []string{"evalsha"}},
-				{"update of a missing session is one EVALSHA", func() error {
-					_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour)
-					return err
-				}, 1, []string{"evalsha"}},
-				{"update with a ttl of zero is one DEL", func() error {
-					if err := s.Create(ctx, "ending", nil, time.Hour, 0); err != nil {
-						return err
-					}
-					counter.Reset()
-					_, err := s.Update(ctx, "ending", store.Delta{Set: vals}, 0)
-					return err
-				}, 1, []string{"del"}},
-				{"touch is one PEXPIRE", func() error {
-					_, err := s.Touch(ctx, "id", time.Hour)
-					return err
-				}, 1, []string{"pexpire"}},
-				{"delete is one DEL", func() error {
-					return s.Delete(ctx, "id")
-				}, 1, []string{"del"}},
-				{"a call with a canceled context sends nothing", func() error {
-					done, cancel := context.WithCancel(ctx)
-					cancel()
-					_, _, _ = s.Load(done, "id", time.Hour)
-					_ = s.Create(done, "id", vals, time.Hour, 0)
-					_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour)
-					_, _ = s.Touch(done, "id", time.Hour)
-					_ = s.Delete(done, "id")
-					return nil
-				}, 0, nil},
+	// Script.Run sends EVALSHA, and EVAL when the server answers NOSCRIPT:
+	// once per script on a server that has not seen it (scripts are cached
+	// server-wide, so a shared server may have seen it already), then EVALSHA
+	// alone from then on. On a Cluster each master has a cache of its own.
+	scripts := []struct {
+		name   string
+		script *redis.Script
+		run    func() error
+	}{
+		{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
+		{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour); return err }},
+	}
+	for _, sc := range scripts {
+		t.Run("the first "+sc.name+" on a server without the script falls back from EVALSHA to EVAL", func(t *testing.T) {
+			cached, err := sc.script.Exists(ctx, serverOf(t, c, s.key("warm"))).Result()
+			if err != nil {
+				t.Fatalf("SCRIPT EXISTS: got error %v, want nil", err)
 			}
-			for _, tt := range steady {
-				t.Run(tt.name, func(t *testing.T) {
-					counter.Reset()
-					if err := tt.call(); err != nil {
-						t.Fatalf("got error %v, want nil", err)
-					}
-					wantSent(t, counter, tt.roundTrips, tt.commands...)
-				})
+			counter.Reset()
+			if err := sc.run(); err != nil {
+				t.Fatalf("%s: got error %v, want nil", sc.name, err)
+			}
+			if cached[0] {
+				wantSent(t, counter, 1, "evalsha")
+			} else {
+				wantSent(t, counter, 2, "evalsha", "eval")
 			}
 		})
 	}
+
+	// The sessions below live on any master of a Cluster: load the scripts
+	// on every one (a Cluster client sends SCRIPT LOAD to every node).
+	for _, sc := range scripts {
+		if err := sc.script.Load(ctx, c).Err(); err != nil {
+			t.Fatalf("SCRIPT LOAD %s: got error %v, want nil", sc.name, err)
+		}
+	}
+
+	steady := []struct {
+		name       string
+		call       func() error
+		roundTrips int64
+		commands   []string
+	}{
+		{"create is one EVALSHA", func() error {
+			return s.Create(ctx, "id", vals, time.Hour, 0)
+		}, 1, []string{"evalsha"}},
+		{"create of an existing ID is one EVALSHA", func() error {
+			if err := s.Create(ctx, "id", vals, time.Hour, 0); err != store.ErrExists {
+				t.Errorf("Create: got error %v, want %v", err, store.ErrExists)
+			}
+			return nil
+		}, 1, []string{"evalsha"}},
+		{"create with too many keys sends nothing", func() error {
+			if err := s.Create(ctx, "other", vals, time.Hour, 1); err != store.ErrTooManyKeys {
+				t.Errorf("Create: got error %v, want %v", err, store.ErrTooManyKeys)
+			}
+			return nil
+		}, 0, nil},
+		{"load without a ttl is one HGETALL", func() error {
+			_, _, err := s.Load(ctx, "id", 0)
+			return err
+		}, 1, []string{"hgetall"}},
+		{"load with a ttl is one pipeline of HGETALL and PEXPIRE", func() error {
+			_, _, err := s.Load(ctx, "id", time.Hour)
+			return err
+		}, 1, []string{"hgetall", "pexpire"}},
+		{"load of a missing session with a ttl is the same one pipeline", func() error {
+			_, found, err := s.Load(ctx, "missing", time.Hour)
+			if found {
+				t.Errorf("Load: got found=true, want false")
+			}
+			return err
+		}, 1, []string{"hgetall", "pexpire"}},
+		{"update is one EVALSHA", func() error {
+			_, err := s.Update(ctx, "id", store.Delta{Set: vals}, time.Hour)
+			return err
+		}, 1, []string{"evalsha"}},
+		{"update with MaxKeys is one EVALSHA", func() error {
+			_, err := s.Update(ctx, "id", store.Delta{Clear: true, Del: []string{"a"}, Set: vals, MaxKeys: 5}, time.Hour)
+			return err
+		}, 1, []string{"evalsha"}},
+		{"update of a missing session is one EVALSHA", func() error {
+			_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour)
+			return err
+		}, 1, []string{"evalsha"}},
+		{"update with a ttl of zero is one DEL", func() error {
+			if err := s.Create(ctx, "ending", nil, time.Hour, 0); err != nil {
+				return err
+			}
+			counter.Reset()
+			_, err := s.Update(ctx, "ending", store.Delta{Set: vals}, 0)
+			return err
+		}, 1, []string{"del"}},
+		{"touch is one PEXPIRE", func() error {
+			_, err := s.Touch(ctx, "id", time.Hour)
+			return err
+		}, 1, []string{"pexpire"}},
+		{"delete is one DEL", func() error {
+			return s.Delete(ctx, "id")
+		}, 1, []string{"del"}},
+		{"a call with a canceled context sends nothing", func() error {
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			_, _, _ = s.Load(done, "id", time.Hour)
+			_ = s.Create(done, "id", vals, time.Hour, 0)
+			_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour)
+			_, _ = s.Touch(done, "id", time.Hour)
+			_ = s.Delete(done, "id")
+			return nil
+		}, 0, nil},
+	}
+	for _, tt := range steady {
+		t.Run(tt.name, func(t *testing.T) {
+			counter.Reset()
+			if err := tt.call(); err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			wantSent(t, counter, tt.roundTrips, tt.commands...)
+		})
+	}
+}
+
+// serverOf returns the server that holds key: the master that serves its
+// slot on a Cluster, c itself otherwise.
+func serverOf(t *testing.T, c redis.UniversalClient, key string) redis.Scripter {
+	t.Helper()
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return c
+	}
+	master, err := cc.MasterForKey(t.Context(), key)
+	if err != nil {
+		t.Fatalf("MasterForKey(%q): got error %v, want nil", key, err)
+	}
+	return master
 }
 
 // serverLog records the commands a miniredis server executes, including those
