@@ -15,7 +15,7 @@ import (
 func (m *Manager) start(s *Session, r *http.Request) {
 	s.m, s.ctx = m, r.Context()
 	raw, fromHeader := m.readToken(r)
-	s.fromHeader = fromHeader
+	s.fromHeader, s.cookieSent = fromHeader, raw != "" && !fromHeader
 	s.loaded = true // a new session holds nothing; a stored one is loaded lazily
 	if raw == "" {
 		return
@@ -164,6 +164,7 @@ var (
 	exposeExpires       = []string{HeaderExpires}
 	exposeBoth          = []string{HeaderID + ", " + HeaderExpires}
 	cacheNoSetCookie    = []string{`no-cache="Set-Cookie"`}
+	emptyValue          = []string{""}
 )
 
 // addHeader adds shared values to h[key] without copying them when the key
@@ -181,7 +182,12 @@ func addHeader(h http.Header, key string, values []string) {
 // one it sent is of no use any more. s.mu must be held.
 func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	cookies := m.cfg.Transport != TransportHeader && !s.fromHeader
-	headers := m.cfg.Transport != TransportCookie
+	// The token goes in a header only to clients of the header protocol, and
+	// to a request that came with no cookie (a new client of either kind):
+	// never to a cookie client, or any script on the page could read the
+	// token of an HttpOnly session.
+	headers := m.cfg.Transport == TransportHeader ||
+		m.cfg.Transport == TransportBoth && (s.fromHeader || !s.cookieSent)
 	if s.hadToken || s.badToken || s.id != "" {
 		switch {
 		case cookies && headers:
@@ -193,15 +199,22 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 		}
 	}
 	if s.id == "" || !s.stored {
-		if cookies && (s.hadToken || s.badToken) {
+		switch {
+		case !s.hadToken && !s.badToken:
+		case cookies:
 			m.setCookie(h, r, "", time.Time{}, time.Time{})
 			addHeader(h, "Cache-Control", cacheNoSetCookie)
+		case s.fromHeader:
+			// An empty Session-Id says "the token you sent is of no use":
+			// a client can forget it without guessing from absent headers.
+			h[HeaderID] = emptyValue
+			addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
 		}
 		return
 	}
 	if !s.reissue {
 		h[HeaderExpires] = s.tokenExpires
-		if headers {
+		if m.cfg.Transport != TransportCookie {
 			addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 		}
 		return
@@ -217,9 +230,12 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 		m.setCookie(h, r, tok, s.expires, m.cfg.Now())
 		addHeader(h, "Cache-Control", cacheNoSetCookie)
 	}
-	if headers {
+	switch {
+	case headers:
 		h.Set(HeaderID, tok)
 		addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
+	case m.cfg.Transport != TransportCookie:
+		addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 	}
 }
 

@@ -109,9 +109,11 @@ type Transport int
 
 const (
 	// TransportBoth reads the Session-Id header, else the cookie. A request
-	// that sent the header (API and JavaScript clients) gets its token back
-	// in the Session-Id header only; other requests get the cookie and the
-	// header.
+	// that sent the header (API and JavaScript clients, even with an empty
+	// value) gets its token back in the Session-Id header only, never a
+	// cookie. A request that sent a cookie gets its token back in the cookie
+	// only, never a header that page scripts could read. A request with
+	// neither gets both: it may be a new client of either kind.
 	TransportBoth Transport = iota
 	// TransportCookie uses the cookie only: the token never appears in a
 	// header, so page scripts cannot read an HttpOnly session.

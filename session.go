@@ -37,6 +37,7 @@ type Session struct {
 	hadToken     bool // a validly signed token came with the request
 	gone         bool // that token's session turned out to be expired or destroyed
 	fromHeader   bool // the client speaks the Session-Id header protocol
+	cookieSent   bool // the request carried a session cookie, valid or not
 	badToken     bool // a token came that did not verify
 
 	loaded  bool                // values holds the store's values with the change applied

@@ -287,3 +287,67 @@ func TestTransportModes(t *testing.T) {
 		}
 	})
 }
+
+func TestTokenNeverReachesScriptsOfCookieClients(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	w := c.do(http.MethodGet, "/set?k=a&v=1")
+	if w.Header().Get(session.HeaderID) == "" {
+		t.Fatal("a new client with no cookie got no Session-Id: it may be an API client")
+	}
+	for _, tt := range []struct{ name, path string }{
+		{"a write", "/set?k=b&v=2"},
+		{"a renewal", "/renew"},
+	} {
+		t.Run(tt.name+" by a cookie client re-issues the token in the cookie only", func(t *testing.T) {
+			before := c.token
+			e.clock.Advance(time.Second)
+			w := c.do(http.MethodGet, tt.path)
+			if c.token == before || c.token == "" {
+				t.Fatal("no new cookie")
+			}
+			if got, ok := w.Header()[session.HeaderID]; ok {
+				t.Fatalf("got Session-Id %q: a page script could read the HttpOnly session's token", got)
+			}
+			if got := w.Header().Get("Access-Control-Expose-Headers"); got != session.HeaderExpires {
+				t.Fatalf("got Access-Control-Expose-Headers %q, want only %s", got, session.HeaderExpires)
+			}
+		})
+	}
+}
+
+func TestHeaderClientsAreToldTheirTokenIsDead(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	h := e.headerClient()
+	h.get("/set?k=a&v=1")
+	dead := h.token
+	(&client{e: e, header: true, token: dead}).do(http.MethodPost, "/close")
+
+	for _, tt := range []struct{ name, token string }{
+		{"a token whose session is gone", dead},
+		{"a token that does not verify", dead[:len(dead)-4] + "AAAA"},
+	} {
+		t.Run(tt.name+" gets an empty Session-Id back", func(t *testing.T) {
+			w := (&client{e: e, header: true, token: tt.token}).do(http.MethodGet, "/get?k=a")
+			if v, ok := w.Header()[session.HeaderID]; !ok || len(v) != 1 || v[0] != "" {
+				t.Fatalf("got Session-Id %q (present %v), want one empty value", v, ok)
+			}
+			if got := w.Header().Get("Access-Control-Expose-Headers"); !strings.Contains(got, session.HeaderID) {
+				t.Fatalf("got Access-Control-Expose-Headers %q", got)
+			}
+		})
+	}
+	t.Run("a client without a token gets no Session-Id at all", func(t *testing.T) {
+		w := e.headerClient().do(http.MethodGet, "/get?k=a")
+		if v, ok := w.Header()[session.HeaderID]; ok {
+			t.Fatalf("got Session-Id %q", v)
+		}
+	})
+	t.Run("a store failure says nothing about the token", func(t *testing.T) {
+		f := newEnv(t, session.Config{Store: failingStore{errDown}})
+		w := (&client{e: f, header: true, token: dead}).do(http.MethodGet, "/get?k=a")
+		if v, ok := w.Header()[session.HeaderID]; ok || w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("got %d, Session-Id %q", w.Code, v)
+		}
+	})
+}

@@ -220,6 +220,36 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a read the server answers with an empty Session-Id makes the client forget its token", func(t *testing.T) {
+		p := b.newPage(t)
+		p.open(srv.url + "/")
+		p.newClient("g", `{prefix: "g_"}`)
+		p.count("g")
+		tok := evaluate[string](p, `g.token`)
+		if err := srv.store.Delete(context.Background(), srv.idOf(tok)); err != nil { // logged out elsewhere
+			t.Fatal(err)
+		}
+		status := evaluate[int](p, `g.fetch("/api/values/n").then((r) => r.status)`)
+		if status != http.StatusNotFound {
+			t.Fatalf("got %d, want 404 for a value of a session that is gone", status)
+		}
+		if got := evaluate[*string](p, `g.token`); got != nil {
+			t.Fatalf("the client kept token %q", *got)
+		}
+		if got := evaluate[[]string](p, `events`); !slices.Equal(got, []string{"gone"}) {
+			t.Fatalf("got expired events %q, want [gone]", got)
+		}
+		// A response that carries no session headers at all says nothing.
+		p.count("g")
+		live := evaluate[string](p, `g.token`)
+		if status := evaluate[int](p, `g.fetch("/session.js").then((r) => r.status)`); status != http.StatusOK {
+			t.Fatalf("got %d for the script", status)
+		}
+		if got := evaluate[string](p, `g.token`); got != live {
+			t.Fatalf("a response from outside the middleware changed the token to %q", got)
+		}
+	})
+
 	t.Run("after the idle timeout the form's cookie and the client's token are both gone and both start over", func(t *testing.T) {
 		short := startRecordedExample(t, shortIdle)
 		p := b.newPage(t)

@@ -29,7 +29,7 @@ export interface SessionClientOptions {
 export type SessionExpiredReason =
   /** Its expiry passed on this client's clock. */
   | "timeout"
-  /** A response to a request that sent the token no longer had a session. */
+  /** The server answered the token with an empty Session-Id: it no longer knows it. */
   | "gone"
   /** A route that requires a session answered 401 session_expired. */
   | "rejected";

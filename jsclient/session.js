@@ -10,8 +10,8 @@
  * while it has none, so the server never falls back to a cookie meant for
  * someone else), reads `Session-Id` and `Session-Expires` from every
  * response, and forgets the token as soon as the session is over: when its
- * expiry has passed (it never sends a dead ID), when a response to a request
- * that sent the token says no more about it, and on a 401
+ * expiry has passed (it never sends a dead ID), when the server answers it
+ * with an empty `Session-Id` (the session is gone), and on a 401
  * `{"error":"session_expired"}`.
  *
  *     import { SessionClient } from "/session.js";
@@ -26,10 +26,6 @@
  * without closeSession: reason `"timeout"` (its expiry passed), `"gone"` (the
  * server no longer knows it) or `"rejected"` (a route that requires a
  * session answered 401 session_expired; message is the server's).
- *
- * Use it only for URLs served behind the session middleware: any other
- * response to a request that sent the token would read as "the session is
- * gone".
  */
 export class SessionClient extends EventTarget {
   #token = ""; // "" while there is no session
@@ -149,8 +145,9 @@ export class SessionClient extends EventTarget {
     if (this.#token !== sent || res.type === "opaque" || res.type === "opaqueredirect") {
       return; // a newer answer (or another tab) moved the session on meanwhile
     }
+    const id = res.headers.get("Session-Id"); // null: not said; "": gone
     const expires = Date.parse(res.headers.get("Session-Expires") ?? "");
-    const token = res.headers.get("Session-Id") || sent;
+    const token = id === null ? sent : id;
     if (token && !Number.isNaN(expires)) {
       this.#set(token, expires - this.#clockOffset(res));
       return;
@@ -163,10 +160,10 @@ export class SessionClient extends EventTarget {
         return;
       }
     }
-    // No expiry for the token that went out: the session is over. Not so for
-    // answers the session layer replaced: a failing store (5xx) or a limit
-    // (413) say nothing about the session.
-    if (res.status < 500 && res.status !== 413) this.#end(sent, "gone");
+    // An empty Session-Id is the server saying the token it got is of no
+    // use. Any other answer without session headers (a route outside the
+    // middleware, a failing store) says nothing about the session.
+    if (id === "") this.#end(sent, "gone");
   }
 
   /**
