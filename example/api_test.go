@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/redistest"
 )
 
 // apiClient is a browser-like client with a cookie jar.
@@ -40,7 +41,7 @@ func (c *apiClient) call(method, path, body string) (int, string, http.Header) {
 }
 
 func startExample(t *testing.T, storeName, redisAddr string, timeout time.Duration) (func() *apiClient, *session.Manager) {
-	st, closeStore, err := openStore(storeName, redisAddr)
+	st, closeStore, err := openStore(storeName, redisAddr, redistest.Prefix(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func testEndpoints(t *testing.T, newClient func() *apiClient) {
 }
 
 func TestExampleRejectsUnknownStore(t *testing.T) {
-	if _, _, err := openStore("postgres", ""); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
+	if _, _, err := openStore("postgres", "", "session"); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
 		t.Fatalf("got %v", err)
 	}
 }

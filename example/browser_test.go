@@ -485,7 +485,7 @@ type recordedExample struct {
 
 func startRecordedExample(t *testing.T, idle time.Duration) *recordedExample {
 	t.Helper()
-	st, closeStore, err := openStore("memory", "")
+	st, closeStore, err := openStore("memory", "", "session")
 	if err != nil {
 		t.Fatal(err)
 	}

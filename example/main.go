@@ -47,7 +47,7 @@ func main() {
 }
 
 func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string) error {
-	st, closeStore, err := openStore(storeName, redisAddr)
+	st, closeStore, err := openStore(storeName, redisAddr, "session")
 	if err != nil {
 		return err
 	}
@@ -83,8 +83,9 @@ func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string
 	return nil
 }
 
-// openStore returns the session store the -store flag names.
-func openStore(name, redisAddr string) (store.Store, func(), error) {
+// openStore returns the session store the -store flag names; Redis keys start
+// with keyPrefix.
+func openStore(name, redisAddr, keyPrefix string) (store.Store, func(), error) {
 	switch name {
 	case "memory":
 		ms := memstore.New(memstore.Config{})
@@ -97,14 +98,14 @@ func openStore(name, redisAddr string) (store.Store, func(), error) {
 			client.Close()
 			return nil, nil, fmt.Errorf("cannot reach Redis at %s (set -redis, or use -store miniredis): %w", redisAddr, err)
 		}
-		return redisstore.New(client, redisstore.Config{Application: "example"}), func() { client.Close() }, nil
+		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: "example"}), func() { client.Close() }, nil
 	case "miniredis":
 		mr := miniredis.NewMiniRedis()
 		if err := mr.Start(); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		return redisstore.New(client, redisstore.Config{Application: "example"}), func() { client.Close(); mr.Close() }, nil
+		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: "example"}), func() { client.Close(); mr.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown -store %q: use memory, redis or miniredis", name)
 }
