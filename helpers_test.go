@@ -13,31 +13,12 @@ import (
 	"time"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/store"
 )
 
 var testKey = session.Key{Hash: []byte("0123456789abcdef0123456789abcdef")}
-
-// clock is a fake clock the tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingStore records every call that reaches the store underneath: one
 // call is one round trip for a remote store.
@@ -112,7 +93,7 @@ func (f failingStore) Delete(context.Context, string) error { return f.err }
 // testRoutes.
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *fakeclock.Clock
 	mem   *memstore.Store
 	store *countingStore
 	m     *session.Manager
@@ -122,7 +103,7 @@ type env struct {
 // newEnv builds an env; cfg's Store, Keys and Now are filled in when empty.
 func newEnv(t *testing.T, cfg session.Config) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock()}
+	e := &env{t: t, clock: fakeclock.New()}
 	if cfg.Store == nil {
 		e.mem = memstore.New(memstore.Config{Now: e.clock.Now})
 		t.Cleanup(func() { e.mem.Close() })

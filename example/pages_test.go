@@ -6,36 +6,18 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/memstore"
 )
-
-// fakeClock is the time for the server and its store, moved by the test.
-type fakeClock struct {
-	mu sync.Mutex // protects t
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // A browser without JavaScript keeps its session in the cookie alone: the
 // form works, and the cookie expires when the session does.
 func TestFormOnTheCookieAlone(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := fakeclock.New()
 	st := memstore.New(memstore.Config{Now: clock.Now})
 	t.Cleanup(func() { st.Close() })
 	m, err := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}, Now: clock.Now})

@@ -1,42 +1,18 @@
 package memstore_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/store"
 	"github.com/seed58a3dad2/session/store/storetest"
 )
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex // protects now
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-// Now returns the clock's time.
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		s := memstore.New(memstore.Config{Now: clock.Now})
 		t.Cleanup(func() { _ = s.Close() })
 		return storetest.Harness{Store: s, Advance: clock.Advance}
@@ -45,7 +21,7 @@ func TestConformance(t *testing.T) {
 
 func TestLen(t *testing.T) {
 	t.Run("Len counts live sessions and not expired ones", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		s := memstore.New(memstore.Config{Now: clock.Now})
 		defer s.Close()
 		ctx := t.Context()
