@@ -92,7 +92,12 @@ func (s *Session) saveCurrent() error {
 			s.markGone()
 			return s.create(now)
 		}
-		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+		// A young token keeps serving, as for a touch: signing a new one on
+		// every write costs more than the rest of the request, and the
+		// client's expiry falls short of the store's by under TouchInterval.
+		if s.tokenStale(now) {
+			s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+		}
 	case s.touchDue(now):
 		ttl := m.expiry(s.created, now).Sub(now)
 		ctx, cancel := m.storeContext(s.ctx, true)

@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,27 +136,38 @@ func cookieValue(lines []string, name string) (string, bool) {
 	return "", false
 }
 
+// cookieAttributes returns the attributes every session cookie carries, as
+// they follow the value in Set-Cookie, after checking them with net/http's
+// own rules. Secure is added per request.
+func cookieAttributes(name string, cc CookieConfig) (string, error) {
+	c := http.Cookie{Name: name, Value: "x", Path: cc.Path, Domain: cc.Domain, SameSite: cc.SameSite, HttpOnly: !cc.AllowScripts}
+	if err := c.Valid(); err != nil {
+		return "", fmt.Errorf("session: Config.Cookie: %w", err)
+	}
+	// http.Cookie.String of the same cookie, less its name and value.
+	return strings.TrimPrefix(c.String(), name+"=x"), nil
+}
+
 // setCookie sets the session cookie to value, expiring at expires; a zero
-// expires deletes the cookie.
+// expires deletes the cookie. It appends the header itself rather than go
+// through http.Cookie.String, which re-checks every byte of attributes that
+// were checked once in New and of a token that is base64url by construction.
 func (m *Manager) setCookie(h http.Header, r *http.Request, value string, expires, now time.Time) {
-	cc := &m.cfg.Cookie
-	c := http.Cookie{
-		Name:     m.cookieName,
-		Value:    value,
-		Path:     cc.Path,
-		Domain:   cc.Domain,
-		Secure:   cc.Secure || r.TLS != nil,
-		HttpOnly: !cc.AllowScripts,
-		SameSite: cc.SameSite,
-	}
+	b := make([]byte, 0, len(m.cookieName)+len(value)+len(m.cookieAttrs)+80)
+	b = append(b, m.cookieName...)
+	b = append(b, '=')
+	b = append(b, value...)
+	b = append(b, m.cookieAttrs...)
 	if expires.IsZero() {
-		c.MaxAge = -1
-		c.Expires = time.Unix(1, 0)
+		b = append(b, "; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0"...)
 	} else {
-		c.Expires = expires
-		c.MaxAge = int((expires.Sub(now) + time.Second - 1) / time.Second)
+		b = append(b, "; Expires="...)
+		b = expires.UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, "; Max-Age="...)
+		b = strconv.AppendInt(b, int64((expires.Sub(now)+time.Second-1)/time.Second), 10)
 	}
-	if v := c.String(); v != "" {
-		h.Add("Set-Cookie", v)
+	if m.cfg.Cookie.Secure || r.TLS != nil {
+		b = append(b, "; Secure"...)
 	}
+	h["Set-Cookie"] = append(h["Set-Cookie"], string(b))
 }

@@ -86,3 +86,44 @@ func TestOnlyVerifiedTokensAreCached(t *testing.T) {
 		t.Fatalf("got %+v", first.token)
 	}
 }
+
+// TestSetCookieMatchesNetHTTP checks the hand-built Set-Cookie against the
+// http.Cookie it stands for, parsed back by net/http.
+func TestSetCookieMatchesNetHTTP(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	for _, cc := range []CookieConfig{
+		{},
+		{Prefix: "chat_", Domain: "example.com", Path: "/app", SameSite: http.SameSiteStrictMode, Secure: true},
+		{HostPrefix: true, AllowScripts: true, SameSite: http.SameSiteNoneMode},
+	} {
+		m, err := New(Config{Store: nopStore{}, Keys: []Key{{Hash: []byte("0123456789abcdef0123456789abcdef")}}, Cookie: cc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, expires := range []time.Time{now.Add(20*time.Minute + 500*time.Millisecond), {}} {
+			h := http.Header{}
+			m.setCookie(h, &http.Request{}, "tok-en_=", expires, now)
+			got, err := http.ParseSetCookie(h.Get("Set-Cookie"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &http.Cookie{Name: m.cookieName, Value: "tok-en_=", Path: m.cfg.Cookie.Path, Domain: cc.Domain,
+				Secure: m.cfg.Cookie.Secure, HttpOnly: !cc.AllowScripts, SameSite: m.cfg.Cookie.SameSite, MaxAge: 1201, Expires: expires.Truncate(time.Second)}
+			if expires.IsZero() {
+				want.MaxAge, want.Expires = -1, time.Unix(1, 0).UTC()
+			}
+			want, _ = http.ParseSetCookie(want.String())
+			if got.String() != want.String() {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		}
+	}
+}
+
+func TestNewRefusesInvalidCookieSettings(t *testing.T) {
+	for _, cc := range []CookieConfig{{Prefix: "bad prefix "}, {Path: "/a;b"}, {Name: "a=b"}} {
+		if _, err := New(Config{Store: nopStore{}, Keys: []Key{{Hash: []byte("0123456789abcdef0123456789abcdef")}}, Cookie: cc}); err == nil {
+			t.Errorf("New accepted %+v", cc)
+		}
+	}
+}

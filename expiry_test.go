@@ -70,6 +70,27 @@ func TestTouchThrottling(t *testing.T) {
 			t.Fatalf("got cookie %v, want a renewed one", ck)
 		}
 	})
+	t.Run("a write within the interval keeps the token; after it, re-issues it", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		first := c.token
+		e.clock.Advance(30 * time.Second)
+		w := c.do(http.MethodGet, "/set?k=b&v=2")
+		if cookieOf(w, "session") != nil || c.token != first {
+			t.Fatalf("a write 30s after issue re-issued the token: %v", cookieOf(w, "session"))
+		}
+		if got := w.Header().Get(session.HeaderExpires); got != e.clock.Now().Add(-30*time.Second+20*time.Minute).Format(session.ExpiresFormat) {
+			t.Fatalf("got Session-Expires %q, want the token's own expiry", got)
+		}
+		e.clock.Advance(31 * time.Second)
+		w = c.do(http.MethodGet, "/set?k=b&v=3")
+		if ck := cookieOf(w, "session"); ck == nil || !ck.Expires.Equal(e.clock.Now().Add(20*time.Minute)) {
+			t.Fatalf("got cookie %v, want a new one expiring 20m from now", ck)
+		}
+		if got := c.get("/keys"); got != "a,b" {
+			t.Fatalf("got keys %q", got)
+		}
+	})
 	t.Run("a session expires at most TouchInterval earlier than an exact sliding window", func(t *testing.T) {
 		c := e.client()
 		c.get("/set?k=a&v=1") // expiry T+20m

@@ -13,7 +13,9 @@ type Manager struct {
 	cfg        Config
 	tokens     tokenCodec
 	cookieName string
-	cache      *tokenCache
+	// cookieAttrs follow the value in every Set-Cookie: "; Path=/; HttpOnly; ..."
+	cookieAttrs string
+	cache       *tokenCache
 	// nonblocking stores are called without a timeout context.
 	nonblocking bool
 }
@@ -30,6 +32,9 @@ func New(cfg Config) (*Manager, error) {
 	m.cookieName = cfg.Cookie.Prefix + cfg.Cookie.Name
 	if cfg.Cookie.HostPrefix {
 		m.cookieName = "__Host-" + m.cookieName
+	}
+	if m.cookieAttrs, err = cookieAttributes(m.cookieName, cfg.Cookie); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

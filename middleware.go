@@ -86,6 +86,17 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// WriteString lets io.WriteString skip a copy when the writer underneath can.
+func (w *responseWriter) WriteString(str string) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.replaced {
+		return 0, errReplaced
+	}
+	return io.WriteString(w.ResponseWriter, str)
+}
+
 // ReadFrom keeps sendfile and splice working for handlers that use io.Copy.
 func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !w.wroteHeader {

@@ -354,7 +354,13 @@ func (s *Session) markGone() {
 // touchDue reports whether the store's expiry should be renewed now: the
 // client's token, and so the expiry, is older than Config.TouchInterval.
 func (s *Session) touchDue(now time.Time) bool {
-	return s.stored && !s.reissue && now.Sub(s.issued) >= s.m.cfg.TouchInterval
+	return s.stored && !s.reissue && s.tokenStale(now)
+}
+
+// tokenStale reports whether the client's token is older than
+// Config.TouchInterval, and so worth replacing when the expiry moves.
+func (s *Session) tokenStale(now time.Time) bool {
+	return now.Sub(s.issued) >= s.m.cfg.TouchInterval
 }
 
 // storeError wraps a store failure in ErrStore; a limit the store enforced
