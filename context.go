@@ -6,6 +6,7 @@ import "context"
 // *Session into the request context.
 type contextKey struct{ name string }
 
+// String names the key in debugging output.
 func (k *contextKey) String() string { return "session context key " + k.name }
 
 var sessionKey = &contextKey{"session"}
@@ -26,6 +27,8 @@ type sessionContext struct {
 	s *Session
 }
 
+// Value returns the session for its key and asks the request context for
+// any other.
 func (c *sessionContext) Value(key any) any {
 	if key == sessionKey {
 		return c.s
