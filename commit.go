@@ -193,6 +193,9 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	// token of an HttpOnly session.
 	headers := m.cfg.Transport == TransportHeader ||
 		m.cfg.Transport == TransportBoth && (s.fromHeader || !s.cookieSent)
+	// Only a cross-origin script needs the session headers exposed, and its
+	// requests always carry Origin; same-origin scripts read every header.
+	_, cors := r.Header["Origin"]
 	if s.hadToken || s.badToken || s.id != "" {
 		switch {
 		case cookies && headers:
@@ -213,24 +216,30 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 			// An empty Session-Id says "the token you sent is of no use":
 			// a client can forget it without guessing from absent headers.
 			h[HeaderID] = emptyValue
-			addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
+			if cors {
+				addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
+			}
 		}
 		return
 	}
 	if !s.reissue {
 		h[HeaderExpires] = s.tokenExpires
-		if m.cfg.Transport != TransportCookie {
+		if cors && m.cfg.Transport != TransportCookie {
 			addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 		}
 		return
 	}
 	s.reissue = false
-	h.Set(HeaderExpires, formatExpires(s.expires))
-	tok, err := m.tokens.encode(token{id: s.id, created: s.created, issued: s.issued})
+	expires := []string{formatExpires(s.expires)}
+	h[HeaderExpires] = expires
+	t := token{id: s.id, created: s.created, issued: s.issued}
+	tok, err := m.tokens.encode(t)
 	if err != nil {
 		m.cfg.OnError(r, err)
 		return
 	}
+	// The client sends it back next: it need not be verified again.
+	m.cache.put(tok, &verifiedToken{token: t, expires: expires})
 	if cookies {
 		m.setCookie(h, r, tok, s.expires, m.cfg.Now())
 		addHeader(h, "Cache-Control", cacheNoSetCookie)
@@ -238,8 +247,10 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	switch {
 	case headers:
 		h.Set(HeaderID, tok)
-		addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
-	case m.cfg.Transport != TransportCookie:
+		if cors {
+			addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
+		}
+	case cors && m.cfg.Transport != TransportCookie:
 		addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 	}
 }

@@ -198,6 +198,7 @@ func testRoutes(m *session.Manager) http.Handler {
 type client struct {
 	e      *env
 	header bool   // speak the header protocol
+	origin string // an Origin header: a script of another origin
 	token  string // the token it holds
 	last   *httptest.ResponseRecorder
 }
@@ -209,6 +210,9 @@ func (e *env) headerClient() *client { return &client{e: e, header: true} }
 func (c *client) do(method, target string) *httptest.ResponseRecorder {
 	c.e.t.Helper()
 	r := httptest.NewRequest(method, target, nil)
+	if c.origin != "" {
+		r.Header.Set("Origin", c.origin)
+	}
 	if c.header {
 		r.Header.Set(session.HeaderID, c.token)
 	} else if c.token != "" {

@@ -193,6 +193,7 @@ func TestCookieAttributes(t *testing.T) {
 func TestResponseHeaders(t *testing.T) {
 	e := newEnv(t, session.Config{IdleTimeout: 10 * time.Minute})
 	c := e.client()
+	c.origin = "https://app.example"
 	w := c.do(http.MethodGet, "/set?k=a&v=1")
 	want := e.clock.Now().Add(10 * time.Minute)
 
@@ -212,6 +213,12 @@ func TestResponseHeaders(t *testing.T) {
 			t.Fatalf("got Session-Id %q, want the cookie's token %q", got, c.token)
 		}
 		if got := w.Header().Get("Access-Control-Expose-Headers"); got != "Session-Id, Session-Expires" {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("same-origin requests get no CORS header: their scripts read every header", func(t *testing.T) {
+		w := e.client().do(http.MethodGet, "/set?k=a&v=1")
+		if got, ok := w.Header()["Access-Control-Expose-Headers"]; ok {
 			t.Fatalf("got %q", got)
 		}
 	})
@@ -292,6 +299,7 @@ func TestTransportModes(t *testing.T) {
 func TestTokenNeverReachesScriptsOfCookieClients(t *testing.T) {
 	e := newEnv(t, session.Config{})
 	c := e.client()
+	c.origin = "https://app.example"
 	w := c.do(http.MethodGet, "/set?k=a&v=1")
 	if w.Header().Get(session.HeaderID) == "" {
 		t.Fatal("a new client with no cookie got no Session-Id: it may be an API client")
@@ -329,7 +337,7 @@ func TestHeaderClientsAreToldTheirTokenIsDead(t *testing.T) {
 		{"a token that does not verify", dead[:len(dead)-4] + "AAAA"},
 	} {
 		t.Run(tt.name+" gets an empty Session-Id back", func(t *testing.T) {
-			w := (&client{e: e, header: true, token: tt.token}).do(http.MethodGet, "/get?k=a")
+			w := (&client{e: e, header: true, token: tt.token, origin: "https://app.example"}).do(http.MethodGet, "/get?k=a")
 			if v, ok := w.Header()[session.HeaderID]; !ok || len(v) != 1 || v[0] != "" {
 				t.Fatalf("got Session-Id %q (present %v), want one empty value", v, ok)
 			}
