@@ -6,7 +6,6 @@ import (
 
 	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/memstore"
-	"github.com/seed58a3dad2/session/store"
 	"github.com/seed58a3dad2/session/store/storetest"
 )
 
@@ -75,37 +74,6 @@ func TestNew(t *testing.T) {
 		}
 		if _, found, err := s.Load(t.Context(), "id", 0); err != nil || !found {
 			t.Errorf("Load: got %v, %v, want true, nil", found, err)
-		}
-	})
-}
-
-func TestNonPositiveTTL(t *testing.T) {
-	s := memstore.New(memstore.Config{})
-	defer s.Close()
-	ctx := t.Context()
-	t.Run("a ttl of zero or less ends the session", func(t *testing.T) {
-		for _, ttl := range []time.Duration{0, -time.Second} {
-			if err := s.Create(ctx, "created", nil, ttl, 0); err != nil {
-				t.Fatalf("Create with ttl %v: got error %v, want nil", ttl, err)
-			}
-			for _, end := range []func(id string) (bool, error){
-				func(id string) (bool, error) {
-					return s.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}}, ttl)
-				},
-				func(id string) (bool, error) { return s.Touch(ctx, id, ttl) },
-			} {
-				if err := s.Create(ctx, "live", nil, time.Hour, 0); err != nil {
-					t.Fatalf("Create: got error %v, want nil", err)
-				}
-				if found, err := end("live"); err != nil || !found {
-					t.Errorf("ending with ttl %v: got %v, %v, want true, nil", ttl, found, err)
-				}
-			}
-			for _, id := range []string{"created", "live"} {
-				if _, found, _ := s.Load(ctx, id, 0); found {
-					t.Errorf("Load %s after ttl %v: got found=true, want false", id, ttl)
-				}
-			}
 		}
 	})
 }

@@ -10,6 +10,34 @@ import (
 
 // expiryCases cover time to live: which calls set it, and what expiry means.
 var expiryCases = []testCase{
+	{"a ttl of zero or less ends the session", func(t *testing.T, h Harness) {
+		ctx := t.Context()
+		for _, end := range []time.Duration{0, -time.Second} {
+			created := newID(t)
+			if err := h.Store.Create(ctx, created, values("a", "1"), end, 0); err != nil {
+				t.Fatalf("Create with ttl %v: got error %v, want nil", end, err)
+			}
+			wantMissing(t, h, created)
+			for name, call := range map[string]func(id string) (bool, error){
+				"Update": func(id string) (bool, error) {
+					return h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, end)
+				},
+				"Update with MaxKeys": func(id string) (bool, error) {
+					return h.Store.Update(ctx, id, store.Delta{Set: values("b", "2"), MaxKeys: 5}, end)
+				},
+				"Touch": func(id string) (bool, error) { return h.Store.Touch(ctx, id, end) },
+			} {
+				live := newID(t)
+				create(t, h, live, values("a", "1"))
+				if found, err := call(live); err != nil || !found {
+					t.Errorf("%s with ttl %v: got %v, %v, want true, nil", name, end, found, err)
+				}
+				// A store that wrote after expiring (Redis: HSET after
+				// PEXPIRE 0) would leave a session that never expires.
+				wantMissing(t, h, live)
+			}
+		}
+	}},
 	{"a session expires after its ttl", func(t *testing.T, h Harness) {
 		id := newID(t)
 		create(t, h, id, values("a", "1"))
