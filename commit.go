@@ -44,7 +44,7 @@ func (s *Session) commit(h http.Header, r *http.Request) error {
 	if err := s.save(); err != nil {
 		return err
 	}
-	s.committed, s.committedID = true, s.id
+	s.committedID = s.id
 	s.m.writeHeaders(s, h, r)
 	return nil
 }

@@ -48,7 +48,6 @@ type Session struct {
 	drop    []string            // IDs to delete from the store at commit
 	err     error               // first store error: the response becomes the ErrorHandler's
 
-	committed   bool   // the response headers went out
 	committedID string // the ID the client holds after the headers went out
 }
 
