@@ -20,7 +20,9 @@ import (
 // and writes are recorded as a change that is saved once, when the response
 // starts. A new session is stored only once it holds a value.
 //
-// A Session is safe for concurrent use by the goroutines of one request.
+// A Session is safe for concurrent use by the goroutines of one request. Like
+// the ResponseWriter, it must not be used after the handler returns: changes
+// made then are never saved.
 type Session struct {
 	m  *Manager
 	mu sync.Mutex // protects everything below
