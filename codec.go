@@ -1,10 +1,13 @@
 package session
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // A Codec turns values into bytes for the store and back. Set encodes at
 // once, so errors surface there and later changes to the value do not leak
-// into the session.
+// into the session. Unmarshal must not keep or modify data after it returns.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
@@ -12,10 +15,84 @@ type Codec interface {
 
 // JSON is the default Codec: values are readable with redis-cli and by
 // services not written in Go. A json.RawMessage is stored as it is.
+//
+// Plain strings, ints and bools skip encoding/json's reflection when the
+// result is exactly what encoding/json would give; everything else goes
+// through encoding/json.
 type JSON struct{}
 
-// Marshal encodes v with encoding/json.
-func (JSON) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Marshal encodes v as encoding/json does.
+func (JSON) Marshal(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		if plainJSONString(v) {
+			b := make([]byte, 0, len(v)+2)
+			return append(append(append(b, '"'), v...), '"'), nil
+		}
+	case int:
+		return strconv.AppendInt(nil, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, v, 10), nil
+	case bool:
+		return strconv.AppendBool(nil, v), nil
+	}
+	return json.Marshal(v)
+}
 
-// Unmarshal decodes data into v with encoding/json.
-func (JSON) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Unmarshal decodes data into v as encoding/json does.
+func (JSON) Unmarshal(data []byte, v any) error {
+	switch v := v.(type) {
+	case *string:
+		if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' && plainJSONString(string(data[1:n-1])) {
+			*v = string(data[1 : n-1])
+			return nil
+		}
+	case *int:
+		if plainJSONInt(data) {
+			if n, err := strconv.Atoi(string(data)); err == nil {
+				*v = n
+				return nil
+			}
+		}
+	case *bool:
+		switch string(data) {
+		case "true":
+			*v = true
+			return nil
+		case "false":
+			*v = false
+			return nil
+		}
+	}
+	return json.Unmarshal(data, v)
+}
+
+// plainJSONString reports whether s is encoded by encoding/json as itself
+// between quotes: printable ASCII without '"', '\\' or the HTML characters it
+// escapes.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
+// plainJSONInt reports whether data is a JSON integer without fraction or
+// exponent: -?(0|[1-9][0-9]*).
+func plainJSONInt(data []byte) bool {
+	if len(data) > 0 && data[0] == '-' {
+		data = data[1:]
+	}
+	if len(data) == 0 || (data[0] == '0' && len(data) > 1) {
+		return false
+	}
+	for _, c := range data {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

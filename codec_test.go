@@ -1,0 +1,43 @@
+package session_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/seed58a3dad2/session"
+)
+
+// FuzzJSONCodecMatchesEncodingJSON holds the codec's fast paths to
+// encoding/json: the same bytes out, the same values and errors in.
+func FuzzJSONCodecMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{"ann", "", "a\"b", "<b>", "é", "\x00", `\`, "0", "-1", "01", "1e3", "true", "null", `"x"`, "9223372036854775808"} {
+		f.Add(s, int64(len(s))-3, len(s)%2 == 0)
+	}
+	c := session.JSON{}
+	f.Fuzz(func(t *testing.T, s string, n int64, b bool) {
+		for _, v := range []any{s, int(n), n, b} {
+			got, err := c.Marshal(v)
+			want, wantErr := json.Marshal(v)
+			if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
+				t.Fatalf("Marshal(%#v): got %q %v, want %q %v", v, got, err, want, wantErr)
+			}
+		}
+		data := []byte(s) // any bytes, as another service may have stored
+		var gs, ws string
+		errG, errW := c.Unmarshal(data, &gs), json.Unmarshal(data, &ws)
+		if gs != ws || (errG == nil) != (errW == nil) {
+			t.Fatalf("Unmarshal(%q) into string: got %q %v, want %q %v", data, gs, errG, ws, errW)
+		}
+		var gi, wi int
+		errG, errW = c.Unmarshal(data, &gi), json.Unmarshal(data, &wi)
+		if gi != wi || (errG == nil) != (errW == nil) {
+			t.Fatalf("Unmarshal(%q) into int: got %d %v, want %d %v", data, gi, errG, wi, errW)
+		}
+		var gb, wb bool
+		errG, errW = c.Unmarshal(data, &gb), json.Unmarshal(data, &wb)
+		if gb != wb || (errG == nil) != (errW == nil) {
+			t.Fatalf("Unmarshal(%q) into bool: got %v %v, want %v %v", data, gb, errG, wb, errW)
+		}
+	})
+}
