@@ -51,7 +51,8 @@ type Config struct {
 	Codec Codec
 
 	// StoreTimeout bounds each store call, on top of the request's own
-	// context. Default: 2 seconds.
+	// context. Stores that never block (store.Nonblocking, such as
+	// memstore) are called without it. Default: 2 seconds.
 	StoreTimeout time.Duration
 
 	// MaxTokenLength is the longest token accepted; longer ones are ignored
