@@ -52,7 +52,7 @@ var cases = slices.Concat(basicCases, updateCases, expiryCases, limitCases, conc
 
 // newID returns a random session ID shaped like the real ones (16 random
 // bytes, base64url), so that runs against a shared Redis never collide.
-func newID(t *testing.T) string {
+func newID(t testing.TB) string {
 	t.Helper()
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails: see crypto/rand.Read
