@@ -214,6 +214,28 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 // Update applies d to session id and sets its time to live to ttl. A ttl of
 // zero or less ends the session.
 func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+	return s.renew(ctx, id, ttl, func(e *entry) error {
+		if d.MaxKeys > 0 && keysAfter(e.values, &d) > d.MaxKeys {
+			return store.ErrTooManyKeys
+		}
+		if d.Clear {
+			clear(e.values)
+		}
+		for _, k := range d.Del {
+			delete(e.values, k)
+		}
+		for k, v := range d.Set {
+			e.values[k] = cloneBytes(v)
+		}
+		return nil
+	})
+}
+
+// renew runs change on the live entry of session id, under its shard's lock,
+// then sets its time to live to ttl; a ttl of zero or less ends the session
+// instead. found is false when there is no live entry. An error from change
+// leaves the entry as it was.
+func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change func(*entry) error) (found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -229,17 +251,10 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 		delete(sh.entries, id)
 		return true, nil
 	}
-	if d.MaxKeys > 0 && keysAfter(e.values, &d) > d.MaxKeys {
-		return false, store.ErrTooManyKeys
-	}
-	if d.Clear {
-		clear(e.values)
-	}
-	for _, k := range d.Del {
-		delete(e.values, k)
-	}
-	for k, v := range d.Set {
-		e.values[k] = cloneBytes(v)
+	if change != nil {
+		if err := change(e); err != nil {
+			return false, err
+		}
 	}
 	e.expires = now.Add(ttl)
 	return true, nil
@@ -273,23 +288,7 @@ func keysAfter(values map[string][]byte, d *store.Delta) int {
 // Touch sets the time to live of session id to ttl. A ttl of zero or less
 // ends the session.
 func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	now := s.now()
-	sh := s.shard(id)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e, ok := sh.live(id, now)
-	if !ok {
-		return false, nil
-	}
-	if ttl <= 0 {
-		delete(sh.entries, id)
-		return true, nil
-	}
-	e.expires = now.Add(ttl)
-	return true, nil
+	return s.renew(ctx, id, ttl, nil)
 }
 
 // Delete removes session id, if it is stored.
