@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	res "github.com/seed58a3dad2/session/bench/internal/result"
 	"io"
 	"log"
 	"os"
@@ -16,22 +17,8 @@ import (
 	"strings"
 )
 
-// result mirrors load's Result.
-type result struct {
-	Contender  string  `json:"contender"`
-	Endpoint   string  `json:"endpoint"`
-	Requests   int64   `json:"requests"`
-	Errors     int64   `json:"errors"`
-	RPS        float64 `json:"rps"`
-	P50us      float64 `json:"p50_us"`
-	P99us      float64 `json:"p99_us"`
-	RedisCmds  float64 `json:"redis_cmds_per_req"`
-	RoundTrips float64 `json:"round_trips_per_req"`
-	Sent       float64 `json:"sent_per_req"`
-	Breakdown  string  `json:"breakdown"`
-	ServerCPU  float64 `json:"server_cpu_us"`
-	RedisCPU   float64 `json:"redis_cpu_us"`
-}
+// result is what bench/load writes.
+type result = res.Result
 
 var (
 	endpoints  = []string{"/login", "/read", "/write", "/writeonly", "/noop"}
@@ -105,7 +92,7 @@ func main() {
 			}
 			fmt.Printf("| `%s` %s | %s | %.0f | %s | %.0f | %s | %.0f | %s | %.1f | %s | %.1f | %.2f | %s | %.2f | %.2f | %s |\n",
 				e, describe[e], name, r.RPS, ratio(r.RPS, fl.RPS), r.P50us, ratio(r.P50us, fl.P50us),
-				r.P99us, ratio(r.P99us, fl.P99us), r.ServerCPU, ratio(r.ServerCPU, fl.ServerCPU), r.RedisCPU,
+				r.P99us, ratio(r.P99us, fl.P99us), r.ServerCPUus, ratio(r.ServerCPUus, fl.ServerCPUus), r.RedisCPUus,
 				r.RedisCmds, ratio(r.RedisCmds, fl.RedisCmds),
 				r.RoundTrips, r.Sent, r.Breakdown)
 		}
@@ -150,8 +137,8 @@ func main() {
 		// ours), which other load on the machine disturbs less.
 		r, ok1 := get(c, t.endpoint)
 		b, ok2 := get(t.base, t.endpoint)
-		if ok1 && ok2 && r.ServerCPU > 0 {
-			got := b.ServerCPU / r.ServerCPU
+		if ok1 && ok2 && r.ServerCPUus > 0 {
+			got := b.ServerCPUus / r.ServerCPUus
 			check("  same, by server CPU µs/req ("+t.base+"'s / ours)", got, t.want, got >= t.want)
 		}
 	}
@@ -197,7 +184,7 @@ func median(rs []result) result {
 	m.RedisCmds = med(func(r result) float64 { return r.RedisCmds })
 	m.RoundTrips = med(func(r result) float64 { return r.RoundTrips })
 	m.Sent = med(func(r result) float64 { return r.Sent })
-	m.ServerCPU = med(func(r result) float64 { return r.ServerCPU })
-	m.RedisCPU = med(func(r result) float64 { return r.RedisCPU })
+	m.ServerCPUus = med(func(r result) float64 { return r.ServerCPUus })
+	m.RedisCPUus = med(func(r result) float64 { return r.RedisCPUus })
 	return m
 }
