@@ -44,7 +44,7 @@ func (s *Session) commit(h http.Header, r *http.Request) error {
 	if err := s.save(); err != nil {
 		return err
 	}
-	s.committedID = s.id
+	s.committed, s.committedID = true, s.id
 	s.m.writeHeaders(s, h, r)
 	return nil
 }
@@ -75,6 +75,12 @@ func (s *Session) save() error {
 func (s *Session) saveCurrent() error {
 	m := s.m
 	now := m.cfg.Now()
+	if s.id != "" && s.stored && s.lifetimeOver(now) {
+		// Reached its Lifetime during the request: the store would delete
+		// it on a zero ttl, so end it here and give the writes a new one.
+		s.drop = append(s.drop, s.id)
+		s.markGone()
+	}
 	switch {
 	case s.id == "":
 		return nil
@@ -170,6 +176,7 @@ var (
 	exposeBoth          = []string{HeaderID + ", " + HeaderExpires}
 	cacheNoSetCookie    = []string{`no-cache="Set-Cookie"`}
 	emptyValue          = []string{""}
+	cacheNoSessionID    = []string{`no-cache="Session-Id"`}
 )
 
 // addHeader adds shared values to h[key] without copying them when the key
@@ -196,7 +203,7 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	// Only a cross-origin script needs the session headers exposed, and its
 	// requests always carry Origin; same-origin scripts read every header.
 	_, cors := r.Header["Origin"]
-	if s.hadToken || s.badToken || s.id != "" {
+	if s.hadToken || s.badToken || s.id != "" || s.accessed {
 		switch {
 		case cookies && headers:
 			addHeader(h, "Vary", varyCookieAndHeader)
@@ -247,6 +254,7 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	switch {
 	case headers:
 		h.Set(HeaderID, tok)
+		addHeader(h, "Cache-Control", cacheNoSessionID)
 		if cors {
 			addHeader(h, "Access-Control-Expose-Headers", exposeBoth)
 		}
@@ -261,24 +269,31 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 func (s *Session) finish(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return // already answered by the ErrorHandler
-	}
 	m := s.m
+	// Deletions need nothing loaded: a logout after a failed read still ends
+	// the session.
 	for _, id := range s.drop {
 		if err := s.deleteStored(id); err != nil {
 			m.cfg.OnError(r, storeError("delete after response", err))
 		}
 	}
 	s.drop = nil
+	now := m.cfg.Now()
 	switch {
 	case s.id == "" || (s.id == s.committedID && s.change.Empty()):
+		return
+	case s.err != nil:
+		// A read failed after the headers went out; the ErrorHandler could
+		// not answer, so the change is reported rather than half-applied.
+		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", s.err))
 		return
 	case s.id != s.committedID || !s.stored:
 		m.cfg.OnError(r, ErrHeadersSent)
 		return
+	case s.lifetimeOver(now):
+		m.cfg.OnError(r, errors.New("session: change after response not saved: the session reached its Lifetime"))
+		return
 	}
-	now := m.cfg.Now()
 	found, err := s.update(m.expiry(s.created, now).Sub(now))
 	switch {
 	case err != nil:

@@ -31,10 +31,11 @@ var ErrValueTooLarge = errors.New("session: value too large")
 // is store.ErrTooManyKeys, so errors.Is matches either name.
 var ErrTooManyKeys = store.ErrTooManyKeys
 
-// ErrHeadersSent is passed to Config.OnError when a change made after the
-// response headers were sent needed a new token (a new, renewed or
-// re-created session) that could no longer reach the client. The change is
-// not saved: commit sessions by changing them before writing the response.
+// ErrHeadersSent is returned by Session.Renew, and passed to Config.OnError
+// for other changes, when a change made after the response headers were sent
+// needed a new token (a new, renewed or re-created session) that could no
+// longer reach the client. The change is not saved: change sessions before
+// writing the response.
 var ErrHeadersSent = errors.New("session: change needs a new session token but the response headers were already sent")
 
 // DefaultErrorHandler answers a store failure with 503 Service Unavailable

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/seed58a3dad2/session/store"
@@ -35,6 +36,10 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.cookieAttrs, err = cookieAttributes(m.cookieName, cfg.Cookie); err != nil {
 		return nil, err
+	}
+	now := cfg.Now()
+	if _, err := m.tokens.encode(token{id: newID(), created: now, issued: now}); err != nil {
+		return nil, fmt.Errorf("session: Config.MaxTokenLength %d is too short for a token (%w): leave it 0 for the default", cfg.MaxTokenLength, err)
 	}
 	return m, nil
 }

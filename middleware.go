@@ -128,6 +128,9 @@ func (w *responseWriter) Flush() {
 // Hijack saves the session, then hands over the connection. Headers the
 // session would have set are not sent: the handler writes what it likes.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.replaced {
+		return nil, nil, errReplaced
+	}
 	if !w.wroteHeader {
 		if err := w.s.commit(w.Header(), w.r); err != nil {
 			return nil, nil, err

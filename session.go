@@ -50,7 +50,9 @@ type Session struct {
 	drop    []string            // IDs to delete from the store at commit
 	err     error               // first store error: the response becomes the ErrorHandler's
 
+	committed   bool   // the response headers went out
 	committedID string // the ID the client holds after the headers went out
+	accessed    bool   // the handler read the session: the response depends on it
 }
 
 // ID returns the session ID, or "" while there is no session. A new session
@@ -218,7 +220,12 @@ func (s *Session) Clear() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loaded, s.values = true, make(map[string][]byte)
+	if s.loaded {
+		s.values = make(map[string][]byte)
+	}
+	// An unloaded session stays unloaded: whether it still exists is for the
+	// store to say (Require, IsNew), and load applies the Clear to what it
+	// reads.
 	s.change = store.Delta{Clear: s.stored}
 	s.del = nil
 }
@@ -270,13 +277,19 @@ func (s *Session) Destroy() {
 // attacker who planted a session ID in the victim's browser (session
 // fixation) is left holding a dead one. The session keeps its age for
 // Config.Lifetime. It loads the session if it was not loaded yet; an error
-// means the store failed.
+// means the store failed. After the response headers went out it returns
+// ErrHeadersSent and changes nothing: the new ID could not reach the client.
 func (s *Session) Renew() error {
 	if s == nil {
 		return ErrNoMiddleware
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.committed {
+		// The new ID could not reach the client: renewing now would end the
+		// session the client holds without giving it another.
+		return ErrHeadersSent
+	}
 	if err := s.load(); err != nil {
 		return err
 	}
@@ -304,6 +317,7 @@ func (s *Session) reset() {
 // top. A session that turns out to be gone becomes a new one that keeps the
 // values set during this request. s.mu must be held.
 func (s *Session) load() error {
+	s.accessed = true
 	if s.err != nil {
 		return s.err
 	}
@@ -311,6 +325,10 @@ func (s *Session) load() error {
 		return nil
 	}
 	now := s.m.cfg.Now()
+	if s.lifetimeOver(now) {
+		s.markGone()
+		return nil
+	}
 	var ttl time.Duration
 	if s.touchDue(now) {
 		ttl = s.m.expiry(s.created, now).Sub(now)
@@ -328,6 +346,9 @@ func (s *Session) load() error {
 	}
 	if ttl > 0 {
 		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+	}
+	if values == nil { // a store may answer an empty session so
+		values = make(map[string][]byte, len(s.change.Set))
 	}
 	if s.change.Clear {
 		clear(values)
@@ -356,6 +377,11 @@ func (s *Session) markGone() {
 // client's token, and so the expiry, is older than Config.TouchInterval.
 func (s *Session) touchDue(now time.Time) bool {
 	return s.stored && !s.reissue && s.tokenStale(now)
+}
+
+// lifetimeOver reports whether the session has reached Config.Lifetime.
+func (s *Session) lifetimeOver(now time.Time) bool {
+	return !s.m.expiry(s.created, now).After(now)
 }
 
 // tokenStale reports whether the client's token is older than
