@@ -139,6 +139,23 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a malformed persistence cookie reads as no token", func(t *testing.T) {
+		p := b.newPage(t)
+		p.open(srv.url + "/")
+		evaluate[bool](p, `document.cookie = "bad_sessionid=%E0%A4%A; Path=/"; true`)
+		p.newClient("bad", `{persist: true, prefix: "bad_"}`)
+		if got := evaluate[*string](p, `bad.token`); got != nil {
+			t.Fatalf("got token %q from a malformed cookie", *got)
+		}
+		mark := srv.rec.len()
+		if n := p.count("bad"); n != 1 {
+			t.Fatalf("got n=%d, want a new session's 1", n)
+		}
+		if r := srv.rec.since(mark)[0]; !r.header || r.token != "" {
+			t.Fatalf("sent Session-Id %q (header %v), want an empty one", r.token, r.header)
+		}
+	})
+
 	t.Run("a client whose clock is off still gets the whole idle timeout", func(t *testing.T) {
 		p := b.newPage(t)
 		p.open(srv.url + "/")

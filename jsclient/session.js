@@ -229,7 +229,12 @@ export class SessionClient extends EventTarget {
     for (const part of document.cookie.split(";")) {
       const eq = part.indexOf("=");
       if (eq < 0 || part.slice(0, eq).trim() !== this.#cookie) continue;
-      const v = decodeURIComponent(part.slice(eq + 1).trim());
+      let v;
+      try {
+        v = decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        continue; // not ours to read (a malformed value): as if absent
+      }
       const dot = v.indexOf(".");
       const expires = Number(v.slice(0, dot));
       if (dot > 0 && expires > 0) return { token: v.slice(dot + 1), expires };
