@@ -1,8 +1,10 @@
 package session_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -13,7 +15,7 @@ import (
 // panic, never a 5xx, and never a session unless the token is one the server
 // issued.
 func FuzzToken(f *testing.F) {
-	e := newEnv(&testing.T{}, session.Config{})
+	e := newEnv(f, session.Config{})
 	c := e.client()
 	c.get("/set?k=a&v=1")
 	f.Add(c.token)
@@ -42,23 +44,37 @@ func FuzzToken(f *testing.F) {
 }
 
 // FuzzValueDecoding stores arbitrary bytes as a value, as a service not
-// written in Go might, and reads them back typed: an error at worst.
+// written in Go might, and reads them back: the session decodes exactly what
+// encoding/json decodes, and reports an error where it fails; never a panic.
 func FuzzValueDecoding(f *testing.F) {
-	for _, s := range []string{`"text"`, `42`, `{"a":[1,2]}`, `null`, `{`, "\xff\xfe", ``} {
+	for _, s := range []string{`"text"`, `42`, `{"a":[1,2]}`, `null`, `{`, "\xff\xfe", ``, `"a\u00e9"`, `-0`, `1e400`} {
 		f.Add([]byte(s))
 	}
-	e := newEnv(&testing.T{}, session.Config{})
+	e := newEnv(f, session.Config{})
 	c := e.client()
 	c.get("/set?k=a&v=1")
-	id := tokenID(&testing.T{}, e, c.token)
+	id := tokenID(f, e, c.token)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if _, err := e.mem.Update(t.Context(), id, storeDelta("v", raw), 1<<40); err != nil {
 			t.Fatal(err)
 		}
+		var want any
+		wantErr := json.Unmarshal(raw, &want)
+		te := *e
+		te.t = t // helpers inside the target report to t, not f
+		c := &client{e: &te, token: c.token}
 		c.serve(func(w http.ResponseWriter, r *http.Request) {
 			s := session.FromContext(r.Context())
-			_, _, _ = session.Get[int](s, "v")
-			_, _, _ = session.Get[string](s, "v")
+			got, ok, err := session.Get[any](s, "v")
+			if (err == nil) != (wantErr == nil) || (err == nil && (!ok || !reflect.DeepEqual(got, want))) {
+				t.Errorf("Get[any](%q): got %v %v %v, want %v %v", raw, got, ok, err, want, wantErr)
+			}
+			var wantS string
+			errS := json.Unmarshal(raw, &wantS)
+			gotS, _, err := session.Get[string](s, "v")
+			if (err == nil) != (errS == nil) || gotS != wantS {
+				t.Errorf("Get[string](%q): got %q %v, want %q %v", raw, gotS, err, wantS, errS)
+			}
 			_, _, _ = session.Get[map[string][]float64](s, "v")
 			_, _, _ = session.Get[[]byte](s, "v")
 		})

@@ -92,7 +92,7 @@ func (f failingStore) Delete(context.Context, string) error { return f.err }
 // env is a manager on a counted memstore with a fake clock, serving
 // testRoutes.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	clock *fakeclock.Clock
 	mem   *memstore.Store
 	store *countingStore
@@ -101,7 +101,7 @@ type env struct {
 }
 
 // newEnv builds an env; cfg's Store, Keys and Now are filled in when empty.
-func newEnv(t *testing.T, cfg session.Config) *env {
+func newEnv(t testing.TB, cfg session.Config) *env {
 	t.Helper()
 	e := &env{t: t, clock: fakeclock.New()}
 	if cfg.Store == nil {

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -14,22 +15,25 @@ type budgetCase struct {
 	name      string
 	token     bool // the client holds a live session with a=1
 	touchDue  bool // its token is older than the touch interval
+	gone      bool // its session was deleted from the store meanwhile
 	path      string
 	wantCalls []string
 }
 
 var budget = []budgetCase{
-	{"no token, session untouched: 0", false, false, "/noop", nil},
-	{"token, session untouched, no touch due: 0", true, false, "/noop", nil},
-	{"token, session untouched, touch due: 1", true, true, "/noop", []string{"Touch"}},
-	{"read only: 1", true, false, "/get?k=a", []string{"Load"}},
-	{"read only, touch due (pipelined with the load): 1", true, true, "/get?k=a", []string{"Load+touch"}},
-	{"write only (delta and expiry, guarded): 1", true, false, "/set?k=b&v=2", []string{"Update"}},
-	{"write only, touch due (the update renews): 1", true, true, "/set?k=b&v=2", []string{"Update"}},
-	{"read then write: 2", true, false, "/incr", []string{"Load", "Update"}},
-	{"new session with data: 1", false, false, "/set?k=a&v=1", []string{"Create"}},
-	{"new session, nothing stored: 0", false, false, "/get?k=a", nil},
-	{"destroy: 1", true, false, "/close", []string{"Delete"}},
+	{"no token, session untouched: 0", false, false, false, "/noop", nil},
+	{"token, session untouched, no touch due: 0", true, false, false, "/noop", nil},
+	{"token, session untouched, touch due: 1", true, true, false, "/noop", []string{"Touch"}},
+	{"read only: 1", true, false, false, "/get?k=a", []string{"Load"}},
+	{"read only, touch due (pipelined with the load): 1", true, true, false, "/get?k=a", []string{"Load+touch"}},
+	{"write only (delta and expiry, guarded): 1", true, false, false, "/set?k=b&v=2", []string{"Update"}},
+	{"write only, touch due (the update renews): 1", true, true, false, "/set?k=b&v=2", []string{"Update"}},
+	{"read then write: 2", true, false, false, "/incr", []string{"Load", "Update"}},
+	{"new session with data: 1", false, false, false, "/set?k=a&v=1", []string{"Create"}},
+	{"new session, nothing stored: 0", false, false, false, "/get?k=a", nil},
+	{"destroy: 1", true, false, false, "/close", []string{"Delete"}},
+	{"renew (login): 3, the new session stored before the old is deleted", true, false, false, "/renew", []string{"Load", "Create", "Delete"}},
+	{"write with a dead token: 2, the guard refuses and a fresh session takes the write", true, false, true, "/set?k=b&v=2", []string{"Update", "Create"}},
 }
 
 // runBudget plays every budget case against e, checking the store calls with
@@ -44,6 +48,11 @@ func runBudget(t *testing.T, e *env, roundTrips func() int64) {
 			}
 			if tt.touchDue {
 				e.clock.Advance(2 * time.Minute)
+			}
+			if tt.gone {
+				if err := e.store.Store.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			e.store.Calls()
 			if roundTrips != nil {

@@ -205,7 +205,7 @@ func TestDestroy(t *testing.T) {
 }
 
 // tokenID returns the session ID a token names, by asking the middleware.
-func tokenID(t *testing.T, e *env, tok string) string {
+func tokenID(t testing.TB, e *env, tok string) string {
 	t.Helper()
 	var id string
 	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +245,7 @@ func TestRenew(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	e := newEnv(t, session.Config{MaxKeyLength: 8, MaxValueSize: 16, MaxKeys: 3, MaxTokenLength: 300})
+	e := newEnv(t, session.Config{MaxKeyLength: 8, MaxValueSize: 16, MaxKeys: 3})
 	set := func(s *session.Session, k string, v any) error { return s.Set(k, v) }
 	tests := []struct {
 		name string
@@ -309,9 +309,17 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("got keys %q, want a,b unchanged", got)
 		}
 	})
-	t.Run("the store's ErrTooManyKeys is the package's", func(t *testing.T) {
-		if !errors.Is(session.ErrTooManyKeys, store.ErrTooManyKeys) {
-			t.Fatal("not the same error")
+	t.Run("the error handler sees the store's ErrTooManyKeys, which is the package's", func(t *testing.T) {
+		var seen error
+		e := newEnv(t, session.Config{MaxKeys: 1, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			seen = err
+			session.DefaultErrorHandler(w, r, err)
+		}})
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		c.serve(func(w http.ResponseWriter, r *http.Request) { _ = session.FromContext(r.Context()).Set("b", 1) })
+		if !errors.Is(seen, store.ErrTooManyKeys) || !errors.Is(seen, session.ErrTooManyKeys) {
+			t.Fatalf("got %v", seen)
 		}
 	})
 }
