@@ -84,14 +84,18 @@ func TestSweep(t *testing.T) {
 
 	t.Run("Close stops the sweeper goroutine", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := New(Config{})
+			// Inside the bubble time.Now and Sleep are fake: the store's
+			// clock and the sweeper's ticker move together, instantly.
+			s := New(Config{SweepInterval: time.Minute})
+			if err := s.Create(t.Context(), "x", nil, time.Second, 0); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: got error %v, want nil", err)
 			}
-			select {
-			case <-s.done:
-			default:
-				t.Fatalf("sweeper still running after Close")
+			time.Sleep(5 * time.Minute) // five sweeps, were a sweeper running
+			if got := s.entries(); got != 1 {
+				t.Fatalf("entries 5 minutes after Close: got %d, want 1 (no sweep after Close)", got)
 			}
 			// synctest.Test also fails if any goroutine of the bubble,
 			// such as a sweeper, is still running when it returns.
