@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/redistest"
@@ -59,14 +60,13 @@ func startExample(t *testing.T, storeName, redisAddr string, timeout time.Durati
 }
 
 func TestExampleAPI(t *testing.T) {
-	stores := map[string]string{"memory": "", "miniredis": ""}
-	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
-		stores["redis"] = addr
-	} else {
-		t.Log("REDIS_ADDR not set: the example is not tried against a real Redis")
-	}
+	stores := map[string]string{"memory": "", "miniredis": "", "redis": ""}
 	for storeName, addr := range stores {
 		t.Run("with -store "+storeName, func(t *testing.T) {
+			if storeName == "redis" {
+				// REDIS_ADDR, or a private redis-server; skips without either.
+				addr = redistest.Client(t).(*redis.Client).Options().Addr
+			}
 			newClient, _ := startExample(t, storeName, addr, 20*time.Minute)
 			testEndpoints(t, newClient)
 		})

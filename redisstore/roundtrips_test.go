@@ -233,6 +233,12 @@ func (l *serverLog) take() []string {
 	return got
 }
 
+// TestServerCommands is a command budget, as TestRoundTrips is a round-trip
+// budget: the commands each script runs inside Redis are what commandstats
+// counts and what BENCHMARKS.md compares with scs and gorilla, so a change
+// to them must be made here on purpose. The cases where nothing may be
+// written (a missing session, a refused MaxKeys) show it by ending before
+// any HSET, HDEL, PEXPIRE or DEL.
 func TestServerCommands(t *testing.T) {
 	m := miniredis.RunT(t)
 	log := &serverLog{}

@@ -158,10 +158,11 @@ func TestAdvance(t *testing.T) {
 	}
 	t.Run("Advance reduces the ttl of keys under the prefix", func(t *testing.T) {
 		redistest.Advance(t, c, prefix, 5*time.Second)
-		if got := pttl(prefix + ":short"); got <= 4*time.Second || got > 5*time.Second {
+		// The real clock runs meanwhile: allow 3 s for a loaded CI machine.
+		if got := pttl(prefix + ":short"); got <= 2*time.Second || got > 5*time.Second {
 			t.Errorf("PTTL short: got %v, want about 5s", got)
 		}
-		if got := pttl(prefix + ":long"); got <= time.Hour-6*time.Second || got > time.Hour-5*time.Second {
+		if got := pttl(prefix + ":long"); got <= time.Hour-8*time.Second || got > time.Hour-5*time.Second {
 			t.Errorf("PTTL long: got %v, want about 59m55s", got)
 		}
 	})
