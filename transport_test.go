@@ -199,6 +199,9 @@ func TestResponseHeaders(t *testing.T) {
 
 	t.Run("a new session's cookie expires with the server-side session", func(t *testing.T) {
 		ck := cookieOf(w, "session")
+		if ck == nil {
+			t.Fatalf("no session cookie in %v", w.Header())
+		}
 		if !ck.Expires.Equal(want) || ck.MaxAge != 600 {
 			t.Fatalf("got Expires %v MaxAge %d, want %v and 600", ck.Expires, ck.MaxAge, want)
 		}
