@@ -144,12 +144,23 @@ func TestRedisWriteDoesNotResurrect(t *testing.T) {
 }
 
 func TestRedisDownAnswers503(t *testing.T) {
+	// A "Redis" that accepts connections and drops them at once: the port
+	// stays ours, so no other process can answer in its place.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
 	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer rc.Close()
 	e := newEnv(t, session.Config{Store: redisstore.New(rc, redisstore.Config{})})
