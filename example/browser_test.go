@@ -97,6 +97,27 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("two tabs with one prefix share one session through the persisted token", func(t *testing.T) {
+		first := b.newPage(t)
+		first.open(srv.url + "/")
+		first.newClient("c", `{persist: true, prefix: "tabs_"}`)
+		if n := first.count("c"); n != 1 {
+			t.Fatalf("first tab: got n=%d, want 1", n)
+		}
+		second := first.newTab()
+		second.open(srv.url + "/")
+		second.newClient("c", `{persist: true, prefix: "tabs_"}`)
+		if a, b := evaluate[string](first, `c.token`), evaluate[string](second, `c.token`); a != b {
+			t.Fatal("the second tab did not pick up the first tab's token")
+		}
+		if n := second.count("c"); n != 2 {
+			t.Fatalf("second tab: got n=%d, want 2 (the same session)", n)
+		}
+		if n := first.count("c"); n != 3 {
+			t.Fatalf("first tab again: got n=%d, want 3", n)
+		}
+	})
+
 	t.Run("without persistence a reload starts a new session", func(t *testing.T) {
 		p := b.newPage(t)
 		p.open(srv.url + "/")
@@ -389,6 +410,18 @@ func (b *browser) newPage(t *testing.T) *page {
 		t.Fatalf("open a tab: %v", err)
 	}
 	return &page{t, ctx}
+}
+
+// newTab opens another tab in the page's browser context: the two share
+// cookies, like two tabs of one browser profile.
+func (p *page) newTab() *page {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		p.t.Fatalf("open a second tab: %v", err)
+	}
+	return &page{p.t, ctx}
 }
 
 func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
