@@ -26,11 +26,12 @@ func (m *Manager) start(s *Session, r *http.Request) {
 		return
 	}
 	s.hadToken = true
-	if m.cfg.Lifetime > 0 && !m.cfg.Now().Before(vt.created.Add(m.cfg.Lifetime)) {
+	s.created = vt.created
+	if s.lifetimeOver(m.cfg.Now()) {
 		s.gone = true // past its absolute Lifetime: gone for sure, no need to ask
 		return
 	}
-	s.id, s.created, s.issued = vt.id, vt.created, vt.issued
+	s.id, s.issued = vt.id, vt.issued
 	s.expires, s.tokenExpires = m.expiry(vt.created, vt.issued), vt.expires
 	s.stored, s.loaded = true, false
 }
@@ -87,7 +88,7 @@ func (s *Session) saveCurrent() error {
 	case !s.stored:
 		return s.create(now)
 	case !s.change.Empty():
-		ttl := m.expiry(s.created, now).Sub(now)
+		ttl := s.ttl(now)
 		found, err := s.update(ttl)
 		if err != nil {
 			return storeError("update", err)
@@ -102,10 +103,10 @@ func (s *Session) saveCurrent() error {
 		// every write costs more than the rest of the request, and the
 		// client's expiry falls short of the store's by under TouchInterval.
 		if s.tokenStale(now) {
-			s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+			s.renewed(now, ttl)
 		}
 	case s.touchDue(now):
-		ttl := m.expiry(s.created, now).Sub(now)
+		ttl := s.ttl(now)
 		ctx, cancel := m.storeContext(s.ctx, true)
 		found, err := m.cfg.Store.Touch(ctx, s.id, ttl)
 		cancel()
@@ -116,7 +117,7 @@ func (s *Session) saveCurrent() error {
 			s.markGone()
 			return nil
 		}
-		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+		s.renewed(now, ttl)
 	}
 	return nil
 }
@@ -128,7 +129,7 @@ func (s *Session) create(now time.Time) error {
 		return nil
 	}
 	m := s.m
-	ttl := m.expiry(s.created, now).Sub(now)
+	ttl := s.ttl(now)
 	if ttl <= 0 {
 		s.created = now // a session renewed past its Lifetime starts a new one
 		ttl = m.expiry(now, now).Sub(now)
@@ -141,7 +142,7 @@ func (s *Session) create(now time.Time) error {
 	}
 	s.stored = true
 	s.change, s.del = store.Delta{}, nil
-	s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+	s.renewed(now, ttl)
 	return nil
 }
 
@@ -294,7 +295,7 @@ func (s *Session) finish(r *http.Request) {
 		m.cfg.OnError(r, errors.New("session: change after response not saved: the session reached its Lifetime"))
 		return
 	}
-	found, err := s.update(m.expiry(s.created, now).Sub(now))
+	found, err := s.update(s.ttl(now))
 	switch {
 	case err != nil:
 		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))

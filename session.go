@@ -331,7 +331,7 @@ func (s *Session) load() error {
 	}
 	var ttl time.Duration
 	if s.touchDue(now) {
-		ttl = s.m.expiry(s.created, now).Sub(now)
+		ttl = s.ttl(now)
 	}
 	ctx, cancel := s.m.storeContext(s.ctx, false)
 	values, found, err := s.m.cfg.Store.Load(ctx, s.id, ttl)
@@ -345,7 +345,7 @@ func (s *Session) load() error {
 		return nil
 	}
 	if ttl > 0 {
-		s.expires, s.issued, s.reissue = now.Add(ttl), now, true
+		s.renewed(now, ttl)
 	}
 	if values == nil { // a store may answer an empty session so
 		values = make(map[string][]byte, len(s.change.Set))
@@ -379,9 +379,21 @@ func (s *Session) touchDue(now time.Time) bool {
 	return s.stored && !s.reissue && s.tokenStale(now)
 }
 
+// ttl is how long the session lives from now if nothing else happens:
+// Config.IdleTimeout, cut short by Config.Lifetime.
+func (s *Session) ttl(now time.Time) time.Duration {
+	return s.m.expiry(s.created, now).Sub(now)
+}
+
 // lifetimeOver reports whether the session has reached Config.Lifetime.
 func (s *Session) lifetimeOver(now time.Time) bool {
-	return !s.m.expiry(s.created, now).After(now)
+	return s.ttl(now) <= 0
+}
+
+// renewed records that the store's expiry was just set to now+ttl: the
+// client needs a new token saying so.
+func (s *Session) renewed(now time.Time, ttl time.Duration) {
+	s.expires, s.issued, s.reissue = now.Add(ttl), now, true
 }
 
 // tokenStale reports whether the client's token is older than
