@@ -98,7 +98,7 @@ func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.
 		if err := st.Create(ctx, id, map[string][]byte{"a": []byte("1")}, time.Minute, 0); err != nil {
 			t.Fatalf("Create: got error %v, want nil", err)
 		}
-		if _, err := st.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": []byte("2")}}, time.Minute); err != nil {
+		if _, err := st.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": []byte("2")}}, time.Minute, 0); err != nil {
 			t.Fatalf("Update: got error %v, want nil", err)
 		}
 		warmed[master] = true

@@ -149,10 +149,8 @@ func (s *Session) create(now time.Time) error {
 // update saves the recorded change with a new time to live, and forgets it
 // once saved. s.mu must be held.
 func (s *Session) update(ttl time.Duration) (found bool, err error) {
-	d := s.change
-	d.MaxKeys = s.m.cfg.MaxKeys
 	ctx, cancel := s.m.storeContext(s.ctx, true)
-	found, err = s.m.cfg.Store.Update(ctx, s.id, d, ttl)
+	found, err = s.m.cfg.Store.Update(ctx, s.id, s.change, ttl, s.m.cfg.MaxKeys)
 	cancel()
 	if err == nil && found {
 		s.change, s.del = store.Delta{}, nil

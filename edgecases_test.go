@@ -75,8 +75,11 @@ func pad(ttl time.Duration) time.Duration {
 func (p paddedStore) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
 	return p.Store.Load(ctx, id, pad(ttl))
 }
-func (p paddedStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
-	return p.Store.Update(ctx, id, d, pad(ttl))
+func (p paddedStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	return p.Store.Update(ctx, id, d, pad(ttl), maxKeys)
+}
+func (p paddedStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	return p.Store.Move(ctx, from, to, d, pad(ttl), maxKeys)
 }
 func (p paddedStore) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
 	return p.Store.Touch(ctx, id, pad(ttl))

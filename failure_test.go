@@ -26,11 +26,18 @@ func (s *switchStore) Load(ctx context.Context, id string, ttl time.Duration) (m
 	return s.Store.Load(ctx, id, ttl)
 }
 
-func (s *switchStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+func (s *switchStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	if s.failed {
 		return false, errDown
 	}
-	return s.Store.Update(ctx, id, d, ttl)
+	return s.Store.Update(ctx, id, d, ttl, maxKeys)
+}
+
+func (s *switchStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if s.failed {
+		return false, errDown
+	}
+	return s.Store.Move(ctx, from, to, d, ttl, maxKeys)
 }
 
 func (s *switchStore) Create(ctx context.Context, id string, v map[string][]byte, ttl time.Duration, max int) error {

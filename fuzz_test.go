@@ -55,7 +55,7 @@ func FuzzValueDecoding(f *testing.F) {
 	c.get("/set?k=a&v=1")
 	id := tokenID(f, e, c.token)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if _, err := e.mem.Update(t.Context(), id, storeDelta("v", raw), 1<<40); err != nil {
+		if _, err := e.mem.Update(t.Context(), id, storeDelta("v", raw), 1<<40, 0); err != nil {
 			t.Fatal(err)
 		}
 		var want any

@@ -57,9 +57,14 @@ func (c *countingStore) Create(ctx context.Context, id string, v map[string][]by
 	return c.Store.Create(ctx, id, v, ttl, max)
 }
 
-func (c *countingStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+func (c *countingStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	c.record("Update")
-	return c.Store.Update(ctx, id, d, ttl)
+	return c.Store.Update(ctx, id, d, ttl, maxKeys)
+}
+
+func (c *countingStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	c.record("Move")
+	return c.Store.Move(ctx, from, to, d, ttl, maxKeys)
 }
 
 func (c *countingStore) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
@@ -81,7 +86,10 @@ func (f failingStore) Load(context.Context, string, time.Duration) (map[string][
 func (f failingStore) Create(context.Context, string, map[string][]byte, time.Duration, int) error {
 	return f.err
 }
-func (f failingStore) Update(context.Context, string, store.Delta, time.Duration) (bool, error) {
+func (f failingStore) Move(context.Context, string, string, store.Delta, time.Duration, int) (bool, error) {
+	return false, f.err
+}
+func (f failingStore) Update(context.Context, string, store.Delta, time.Duration, int) (bool, error) {
 	return false, f.err
 }
 func (f failingStore) Touch(context.Context, string, time.Duration) (bool, error) {

@@ -16,7 +16,10 @@ func (nopStore) Load(context.Context, string, time.Duration) (map[string][]byte,
 func (nopStore) Create(context.Context, string, map[string][]byte, time.Duration, int) error {
 	return nil
 }
-func (nopStore) Update(context.Context, string, store.Delta, time.Duration) (bool, error) {
+func (nopStore) Update(context.Context, string, store.Delta, time.Duration, int) (bool, error) {
+	return false, nil
+}
+func (nopStore) Move(context.Context, string, string, store.Delta, time.Duration, int) (bool, error) {
 	return false, nil
 }
 func (nopStore) Touch(context.Context, string, time.Duration) (bool, error) { return false, nil }

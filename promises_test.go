@@ -42,7 +42,7 @@ func TestRenewFailureKeepsTheOldSession(t *testing.T) {
 // updateFails fails Update only.
 type updateFails struct{ store.Store }
 
-func (updateFails) Update(context.Context, string, store.Delta, time.Duration) (bool, error) {
+func (updateFails) Update(context.Context, string, store.Delta, time.Duration, int) (bool, error) {
 	return false, errDown
 }
 

@@ -20,7 +20,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	_, err = s.Update(ctx, id, store.Delta{Set: map[string][]byte{"theme": []byte("dark")}}, 24*time.Hour)
+	_, err = s.Update(ctx, id, store.Delta{Set: map[string][]byte{"theme": []byte("dark")}}, 24*time.Hour, 0)
 	if err != nil {
 		fmt.Println(err)
 		return

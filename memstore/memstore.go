@@ -137,14 +137,20 @@ func (s *Store) Len() int {
 	return n
 }
 
-// shard returns the shard that holds id, chosen by an FNV-1a hash.
+// shard returns the shard that holds id.
 func (s *Store) shard(id string) *shard {
+	return &s.shards[shardOf(id)]
+}
+
+// shardOf returns the index of the shard that holds id, chosen by an FNV-1a
+// hash.
+func shardOf(id string) int {
 	h := uint32(2166136261)
 	for i := 0; i < len(id); i++ {
 		h ^= uint32(id[i])
 		h *= 16777619
 	}
-	return &s.shards[h%numShards]
+	return int(h % numShards)
 }
 
 // live returns the unexpired entry for id, removing an expired one. The
@@ -213,22 +219,67 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 
 // Update applies d to session id and sets its time to live to ttl. A ttl of
 // zero or less ends the session.
-func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	return s.renew(ctx, id, ttl, func(e *entry) error {
-		if d.MaxKeys > 0 && keysAfter(e.values, &d) > d.MaxKeys {
+		if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
 			return store.ErrTooManyKeys
 		}
-		if d.Clear {
-			clear(e.values)
-		}
-		for _, k := range d.Del {
-			delete(e.values, k)
-		}
-		for k, v := range d.Set {
-			e.values[k] = cloneBytes(v)
-		}
+		apply(e.values, &d)
 		return nil
 	})
+}
+
+// apply changes values as d says: Clear, then Del, then Set.
+func apply(values map[string][]byte, d *store.Delta) {
+	if d.Clear {
+		clear(values)
+	}
+	for _, k := range d.Del {
+		delete(values, k)
+	}
+	for k, v := range d.Set {
+		values[k] = cloneBytes(v)
+	}
+}
+
+// Move gives session from the ID to, with d applied, under the locks of
+// both shards: no other call on either ID can come in between. A ttl of zero
+// or less ends the session.
+func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := s.now()
+	i, j := shardOf(from), shardOf(to)
+	src, dst := &s.shards[i], &s.shards[j]
+	// Both locks, taken in array order so that two Moves cannot deadlock.
+	if i > j {
+		i, j = j, i
+	}
+	s.shards[i].mu.Lock()
+	defer s.shards[i].mu.Unlock()
+	if j != i {
+		s.shards[j].mu.Lock()
+		defer s.shards[j].mu.Unlock()
+	}
+	e, ok := src.live(from, now)
+	if !ok {
+		return false, nil
+	}
+	if _, ok := dst.live(to, now); ok {
+		return false, store.ErrExists
+	}
+	if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
+		return false, store.ErrTooManyKeys
+	}
+	delete(src.entries, from)
+	if ttl <= 0 {
+		return true, nil
+	}
+	apply(e.values, &d)
+	e.expires = now.Add(ttl)
+	dst.entries[to] = e
+	return true, nil
 }
 
 // renew runs change on the live entry of session id, under its shard's lock,
@@ -260,14 +311,15 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 	return true, nil
 }
 
-// keysAfter returns how many keys values would hold after applying d.
-func keysAfter(values map[string][]byte, d *store.Delta) int {
+// keysAfter returns how many keys values would hold after applying d, or a
+// number no greater than maxKeys when that is all it takes to know.
+func keysAfter(values map[string][]byte, d *store.Delta, maxKeys int) int {
 	if d.Clear {
 		return len(d.Set)
 	}
 	// Cheap upper bound first: only a Delta near the limit pays for the
 	// exact count.
-	if n := len(values) + len(d.Set); n <= d.MaxKeys {
+	if n := len(values) + len(d.Set); n <= maxKeys {
 		return n
 	}
 	removed := make(map[string]bool, len(d.Del))

@@ -52,7 +52,7 @@ func TestCluster(t *testing.T) {
 			if err := s.Create(ctx, id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
 				t.Fatalf("Create: got error %v, want nil", err)
 			}
-			if _, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"b": nil}, MaxKeys: 5}, time.Hour); err != nil {
+			if _, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"b": nil}}, time.Hour, 5); err != nil {
 				t.Fatalf("Update: got error %v, want nil", err)
 			}
 			key := s.key(id)

@@ -29,7 +29,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	if _, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"cart": []byte("3 items")}}, 24*time.Hour); err != nil {
+	if _, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"cart": []byte("3 items")}}, 24*time.Hour, 0); err != nil {
 		fmt.Println(err)
 		return
 	}

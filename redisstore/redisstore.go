@@ -38,6 +38,7 @@ type Store struct {
 	now       func() time.Time
 	create    *redis.Script
 	update    *redis.Script
+	move      *redis.Script
 }
 
 var _ store.Store = (*Store)(nil)
@@ -70,6 +71,7 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 		now:       cfg.Now,
 		create:    redis.NewScript(createSource),
 		update:    redis.NewScript(updateSource),
+		move:      redis.NewScript(moveSource),
 	}
 }
 
@@ -141,7 +143,7 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 
 // Update applies d to session id and sets its time to live to ttl, in one
 // round trip. A ttl of zero or less ends the session.
-func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration) (bool, error) {
+func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: update: %w", err)
 	}
@@ -154,22 +156,56 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 		}
 		return n == 1, nil
 	}
+	result, err := s.update.Run(ctx, s.client, []string{s.key(id)}, deltaArgs(d, ttl, maxKeys)...).Int()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: update: %w", err)
+	}
+	return deltaResult("update", result)
+}
+
+// Move renames session from to to, applies d and sets the time to live to
+// ttl, in one round trip. A ttl of zero or less ends the session.
+func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("redisstore: move: %w", err)
+	}
+	if ttl <= 0 {
+		n, err := s.client.Del(ctx, s.key(from)).Result()
+		if err != nil {
+			return false, fmt.Errorf("redisstore: move: %w", err)
+		}
+		return n == 1, nil
+	}
+	result, err := s.move.Run(ctx, s.client, []string{s.key(from), s.key(to)}, deltaArgs(d, ttl, maxKeys)...).Int()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: move: %w", err)
+	}
+	if result == -2 {
+		return false, store.ErrExists
+	}
+	return deltaResult("move", result)
+}
+
+// deltaArgs returns the ARGV of the scripts that apply a Delta (luaDelta).
+func deltaArgs(d store.Delta, ttl time.Duration, maxKeys int) []any {
 	clear := "0"
 	if d.Clear {
 		clear = "1"
 	}
 	args := make([]any, 0, 4+len(d.Del)+2*len(d.Set))
-	args = append(args, milliseconds(ttl), max(d.MaxKeys, 0), clear, len(d.Del))
+	args = append(args, milliseconds(ttl), max(maxKeys, 0), clear, len(d.Del))
 	for _, k := range d.Del {
 		args = append(args, encodeField(k))
 	}
 	for k, v := range d.Set {
 		args = append(args, encodeField(k), v)
 	}
-	result, err := s.update.Run(ctx, s.client, []string{s.key(id)}, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("redisstore: update: %w", err)
-	}
+	return args
+}
+
+// deltaResult turns the answer of a script that applies a Delta into found
+// and an error.
+func deltaResult(op string, result int) (bool, error) {
 	switch result {
 	case 1:
 		return true, nil
@@ -178,7 +214,7 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 	case -1:
 		return false, store.ErrTooManyKeys
 	default:
-		return false, fmt.Errorf("redisstore: update: unexpected script result %d", result)
+		return false, fmt.Errorf("redisstore: %s: unexpected script result %d", op, result)
 	}
 }
 

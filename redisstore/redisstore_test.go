@@ -127,19 +127,23 @@ func TestUpdateRacingDelete(t *testing.T) {
 			key := func(id string) string { return prefix + ":default:{" + id + "}" }
 
 			t.Run("an update after a delete reports not found and leaves no key", func(t *testing.T) {
-				for _, d := range []store.Delta{
-					{Set: map[string][]byte{"a": []byte("2")}},
-					{Set: map[string][]byte{"a": []byte("2")}, MaxKeys: 5},
-					{Clear: true, Set: map[string][]byte{"a": []byte("2")}},
+				for _, tt := range []struct {
+					d       store.Delta
+					maxKeys int
+				}{
+					{store.Delta{Set: map[string][]byte{"a": []byte("2")}}, 0},
+					{store.Delta{Set: map[string][]byte{"a": []byte("2")}}, 5},
+					{store.Delta{Clear: true, Set: map[string][]byte{"a": []byte("2")}}, 0},
 				} {
-					id := "deleted-" + strconv.Itoa(d.MaxKeys) + strconv.FormatBool(d.Clear)
+					d := tt.d
+					id := "deleted-" + strconv.Itoa(tt.maxKeys) + strconv.FormatBool(d.Clear)
 					if err := s.Create(t.Context(), id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
 						t.Fatalf("Create: got error %v, want nil", err)
 					}
 					if err := s.Delete(t.Context(), id); err != nil {
 						t.Fatalf("Delete: got error %v, want nil", err)
 					}
-					found, err := s.Update(t.Context(), id, d, time.Hour)
+					found, err := s.Update(t.Context(), id, d, time.Hour, tt.maxKeys)
 					if err != nil || found {
 						t.Errorf("Update(%+v): got %v, %v, want false, nil", d, found, err)
 					}
@@ -162,8 +166,8 @@ func TestUpdateRacingDelete(t *testing.T) {
 						}
 					})
 					wg.Go(func() {
-						d := store.Delta{Set: map[string][]byte{"b": []byte("2")}, MaxKeys: i % 2 * 10}
-						if _, err := s.Update(t.Context(), id, d, time.Hour); err != nil {
+						d := store.Delta{Set: map[string][]byte{"b": []byte("2")}}
+						if _, err := s.Update(t.Context(), id, d, time.Hour, i%2*10); err != nil {
 							t.Errorf("Update: got error %v, want nil", err)
 						}
 					})

@@ -81,7 +81,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 		run    func() error
 	}{
 		{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
-		{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour); return err }},
+		{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); return err }},
 	}
 	for _, sc := range scripts {
 		t.Run("the first "+sc.name+" on a server without the script falls back from EVALSHA to EVAL", func(t *testing.T) {
@@ -146,15 +146,15 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 			return err
 		}, 1, []string{"hgetall", "pexpire"}},
 		{"update is one EVALSHA", func() error {
-			_, err := s.Update(ctx, "id", store.Delta{Set: vals}, time.Hour)
+			_, err := s.Update(ctx, "id", store.Delta{Set: vals}, time.Hour, 0)
 			return err
 		}, 1, []string{"evalsha"}},
 		{"update with MaxKeys is one EVALSHA", func() error {
-			_, err := s.Update(ctx, "id", store.Delta{Clear: true, Del: []string{"a"}, Set: vals, MaxKeys: 5}, time.Hour)
+			_, err := s.Update(ctx, "id", store.Delta{Clear: true, Del: []string{"a"}, Set: vals}, time.Hour, 5)
 			return err
 		}, 1, []string{"evalsha"}},
 		{"update of a missing session is one EVALSHA", func() error {
-			_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour)
+			_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour, 0)
 			return err
 		}, 1, []string{"evalsha"}},
 		{"update with a ttl of zero is one DEL", func() error {
@@ -162,7 +162,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 				return err
 			}
 			counter.Reset()
-			_, err := s.Update(ctx, "ending", store.Delta{Set: vals}, 0)
+			_, err := s.Update(ctx, "ending", store.Delta{Set: vals}, 0, 0)
 			return err
 		}, 1, []string{"del"}},
 		{"touch is one PEXPIRE", func() error {
@@ -177,7 +177,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 			cancel()
 			_, _, _ = s.Load(done, "id", time.Hour)
 			_ = s.Create(done, "id", vals, time.Hour, 0)
-			_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour)
+			_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour, 0)
 			_, _ = s.Touch(done, "id", time.Hour)
 			_ = s.Delete(done, "id")
 			return nil
@@ -256,7 +256,7 @@ func TestServerCommands(t *testing.T) {
 	if err := s.Create(ctx, "warm", nil, time.Hour, 0); err != nil {
 		t.Fatalf("Create: got error %v, want nil", err)
 	}
-	if _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour); err != nil {
+	if _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); err != nil {
 		t.Fatalf("Update: got error %v, want nil", err)
 	}
 
@@ -276,46 +276,46 @@ func TestServerCommands(t *testing.T) {
 			return nil
 		}, []string{"evalsha", "exists"}},
 		{"update without MaxKeys guards and sets the ttl with one PEXPIRE", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour, 0)
 			return err
 		}, []string{"evalsha", "pexpire", "hset"}},
 		{"update with an empty delta is PEXPIRE alone", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{}, time.Hour, 0)
 			return err
 		}, []string{"evalsha", "pexpire"}},
 		{"update of a missing session without MaxKeys stops after PEXPIRE", func(id string) error {
-			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc}, time.Hour)
+			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc}, time.Hour, 0)
 			return err
 		}, []string{"evalsha", "pexpire"}},
 		{"update deletes with one HDEL and sets with one HSET", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a", "b"}, Set: map[string][]byte{"d": nil}}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a", "b"}, Set: map[string][]byte{"d": nil}}, time.Hour, 0)
 			return err
 		}, []string{"evalsha", "pexpire", "hdel", "hset"}},
 		{"update that clears lists fields with HKEYS and removes the values with one HDEL", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Clear: true}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Clear: true}, time.Hour, 0)
 			return err
 		}, []string{"evalsha", "pexpire", "hkeys", "hdel"}},
 		{"update with MaxKeys under the limit counts with HLEN only and sets the ttl last", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}, MaxKeys: 10}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour, 10)
 			return err
 		}, []string{"evalsha", "hlen", "hset", "pexpire"}},
 		{"update with MaxKeys of a missing session stops after HLEN", func(id string) error {
-			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc, MaxKeys: 10}, time.Hour)
+			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc}, time.Hour, 10)
 			return err
 		}, []string{"evalsha", "hlen"}},
 		{"update with MaxKeys near the limit checks the fields it names with HEXISTS", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}, MaxKeys: 3}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}}, time.Hour, 3)
 			return err
 		}, []string{"evalsha", "hlen", "hexists", "hset", "pexpire"}},
 		{"update beyond MaxKeys writes nothing", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil, "e": nil}, MaxKeys: 3}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil, "e": nil}}, time.Hour, 3)
 			if err != store.ErrTooManyKeys {
 				t.Errorf("Update: got error %v, want %v", err, store.ErrTooManyKeys)
 			}
 			return nil
 		}, []string{"evalsha", "hlen", "hexists", "hexists", "hexists"}},
 		{"update that clears beyond MaxKeys stops after HLEN", func(id string) error {
-			_, err := s.Update(ctx, id, store.Delta{Clear: true, Set: map[string][]byte{"d": nil, "e": nil}, MaxKeys: 1}, time.Hour)
+			_, err := s.Update(ctx, id, store.Delta{Clear: true, Set: map[string][]byte{"d": nil, "e": nil}}, time.Hour, 1)
 			if err != store.ErrTooManyKeys {
 				t.Errorf("Update: got error %v, want %v", err, store.ErrTooManyKeys)
 			}

@@ -13,15 +13,76 @@ package redisstore
 // Commands are sent in chunks of at most chunk arguments: unpack() of a long
 // list would overflow the Lua stack (about 8000 slots in Redis).
 
-// luaChunked defines chunked(cmd, args, first, last), which calls
-// cmd KEYS[1] args[first..last] in chunks. An even chunk size keeps field and
+// luaChunked defines chunked(cmd, key, args, first, last), which calls
+// cmd key args[first..last] in chunks. An even chunk size keeps field and
 // value pairs together.
 const luaChunked = `
 local chunk = 1000
-local function chunked(cmd, args, first, last)
+local function chunked(cmd, key, args, first, last)
   for i = first, last, chunk do
-    redis.call(cmd, KEYS[1], unpack(args, i, math.min(i + chunk - 1, last)))
+    redis.call(cmd, key, unpack(args, i, math.min(i + chunk - 1, last)))
   end
+end
+`
+
+// luaDelta defines the two halves of applying a Delta, whose arguments
+// Update and Move share:
+//
+//	ARGV[1]  time to live, milliseconds (greater than zero)
+//	ARGV[2]  MaxKeys (0: no limit)
+//	ARGV[3]  '1' to clear all values first, else '0'
+//	ARGV[4]  n, the number of fields to delete
+//	ARGV[5 … 4+n]   fields to delete
+//	ARGV[5+n …]     field, value pairs to set
+//
+// withinLimit(key) reports whether the session at key, which exists, holds
+// no more than MaxKeys values after the change. The count after the change is
+// bounded cheaply first; only a change that might cross the limit asks
+// HEXISTS for each field it names. apply(key) writes the change and the time
+// to live.
+const luaDelta = luaChunked + `
+local maxKeys = tonumber(ARGV[2])
+local clear = ARGV[3] == '1'
+local firstSet = 5 + tonumber(ARGV[4])
+local nset = (#ARGV - firstSet + 1) / 2
+
+local function withinLimit(key, n)
+  n = n - 1 -- '@created'
+  if clear then
+    return nset <= maxKeys
+  end
+  if n + nset <= maxKeys then
+    return true
+  end
+  local removed = {}
+  for i = 5, firstSet - 1 do
+    local f = ARGV[i]
+    if not removed[f] and redis.call('HEXISTS', key, f) == 1 then
+      removed[f] = true
+      n = n - 1
+    end
+  end
+  for i = firstSet, #ARGV, 2 do
+    local f = ARGV[i]
+    if removed[f] or redis.call('HEXISTS', key, f) == 0 then
+      n = n + 1
+    end
+  end
+  return n <= maxKeys
+end
+
+local function apply(key)
+  if clear then
+    local values = {}
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(f, 1, 1) ~= '@' then
+        values[#values + 1] = f
+      end
+    end
+    chunked('HDEL', key, values, 1, #values)
+  end
+  chunked('HDEL', key, ARGV, 5, firstSet - 1)
+  chunked('HSET', key, ARGV, firstSet, #ARGV)
 end
 `
 
@@ -38,21 +99,13 @@ const createSource = luaChunked + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-chunked('HSET', ARGV, 2, #ARGV)
+chunked('HSET', KEYS[1], ARGV, 2, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 `
 
-// updateSource applies a Delta to an existing session and sets its time to
-// live.
-//
-//	KEYS[1]  session key
-//	ARGV[1]  time to live, milliseconds (greater than zero)
-//	ARGV[2]  MaxKeys (0: no limit)
-//	ARGV[3]  '1' to clear all values first, else '0'
-//	ARGV[4]  n, the number of fields to delete
-//	ARGV[5 … 4+n]   fields to delete
-//	ARGV[5+n …]     field, value pairs to set
+// updateSource applies a Delta (see luaDelta) to the existing session at
+// KEYS[1] and sets its time to live.
 //
 // Returns 1 when applied, 0 when the session does not exist and -1 when the
 // result would hold more than MaxKeys values; nothing is written in the last
@@ -61,16 +114,9 @@ return 1
 // Without a limit, PEXPIRE is both the existence guard (it answers 0 for a
 // missing key) and the new time to live, in one command. With a limit the
 // count must be checked before anything is written, so HLEN is the guard and
-// PEXPIRE comes last. The count after the change is bounded cheaply first;
-// only a change that might cross the limit asks HEXISTS for each field it
-// names.
-const updateSource = luaChunked + `
+// PEXPIRE comes last.
+const updateSource = luaDelta + `
 local key = KEYS[1]
-local maxKeys = tonumber(ARGV[2])
-local clear = ARGV[3] == '1'
-local firstSet = 5 + tonumber(ARGV[4])
-local nset = (#ARGV - firstSet + 1) / 2
-
 if maxKeys == 0 then
   if redis.call('PEXPIRE', key, ARGV[1]) == 0 then
     return 0
@@ -80,45 +126,37 @@ else
   if n == 0 then
     return 0
   end
-  n = n - 1 -- '@created'
-  if clear then
-    if nset > maxKeys then
-      return -1
-    end
-  elseif n + nset > maxKeys then
-    local removed = {}
-    for i = 5, firstSet - 1 do
-      local f = ARGV[i]
-      if not removed[f] and redis.call('HEXISTS', key, f) == 1 then
-        removed[f] = true
-        n = n - 1
-      end
-    end
-    for i = firstSet, #ARGV, 2 do
-      local f = ARGV[i]
-      if removed[f] or redis.call('HEXISTS', key, f) == 0 then
-        n = n + 1
-      end
-    end
-    if n > maxKeys then
-      return -1
-    end
+  if not withinLimit(key, n) then
+    return -1
   end
 end
-
-if clear then
-  local values = {}
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(f, 1, 1) ~= '@' then
-      values[#values + 1] = f
-    end
-  end
-  chunked('HDEL', values, 1, #values)
-end
-chunked('HDEL', ARGV, 5, firstSet - 1)
-chunked('HSET', ARGV, firstSet, #ARGV)
+apply(key)
 if maxKeys > 0 then
   redis.call('PEXPIRE', key, ARGV[1])
 end
+return 1
+`
+
+// moveSource renames the session at KEYS[1] to KEYS[2], applies a Delta
+// (see luaDelta) and sets its time to live. RENAME keeps the hash as it is,
+// '@created' included.
+//
+// Returns 1 when moved, 0 when KEYS[1] does not exist, -1 when the result
+// would hold more than MaxKeys values and -2 when KEYS[2] exists; nothing is
+// written in the last three cases.
+const moveSource = luaDelta + `
+local n = redis.call('HLEN', KEYS[1])
+if n == 0 then
+  return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return -2
+end
+if maxKeys > 0 and not withinLimit(KEYS[1], n) then
+  return -1
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+apply(KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 `

@@ -3,6 +3,12 @@
 //
 // A backend that passes the conformance suite in package storetest works with
 // the middleware; memstore and redisstore are the two that ship with it.
+//
+// Session IDs are made by the middleware: 16 bytes from crypto/rand in
+// unpadded base64url, 22 characters. An ID that replaces another (Store.Move,
+// when a session is renewed) keeps the first character of the old one and
+// draws the other 122 bits afresh, so a store may shard sessions by their
+// first character and still move one within a shard, atomically.
 package store
 
 import (
@@ -49,8 +55,23 @@ type Store interface {
 	// Update applies d to an existing session and sets its time to live to
 	// ttl, atomically. If the session does not exist (it expired or was
 	// destroyed) nothing is written and found is false: a write must never
-	// bring a session back to life.
-	Update(ctx context.Context, id string, d Delta, ttl time.Duration) (found bool, err error)
+	// bring a session back to life. An Update that would leave the session
+	// with more than maxKeys values (when maxKeys > 0) writes nothing and
+	// returns ErrTooManyKeys.
+	Update(ctx context.Context, id string, d Delta, ttl time.Duration, maxKeys int) (found bool, err error)
+
+	// Move gives session from the new ID to, atomically: the values of from
+	// with d applied are stored under to, which expires after ttl, and from
+	// no longer exists. Nothing else can happen in between: a concurrent
+	// Update of from is either moved along or finds from gone, and a
+	// concurrent Delete of from either wins (the move finds nothing) or
+	// finds nothing to delete. When from does not exist nothing is written
+	// and found is false. It returns ErrExists, writing nothing, if to is
+	// already stored, and ErrTooManyKeys like Update. The middleware calls
+	// it to renew a session's ID (at login); to then shares its first
+	// character with from (see the package documentation), so a store may
+	// keep both in one shard.
+	Move(ctx context.Context, from, to string, d Delta, ttl time.Duration, maxKeys int) (found bool, err error)
 
 	// Touch sets the time to live of an existing session to ttl. found is
 	// false, and nothing is written, when the session does not exist.
@@ -77,10 +98,6 @@ type Delta struct {
 	Del []string
 	// Set maps keys to their new encoded values.
 	Set map[string][]byte
-	// MaxKeys, when greater than zero, is the most keys the session may hold
-	// after the change. An Update that would exceed it writes nothing and
-	// returns ErrTooManyKeys.
-	MaxKeys int
 }
 
 // Empty reports whether applying d would change nothing.

@@ -21,13 +21,13 @@ func Benchmark(b *testing.B, s store.Store, n int) {
 			b.Fatalf("Create: %v", err)
 		}
 	}
-	d := store.Delta{Set: map[string][]byte{"counter": []byte("1")}, MaxKeys: 100}
+	d := store.Delta{Set: map[string][]byte{"counter": []byte("1")}}
 	ops := []struct {
 		name string
 		call func(id string) error
 	}{
 		{"Load", func(id string) error { _, _, err := s.Load(b.Context(), id, time.Hour); return err }},
-		{"Update", func(id string) error { _, err := s.Update(b.Context(), id, d, time.Hour); return err }},
+		{"Update", func(id string) error { _, err := s.Update(b.Context(), id, d, time.Hour, 100); return err }},
 	}
 	for _, op := range ops {
 		b.Run(op.name, func(b *testing.B) {

@@ -27,10 +27,11 @@ var concurrencyCases = []testCase{
 			wg.Go(func() {
 				k := fmt.Sprint("k", i)
 				d := store.Delta{Set: map[string][]byte{k: want[k]}}
+				maxKeys := 0
 				if i%2 == 0 {
-					d.MaxKeys = goroutines + 1 // the path that counts keys first
+					maxKeys = goroutines + 1 // the path that counts keys first
 				}
-				found, err := h.Store.Update(t.Context(), id, d, ttl)
+				found, err := h.Store.Update(t.Context(), id, d, ttl, maxKeys)
 				if err == nil && !found {
 					err = errors.New("found=false")
 				}
@@ -58,8 +59,8 @@ var concurrencyCases = []testCase{
 		)
 		for i := range goroutines {
 			wg.Go(func() {
-				d := store.Delta{Set: values(fmt.Sprint("k", i), "v"), MaxKeys: maxKeys}
-				found, err := h.Store.Update(t.Context(), id, d, ttl)
+				d := store.Delta{Set: values(fmt.Sprint("k", i), "v")}
+				found, err := h.Store.Update(t.Context(), id, d, ttl, maxKeys)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {

@@ -20,10 +20,10 @@ var expiryCases = []testCase{
 			wantMissing(t, h, created)
 			for name, call := range map[string]func(id string) (bool, error){
 				"Update": func(id string) (bool, error) {
-					return h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, end)
+					return h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, end, 0)
 				},
 				"Update with MaxKeys": func(id string) (bool, error) {
-					return h.Store.Update(ctx, id, store.Delta{Set: values("b", "2"), MaxKeys: 5}, end)
+					return h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, end, 5)
 				},
 				"Touch": func(id string) (bool, error) { return h.Store.Touch(ctx, id, end) },
 			} {
@@ -86,16 +86,16 @@ var expiryCases = []testCase{
 				return s.Touch(ctx, id, ttl)
 			}},
 			{"Update", func(ctx context.Context, s store.Store, id string) (bool, error) {
-				return s.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl)
+				return s.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl, 0)
 			}},
 			{"Update with an empty delta", func(ctx context.Context, s store.Store, id string) (bool, error) {
-				return s.Update(ctx, id, store.Delta{}, ttl)
+				return s.Update(ctx, id, store.Delta{}, ttl, 0)
 			}},
 			{"Update with MaxKeys", func(ctx context.Context, s store.Store, id string) (bool, error) {
-				return s.Update(ctx, id, store.Delta{Set: values("b", "2"), MaxKeys: 5}, ttl)
+				return s.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl, 5)
 			}},
 			{"Update that clears", func(ctx context.Context, s store.Store, id string) (bool, error) {
-				return s.Update(ctx, id, store.Delta{Clear: true}, ttl)
+				return s.Update(ctx, id, store.Delta{Clear: true}, ttl, 0)
 			}},
 			{"Load with a ttl", func(ctx context.Context, s store.Store, id string) (bool, error) {
 				_, found, err := s.Load(ctx, id, ttl)

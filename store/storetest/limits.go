@@ -51,9 +51,7 @@ var limitCases = []testCase{
 			t.Run(tt.name, func(t *testing.T) {
 				id := newID(t)
 				create(t, h, id, start)
-				d := tt.delta
-				d.MaxKeys = 3
-				found, err := h.Store.Update(t.Context(), id, d, ttl)
+				found, err := h.Store.Update(t.Context(), id, tt.delta, ttl, 3)
 				if tt.want == nil {
 					if !errors.Is(err, store.ErrTooManyKeys) {
 						t.Errorf("Update: got %v, %v, want error %v", found, err, store.ErrTooManyKeys)
@@ -71,11 +69,11 @@ var limitCases = []testCase{
 	{"an update is held to MaxKeys even when the session is already over it", func(t *testing.T, h Harness) {
 		id := newID(t)
 		create(t, h, id, values("a", "1", "b", "2", "c", "3"))
-		_, err := h.Store.Update(t.Context(), id, store.Delta{Set: values("a", "new"), MaxKeys: 2}, ttl)
+		_, err := h.Store.Update(t.Context(), id, store.Delta{Set: values("a", "new")}, ttl, 2)
 		if !errors.Is(err, store.ErrTooManyKeys) {
 			t.Errorf("Update keeping 3 keys: got error %v, want %v", err, store.ErrTooManyKeys)
 		}
-		found, err := h.Store.Update(t.Context(), id, store.Delta{Del: []string{"a"}, MaxKeys: 2}, ttl)
+		found, err := h.Store.Update(t.Context(), id, store.Delta{Del: []string{"a"}}, ttl, 2)
 		if err != nil || !found {
 			t.Errorf("Update down to 2 keys: got %v, %v, want true, nil", found, err)
 		}
@@ -85,7 +83,7 @@ var limitCases = []testCase{
 		id := newID(t)
 		create(t, h, id, values("a", "1"))
 		h.Advance(ttl - 10*time.Minute)
-		_, err := h.Store.Update(t.Context(), id, store.Delta{Set: values("b", "2"), MaxKeys: 1}, ttl)
+		_, err := h.Store.Update(t.Context(), id, store.Delta{Set: values("b", "2")}, ttl, 1)
 		if !errors.Is(err, store.ErrTooManyKeys) {
 			t.Fatalf("Update: got error %v, want %v", err, store.ErrTooManyKeys)
 		}
@@ -94,7 +92,7 @@ var limitCases = []testCase{
 	}},
 	{"an update of a missing session reports not found rather than too many keys", func(t *testing.T, h Harness) {
 		id := newID(t)
-		found, err := h.Store.Update(t.Context(), id, store.Delta{Set: values("a", "1", "b", "2"), MaxKeys: 1}, ttl)
+		found, err := h.Store.Update(t.Context(), id, store.Delta{Set: values("a", "1", "b", "2")}, ttl, 1)
 		if err != nil || found {
 			t.Errorf("Update: got %v, %v, want false, nil", found, err)
 		}

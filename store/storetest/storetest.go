@@ -90,7 +90,13 @@ func load(t *testing.T, h Harness, id string) (map[string][]byte, bool) {
 // update applies d with the suite's ttl and returns found, or fails the test.
 func update(t *testing.T, h Harness, id string, d store.Delta) bool {
 	t.Helper()
-	found, err := h.Store.Update(t.Context(), id, d, ttl)
+	return updateLimited(t, h, id, d, 0)
+}
+
+// updateLimited is update with a limit of maxKeys.
+func updateLimited(t *testing.T, h Harness, id string, d store.Delta, maxKeys int) bool {
+	t.Helper()
+	found, err := h.Store.Update(t.Context(), id, d, ttl, maxKeys)
 	if err != nil {
 		t.Fatalf("Update: got error %v, want nil", err)
 	}
@@ -240,11 +246,11 @@ var basicCases = []testCase{
 			t.Fatalf("Create: got error %v, want nil", err)
 		}
 		wantValues(t, h, id, first)
-		if found, err := h.Store.Update(t.Context(), id, store.Delta{Del: keys, Set: second}, ttl); err != nil || !found {
+		if found, err := h.Store.Update(t.Context(), id, store.Delta{Del: keys, Set: second}, ttl, 0); err != nil || !found {
 			t.Fatalf("Update replacing every key: got %v, %v, want true, nil", found, err)
 		}
 		wantValues(t, h, id, second)
-		if found, err := h.Store.Update(t.Context(), id, store.Delta{Set: first, MaxKeys: 2 * n}, ttl); err != nil || !found {
+		if found, err := h.Store.Update(t.Context(), id, store.Delta{Set: first}, ttl, 2 * n); err != nil || !found {
 			t.Fatalf("Update adding keys within MaxKeys: got %v, %v, want true, nil", found, err)
 		}
 		if got, _ := load(t, h, id); len(got) != 2*n {
@@ -287,7 +293,7 @@ var basicCases = []testCase{
 			{"Load with ttl", func() error { _, _, err := h.Store.Load(ctx, id, ttl); return err }},
 			{"Create", func() error { return h.Store.Create(ctx, newID(t), nil, ttl, 0) }},
 			{"Update", func() error {
-				_, err := h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl)
+				_, err := h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl, 0)
 				return err
 			}},
 			{"Touch", func() error { _, err := h.Store.Touch(ctx, id, ttl); return err }},

@@ -48,33 +48,40 @@ var updateCases = []testCase{
 		wantMissing(t, h, id)
 	}},
 	{"updating a deleted session reports not found and creates nothing", func(t *testing.T, h Harness) {
-		for _, d := range []store.Delta{
-			{Set: values("a", "2")},
-			{Clear: true, Set: values("a", "2")},
-			{Set: values("a", "2"), MaxKeys: 10},
-			{},
+		for _, tt := range []struct {
+			d       store.Delta
+			maxKeys int
+		}{
+			{store.Delta{Set: values("a", "2")}, 0},
+			{store.Delta{Clear: true, Set: values("a", "2")}, 0},
+			{store.Delta{Set: values("a", "2")}, 10},
+			{store.Delta{}, 0},
 		} {
 			id := newID(t)
 			create(t, h, id, values("a", "1"))
 			if err := h.Store.Delete(t.Context(), id); err != nil {
 				t.Fatalf("Delete: got error %v, want nil", err)
 			}
-			if found := update(t, h, id, d); found {
-				t.Errorf("Update(%+v): got found=true, want false", d)
+			if found := updateLimited(t, h, id, tt.d, tt.maxKeys); found {
+				t.Errorf("Update(%+v, maxKeys %d): got found=true, want false", tt.d, tt.maxKeys)
 			}
 			wantMissing(t, h, id)
 		}
 	}},
 	{"a session whose values were all removed still exists", func(t *testing.T, h Harness) {
-		for _, d := range []store.Delta{
-			{Clear: true},
-			{Del: []string{"a", "b"}},
-			{Clear: true, MaxKeys: 1},
-			{Del: []string{"a", "b"}, MaxKeys: 1},
+		for _, tt := range []struct {
+			d       store.Delta
+			maxKeys int
+		}{
+			{store.Delta{Clear: true}, 0},
+			{store.Delta{Del: []string{"a", "b"}}, 0},
+			{store.Delta{Clear: true}, 1},
+			{store.Delta{Del: []string{"a", "b"}}, 1},
 		} {
+			d := tt.d
 			id := newID(t)
 			create(t, h, id, values("a", "1", "b", "2"))
-			update(t, h, id, d)
+			updateLimited(t, h, id, d, tt.maxKeys)
 			wantValues(t, h, id, nil)
 			// Still there to be written to.
 			if found := update(t, h, id, store.Delta{Set: values("c", "3")}); !found {
