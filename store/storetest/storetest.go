@@ -250,7 +250,7 @@ var basicCases = []testCase{
 			t.Fatalf("Update replacing every key: got %v, %v, want true, nil", found, err)
 		}
 		wantValues(t, h, id, second)
-		if found, err := h.Store.Update(t.Context(), id, store.Delta{Set: first}, ttl, 2 * n); err != nil || !found {
+		if found, err := h.Store.Update(t.Context(), id, store.Delta{Set: first}, ttl, 2*n); err != nil || !found {
 			t.Fatalf("Update adding keys within MaxKeys: got %v, %v, want true, nil", found, err)
 		}
 		if got, _ := load(t, h, id); len(got) != 2*n {
