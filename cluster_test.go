@@ -57,7 +57,7 @@ func countedEnv(t *testing.T, client redis.UniversalClient, cfg session.Config) 
 	return newEnv(t, cfg), counter
 }
 
-// warmEveryMaster runs both scripts of st (Create's and Update's) on every
+// warmEveryMaster runs the scripts of st (Create's, Update's and Move's) on every
 // master of client. Redis caches a script per server, and the first run on a
 // server that lacks it costs a second round trip (EVALSHA answers NOSCRIPT,
 // go-redis sends EVAL); on a Cluster, sessions land on every master.
@@ -100,6 +100,9 @@ func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.
 		}
 		if _, err := st.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": []byte("2")}}, time.Minute, 0); err != nil {
 			t.Fatalf("Update: got error %v, want nil", err)
+		}
+		if _, err := st.Move(ctx, id, id+"-moved", store.Delta{}, time.Minute, 0); err != nil {
+			t.Fatalf("Move: got error %v, want nil", err)
 		}
 		warmed[master] = true
 	}

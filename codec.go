@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -14,14 +15,17 @@ type Codec interface {
 }
 
 // JSON is the default Codec: values are readable with redis-cli and by
-// services not written in Go. A json.RawMessage is stored as it is.
+// services not written in Go. A json.RawMessage is stored compacted.
 //
-// Plain strings, ints and bools skip encoding/json's reflection when the
-// result is exactly what encoding/json would give; everything else goes
-// through encoding/json.
+// Values are encoded as a json.Encoder with SetEscapeHTML(false) encodes
+// them: a stored value is never inserted into a page by this package, so
+// '<', '>' and '&' are kept as they are instead of growing six-fold into
+// \u003c escapes (and past Config.MaxValueSize). Plain strings, ints and
+// bools skip encoding/json's reflection when the result is exactly what
+// encoding/json would give.
 type JSON struct{}
 
-// Marshal encodes v as encoding/json does.
+// Marshal encodes v as encoding/json does, without HTML escaping.
 func (JSON) Marshal(v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
@@ -36,7 +40,13 @@ func (JSON) Marshal(v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(nil, v), nil
 	}
-	return json.Marshal(v)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Unmarshal decodes data into v as encoding/json does.
@@ -67,13 +77,13 @@ func (JSON) Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// plainJSONString reports whether s is encoded by encoding/json as itself
-// between quotes: printable ASCII without '"', '\\' or the HTML characters it
-// escapes.
+// plainJSONString reports whether s is encoded by encoding/json, without
+// HTML escaping, as itself between quotes: printable ASCII without '"' or
+// '\\'.
 func plainJSONString(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\':
 			return false
 		}
 	}

@@ -98,7 +98,9 @@ type CookieConfig struct {
 	// Secure forces the Secure attribute. Default: false, in which case the
 	// cookie is Secure when the request came over TLS.
 	Secure bool
-	// SameSite mode. Default: http.SameSiteLaxMode.
+	// SameSite mode. Default: http.SameSiteLaxMode. http.SameSiteNoneMode
+	// needs Secure (New refuses it otherwise): browsers drop a
+	// SameSite=None cookie that is not Secure.
 	SameSite http.SameSite
 	// AllowScripts leaves out HttpOnly, letting page scripts read the
 	// cookie. Default: false (HttpOnly).
@@ -191,6 +193,11 @@ func (cfg Config) withDefaults() (Config, error) {
 			return cfg, errors.New("session: a __Host- cookie must have Path \"/\" and no Domain")
 		}
 		cfg.Cookie.Secure = true
+	}
+	if cfg.Cookie.SameSite == http.SameSiteNoneMode && !cfg.Cookie.Secure && cfg.Transport != TransportHeader {
+		// Secure only on TLS requests would send it without Secure behind a
+		// TLS-terminating proxy, and browsers drop such cookies.
+		return cfg, errors.New("session: Config.Cookie.SameSite None needs Cookie.Secure: true: browsers drop a SameSite=None cookie that is not Secure")
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = JSON{}

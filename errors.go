@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"errors"
 	"log"
 	"net/http"
@@ -16,6 +17,13 @@ var ErrNoMiddleware = errors.New("session: no session on this request: wrap the 
 // ErrStore wraps every failure of the store: the backend is down, slow, or
 // the request was canceled. The default ErrorHandler answers it with 503.
 var ErrStore = errors.New("session: session store unavailable")
+
+// ErrDecode is returned by Session.Get (and Get) for a stored value the
+// Codec cannot decode: written by an older version of the application, say.
+// Only that read fails; Set or Delete of the key replaces the value. A
+// handler that returns without writing a response after it gets the
+// ErrorHandler's answer (500 by default) and its changes are not saved.
+var ErrDecode = errors.New("session: stored value cannot be decoded")
 
 // ErrInvalidKey is returned by Session.Set for an empty key, a key longer
 // than Config.MaxKeyLength, or a key starting with '@' (reserved for the
@@ -38,14 +46,17 @@ var ErrTooManyKeys = store.ErrTooManyKeys
 // writing the response.
 var ErrHeadersSent = errors.New("session: change needs a new session token but the response headers were already sent")
 
-// DefaultErrorHandler answers a store failure with 503 Service Unavailable
-// and an exceeded limit with 413 Content Too Large: as JSON
-// {"error":"...","message":"..."} when the client accepts JSON, as plain text
-// otherwise.
+// DefaultErrorHandler answers a store failure with 503 Service Unavailable,
+// an exceeded limit with 413 Content Too Large and a stored value that
+// cannot be decoded with 500: as JSON {"error":"...","message":"..."} when
+// the client accepts JSON, as plain text otherwise.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := http.StatusServiceUnavailable, "session_store_unavailable", "the session store is unavailable, try again shortly"
-	if isLimitError(err) {
+	switch {
+	case isLimitError(err):
 		status, code, msg = http.StatusRequestEntityTooLarge, "session_too_large", err.Error()
+	case errors.Is(err, ErrDecode):
+		status, code, msg = http.StatusInternalServerError, "session_value_unreadable", "a value stored in the session cannot be read"
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -53,7 +64,7 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("Retry-After", "1")
 	}
 	if strings.Contains(r.Header.Get("Accept"), "json") {
-		WriteJSONError(w, status, code, msg)
+		writeJSONError(w, status, code, msg)
 		return
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -68,4 +79,17 @@ func isLimitError(err error) bool {
 
 func logError(r *http.Request, err error) {
 	log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
+}
+
+// writeJSONError writes {"error":code,"message":message} with status, the
+// shape of every error this package answers with.
+func writeJSONError(w http.ResponseWriter, status int, code, message string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, message})
 }

@@ -79,7 +79,7 @@ func TestTouchThrottling(t *testing.T) {
 		if cookieOf(w, "session") != nil || c.token != first {
 			t.Fatalf("a write 30s after issue re-issued the token: %v", cookieOf(w, "session"))
 		}
-		if got := w.Header().Get(session.HeaderExpires); got != e.clock.Now().Add(-30*time.Second+20*time.Minute).Format(session.ExpiresFormat) {
+		if got := w.Header().Get(session.HeaderExpires); got != expiresHeader(e.clock.Now().Add(-30*time.Second+20*time.Minute)) {
 			t.Fatalf("got Session-Expires %q, want the token's own expiry", got)
 		}
 		e.clock.Advance(31 * time.Second)
@@ -125,7 +125,7 @@ func TestLifetime(t *testing.T) {
 			c.get("/get?k=a")
 		}
 		w := c.do(http.MethodGet, "/set?k=b&v=2")
-		if got := w.Header().Get(session.HeaderExpires); got != start.Add(time.Hour).Format(session.ExpiresFormat) {
+		if got := w.Header().Get(session.HeaderExpires); got != expiresHeader(start.Add(time.Hour)) {
 			t.Fatalf("got Session-Expires %q, want the lifetime's end %v", got, start.Add(time.Hour))
 		}
 	})

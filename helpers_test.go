@@ -278,3 +278,9 @@ var errDown = errors.New("connection refused")
 func storeDelta(key string, raw []byte) store.Delta {
 	return store.Delta{Set: map[string][]byte{key: raw}}
 }
+
+// expiresHeader is the Session-Expires value for t: RFC 3339, milliseconds,
+// UTC.
+func expiresHeader(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -13,10 +12,10 @@ import (
 type Manager struct {
 	cfg        Config
 	tokens     tokenCodec
+	cache      *tokenCache
 	cookieName string
 	// cookieAttrs follow the value in every Set-Cookie: "; Path=/; HttpOnly; ..."
 	cookieAttrs string
-	cache       *tokenCache
 	// nonblocking stores are called without a timeout context.
 	nonblocking bool
 }
@@ -44,28 +43,28 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// CookieName returns the full name of the session cookie, prefixes included.
+// CookieName returns the full name of the session cookie, prefixes
+// included: what a client, a proxy rule or a test must look for. It is
+// derived from three settings (Prefix, Name, HostPrefix), so it is given
+// here rather than rebuilt by hand.
 func (m *Manager) CookieName() string { return m.cookieName }
 
-// expiry returns when a session created at created and touched at now
-// expires: IdleTimeout from now, but never past Config.Lifetime.
-func (m *Manager) expiry(created, now time.Time) time.Time {
-	e := now.Add(m.cfg.IdleTimeout)
-	if m.cfg.Lifetime > 0 {
-		if end := created.Add(m.cfg.Lifetime); end.Before(e) {
-			return end
-		}
-	}
-	return e
+// loadContext bounds a load by the request's context and
+// Config.StoreTimeout: nothing has happened yet, so a client that went away
+// may cancel it.
+func (m *Manager) loadContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return m.boundContext(ctx)
 }
 
-// storeContext bounds one store call by ctx and Config.StoreTimeout. With
-// detach, the call is not canceled with the request: once the handler has
-// acted, its changes are saved even if the client has gone away.
-func (m *Manager) storeContext(ctx context.Context, detach bool) (context.Context, context.CancelFunc) {
-	if detach {
-		ctx = context.WithoutCancel(ctx)
-	}
+// saveContext bounds a save by Config.StoreTimeout only: the handler has
+// acted, so its changes are saved even if the client went away.
+func (m *Manager) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return m.boundContext(context.WithoutCancel(ctx))
+}
+
+// boundContext adds Config.StoreTimeout to ctx, except for stores that never
+// block, for which the timer would cost more than the call.
+func (m *Manager) boundContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if m.nonblocking {
 		return ctx, noCancel
 	}

@@ -1,5 +1,24 @@
 package session
 
+// One request through the middleware, file by file:
+//
+//  1. middleware.go  Handler makes the request's state in one allocation:
+//     start reads the token (transport.go readToken, which verifies it with
+//     token.go verify, through the verified-token cache) and sets up the
+//     *Session (session.go) with no store call at all.
+//  2. context.go     the *Session rides in the request context; FromContext.
+//  3. session.go     the handler reads and writes through the handle: the
+//     first read loads the session (load.go), writes are recorded as a
+//     change (change.go), Renew and Destroy are recorded for the commit.
+//  4. middleware.go  the responseWriter's first WriteHeader, Write,
+//     ReadFrom, Flush or Hijack calls commit before anything goes out.
+//  5. commit.go      commit saves to the store (create, move, update or
+//     touch, then delete), then transport.go writeHeaders sets Set-Cookie,
+//     Session-Id, Session-Expires, Vary and CORS exposure.
+//  6. middleware.go  when the handler returns: commit if it never wrote;
+//     finish (commit.go) saves changes made after the headers went out;
+//     abandon (commit.go) if it panicked.
+
 import (
 	"bufio"
 	"errors"
@@ -11,23 +30,32 @@ import (
 // Handler is the middleware: it gives every request a *Session (see
 // FromContext) and saves it when the response starts. Use it with chi as
 // r.Use(m.Handler), or around any http.Handler.
+//
+// Put a panic-recovering middleware outside it (chi: r.Use(Recoverer)
+// before r.Use(m.Handler)): a handler that panics then has its session
+// changes discarded and its destroys carried out. A recoverer inside it
+// turns the panic into a 500 response, which discards the changes too: any
+// 5xx response does.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// One allocation for the handle and the writer, which live and die
-		// with the request.
+		// One allocation for the handle, its context and the writer, which
+		// live and die with the request.
 		rs := &requestState{}
 		s, rw := &rs.session, &rs.writer
-		m.start(s, r)
 		rs.ctx = sessionContext{Context: r.Context(), s: s}
 		r = r.WithContext(&rs.ctx)
-		s.ctx = r.Context()
+		m.start(s, r)
 		rw.ResponseWriter, rw.s, rw.r = w, s, r
+
+		returned := false
+		defer func() {
+			if !returned {
+				s.abandon(r)
+			}
+		}()
 		next.ServeHTTP(rw, r)
-		if !rw.wroteHeader {
-			rw.WriteHeader(http.StatusOK)
-		} else if !rw.replaced {
-			s.finish(r)
-		}
+		returned = true
+		rw.handlerReturned()
 	})
 }
 
@@ -37,17 +65,42 @@ type requestState struct {
 	writer  responseWriter
 }
 
-// errReplaced is returned by writes of a handler whose response was replaced
-// by the ErrorHandler's because the session could not be saved.
-var errReplaced = errors.New("session: response replaced by the session ErrorHandler: the session could not be saved")
+// start sets up the handle for a request from its token, without any store
+// call: a missing or bad token means no session, a good one a session that
+// is presumed to exist until the store says otherwise.
+func (m *Manager) start(s *Session, r *http.Request) {
+	s.m, s.ctx = m, r.Context()
+	s.loaded = true // a new session holds nothing; a stored one is loaded lazily
+	vt, tok, src := m.readToken(r)
+	s.tok, s.source = tok, src
+	if tok != tokenValid {
+		return
+	}
+	s.created = vt.created
+	if s.lifetimeOver(m.cfg.Now()) {
+		s.tok = tokenGone // past its absolute Lifetime: gone for sure, no need to ask
+		return
+	}
+	s.state, s.id, s.issued = stateStored, vt.id, vt.issued
+	s.expires, s.tokenExpires = m.expiry(vt.created, vt.issued), vt.expires
+	s.loaded = false
+}
+
+// ErrResponseReplaced is returned by the Write, ReadFrom and Hijack methods
+// of the ResponseWriter a handler gets from Manager.Handler after its
+// response was replaced by the ErrorHandler's, because the session could not
+// be saved when the response started. The handler should stop writing.
+var ErrResponseReplaced = errors.New("session: response replaced by the session ErrorHandler: the session could not be saved")
 
 // responseWriter saves the session just before the response headers go out,
-// while a new token can still reach the client.
+// while a new token can still reach the client. Every write path goes
+// through begin, as in chi's wrap_writer.
 type responseWriter struct {
 	http.ResponseWriter
 	s           *Session
 	r           *http.Request
 	wroteHeader bool
+	status      int  // the status the handler chose
 	replaced    bool // the ErrorHandler answered: the handler's output is dropped
 }
 
@@ -64,9 +117,9 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.ResponseWriter.WriteHeader(code) // informational: the real header comes later
 		return
 	}
-	w.wroteHeader = true
+	w.wroteHeader, w.status = true, code
 	h := w.Header()
-	if err := w.s.commit(h, w.r); err != nil {
+	if err := w.s.commit(h, w.r, code); err != nil {
 		w.replaced = true
 		clear(h)
 		w.s.m.cfg.ErrorHandler(w.ResponseWriter, w.r, err)
@@ -75,35 +128,38 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// Write commits the session first if the handler did not call WriteHeader.
-func (w *responseWriter) Write(b []byte) (int, error) {
+// begin sends the headers, committing the session, if the handler did not
+// call WriteHeader, and reports whether the handler's output may go out.
+func (w *responseWriter) begin() error {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.replaced {
-		return 0, errReplaced
+		return ErrResponseReplaced
+	}
+	return nil
+}
+
+// Write commits the session first if the handler did not call WriteHeader.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if err := w.begin(); err != nil {
+		return 0, err
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 // WriteString lets io.WriteString skip a copy when the writer underneath can.
 func (w *responseWriter) WriteString(str string) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.replaced {
-		return 0, errReplaced
+	if err := w.begin(); err != nil {
+		return 0, err
 	}
 	return io.WriteString(w.ResponseWriter, str)
 }
 
 // ReadFrom keeps sendfile and splice working for handlers that use io.Copy.
 func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.replaced {
-		return 0, errReplaced
+	if err := w.begin(); err != nil {
+		return 0, err
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
@@ -115,30 +171,52 @@ func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
 // ReadFrom.
 type writerOnly struct{ io.Writer }
 
-// Flush commits the session, sends the headers and flushes.
-func (w *responseWriter) Flush() {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
+// FlushError commits the session, sends the headers and flushes, reporting
+// a writer underneath that cannot flush: http.ResponseController.Flush
+// calls it.
+func (w *responseWriter) FlushError() error {
+	if err := w.begin(); err != nil {
+		return err
 	}
-	if !w.replaced {
-		_ = http.NewResponseController(w.ResponseWriter).Flush()
-	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+// Flush is FlushError for the http.Flusher interface, which has no error.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // Hijack saves the session, then hands over the connection. Headers the
 // session would have set are not sent: the handler writes what it likes.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.replaced {
-		return nil, nil, errReplaced
+		return nil, nil, ErrResponseReplaced
 	}
 	if !w.wroteHeader {
-		if err := w.s.commit(w.Header(), w.r); err != nil {
+		if err := w.s.commit(w.Header(), w.r, http.StatusSwitchingProtocols); err != nil {
 			return nil, nil, err
 		}
-		w.wroteHeader = true
+		w.wroteHeader, w.status = true, http.StatusSwitchingProtocols
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap gives http.ResponseController the writer underneath.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// handlerReturned ends the request. A handler that wrote nothing gets its
+// session committed with an empty 200, unless a value it read could not be
+// decoded: an empty 200 would hide that, so the ErrorHandler answers. A
+// handler that wrote gets its late changes saved (finish).
+func (w *responseWriter) handlerReturned() {
+	switch {
+	case !w.wroteHeader:
+		if err := w.s.unansweredReadError(); err != nil {
+			w.s.m.cfg.ErrorHandler(w, w.r, err)
+			if w.wroteHeader {
+				return
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	case !w.replaced:
+		w.s.finish(w.r, w.status)
+	}
+}

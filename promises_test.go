@@ -17,11 +17,11 @@ import (
 // Promises that a mutation of the code once survived: each test fails if the
 // promise is broken.
 
-// createFails fails Create only: a Renew whose new session cannot be stored.
-type createFails struct{ store.Store }
+// moveFails fails Move only: a Renew whose new session cannot be stored.
+type moveFails struct{ store.Store }
 
-func (createFails) Create(context.Context, string, map[string][]byte, time.Duration, int) error {
-	return errDown
+func (moveFails) Move(context.Context, string, string, store.Delta, time.Duration, int) (bool, error) {
+	return false, errDown
 }
 
 func TestRenewFailureKeepsTheOldSession(t *testing.T) {
@@ -29,7 +29,7 @@ func TestRenewFailureKeepsTheOldSession(t *testing.T) {
 	c := e.client()
 	c.get("/set?k=cart&v=3")
 	inner := e.store.Store
-	e.store.Store = createFails{inner}
+	e.store.Store = moveFails{inner}
 	if w := c.do(http.MethodGet, "/renew"); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("got %d, want 503", w.Code)
 	}

@@ -41,6 +41,7 @@ func warmScripts(t *testing.T, e *env) {
 	c.get("/set?k=warm&v=1")
 	c.get("/set?k=warm2&v=1")
 	c.get("/set?k=warm&v=2")
+	c.get("/renew")
 }
 
 func roundTripCounter(c *redistest.Counter) func() int64 {

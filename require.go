@@ -1,9 +1,6 @@
 package session
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "net/http"
 
 // Require is middleware for routes that need a live session. It answers 401
 // with a JSON body when there is none:
@@ -13,13 +10,13 @@ import (
 //
 // It loads the session (one store round trip, which also renews the expiry
 // when due), so handlers behind it read without another. Use it inside
-// Manager.Handler.
+// Manager.Handler; outside it answers 500 and reports the misconfiguration
+// to Config.OnError.
 func (m *Manager) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := FromContext(r.Context())
 		if s == nil {
-			m.cfg.OnError(r, ErrNoMiddleware)
-			WriteJSONError(w, http.StatusInternalServerError, "session_unavailable", "the server is misconfigured")
+			m.misconfigured(w, r)
 			return
 		}
 		live, gone, err := s.status()
@@ -27,9 +24,9 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 		case err != nil:
 			return // the commit turns it into the ErrorHandler's response
 		case gone:
-			WriteJSONError(w, http.StatusUnauthorized, "session_expired", "the session has expired or was ended; start a new one")
+			writeJSONError(w, http.StatusUnauthorized, "session_expired", "the session has expired or was ended; start a new one")
 		case !live:
-			WriteJSONError(w, http.StatusUnauthorized, "session_required", "this request needs a session; none was sent")
+			writeJSONError(w, http.StatusUnauthorized, "session_required", "this request needs a session; none was sent")
 		default:
 			next.ServeHTTP(w, r)
 		}
@@ -39,17 +36,31 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 // CloseHandler returns the logout ("close session") endpoint: a POST destroys
 // the session, expires the cookie and answers 204 No Content, whether or not
 // there was a session. Other methods get 405. Mount it inside
-// Manager.Handler.
+// Manager.Handler; outside it answers 500 and reports the misconfiguration
+// to Config.OnError, since a 204 would tell the client it logged out when
+// nothing happened.
 func (m *Manager) CloseHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			WriteJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "close the session with POST")
+			writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "close the session with POST")
 			return
 		}
-		FromContext(r.Context()).Destroy()
+		s := FromContext(r.Context())
+		if s == nil {
+			m.misconfigured(w, r)
+			return
+		}
+		s.Destroy()
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// misconfigured answers a request that reached Require or CloseHandler
+// without passing through Handler.
+func (m *Manager) misconfigured(w http.ResponseWriter, r *http.Request) {
+	m.cfg.OnError(r, ErrNoMiddleware)
+	writeJSONError(w, http.StatusInternalServerError, "session_unavailable", "the server is misconfigured")
 }
 
 // status loads the session and reports whether it is live, and whether a
@@ -60,18 +71,5 @@ func (s *Session) status() (live, gone bool, err error) {
 	if err := s.load(); err != nil {
 		return false, false, err
 	}
-	return s.stored, s.gone, nil
-}
-
-// WriteJSONError writes {"error":code,"message":message} with status, the
-// shape of every error this package answers with.
-func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error   string `json:"error"`
-		Message string `json:"message"`
-	}{code, message})
+	return s.inStore(), s.tok == tokenGone, nil
 }

@@ -32,7 +32,8 @@ var budget = []budgetCase{
 	{"new session with data: 1", false, false, false, "/set?k=a&v=1", []string{"Create"}},
 	{"new session, nothing stored: 0", false, false, false, "/get?k=a", nil},
 	{"destroy: 1", true, false, false, "/close", []string{"Delete"}},
-	{"renew (login): 3, the new session stored before the old is deleted", true, false, false, "/renew", []string{"Load", "Create", "Delete"}},
+	{"renew (login): 1, an atomic move", true, false, false, "/renew", []string{"Move"}},
+	{"renew with a dead token: 1, the move finds nothing and nothing is stored", true, false, true, "/renew", []string{"Move"}},
 	{"write with a dead token: 2, the guard refuses and a fresh session takes the write", true, false, true, "/set?k=b&v=2", []string{"Update", "Create"}},
 }
 

@@ -2,15 +2,12 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/seed58a3dad2/session/store"
 )
 
 // A Session is the handle a request has on its session. The middleware puts
@@ -24,40 +21,60 @@ import (
 // the ResponseWriter, it must not be used after the handler returns: changes
 // made then are never saved.
 type Session struct {
-	m  *Manager
-	mu sync.Mutex // protects everything below
+	m   *Manager
+	ctx context.Context // the request's, for store calls
+	mu  sync.Mutex      // protects everything below
 
-	ctx     context.Context
-	id      string    // "" while there is no session
+	tok    tokenState  // what the request's token turned out to be
+	source tokenSource // how the request sent it
+
+	state   state     // what id stands for
+	id      string    // the ID the client will hold; "" in stateNone
+	from    string    // in stateRenewed: the stored ID the commit moves to id
 	created time.Time // start of the session, for Config.Lifetime
 	issued  time.Time // when the client's token was issued; the store's expiry was set then
 	expires time.Time // the session's expiry as last set or known
 	// tokenExpires is the shared Session-Expires value of the client's token,
 	// right while the expiry has not moved since it was issued.
 	tokenExpires []string
-	stored       bool // id names a session believed to be in the store
-	hadToken     bool // a validly signed token came with the request
-	gone         bool // that token's session turned out to be expired or destroyed
-	fromHeader   bool // the client speaks the Session-Id header protocol
-	cookieSent   bool // the request carried a session cookie, valid or not
-	badToken     bool // a token came that did not verify
+	reissue      bool // the expiry moved or the ID changed: the client needs a new token
 
-	loaded  bool                // values holds the store's values with the change applied
-	values  map[string][]byte   // valid when loaded
-	change  store.Delta         // recorded writes, saved at commit
-	del     map[string]struct{} // keys in change.Del
-	reissue bool                // the expiry moved: the client needs a new token
-	drop    []string            // IDs to delete from the store at commit
-	err     error               // first store error: the response becomes the ErrorHandler's
+	loaded  bool              // values holds the stored values with the change applied
+	values  map[string][]byte // valid when loaded
+	change  change            // recorded writes, saved at the commit
+	drop    []string          // stored IDs to delete at the commit
+	err     error             // first store error: the response becomes the ErrorHandler's
+	readErr error             // first value that could not be decoded
 
 	committed   bool   // the response headers went out
 	committedID string // the ID the client holds after the headers went out
 	accessed    bool   // the handler read the session: the response depends on it
 }
 
+// state says what a Session's ID stands for, like scs's Status: one value
+// instead of flags that must agree.
+type state uint8
+
+const (
+	stateNone    state = iota // no session: nothing to save
+	stateNew                  // a new session, stored at the commit if it holds values
+	stateStored               // a session believed to be in the store under id
+	stateRenewed              // stored under from; the commit moves it to id (Renew)
+)
+
+// tokenState says what the token a request sent turned out to be.
+type tokenState uint8
+
+const (
+	tokenNone    tokenState = iota // no token came
+	tokenInvalid                   // a token came that did not verify
+	tokenValid                     // a token verified; its session is presumed live
+	tokenGone                      // a token verified but its session had ended
+)
+
 // ID returns the session ID, or "" while there is no session. A new session
-// gets its ID when it first receives a value. The ID is secret: log it with
-// care.
+// gets its ID when it first receives a value; Renew changes it. The ID is
+// secret: log it with care.
 func (s *Session) ID() string {
 	if s == nil {
 		return ""
@@ -80,7 +97,7 @@ func (s *Session) IsNew() (bool, error) {
 	if err := s.load(); err != nil {
 		return false, err
 	}
-	return !s.hadToken || s.gone, nil
+	return s.tok != tokenValid, nil
 }
 
 // ExpiresAt returns when the session expires if no further request comes, or
@@ -91,10 +108,10 @@ func (s *Session) ExpiresAt() time.Time {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.id == "" {
+	switch s.state {
+	case stateNone:
 		return time.Time{}
-	}
-	if !s.stored {
+	case stateNew:
 		return s.m.expiry(s.created, s.m.cfg.Now())
 	}
 	return s.expires
@@ -102,21 +119,30 @@ func (s *Session) ExpiresAt() time.Time {
 
 // Get decodes the value stored under key into v, which must be a pointer. ok
 // is false, with a nil error, when there is no such key. The first read of a
-// request loads the session; an error then means the store failed, and the
-// response will be replaced by the ErrorHandler's.
+// request loads the session. An error wrapping ErrStore means the store
+// failed, and the response will be the ErrorHandler's whatever the handler
+// writes; one wrapping ErrDecode means this value cannot be decoded (Set or
+// Delete replaces it). A handler that returns without writing a response
+// after either gets the ErrorHandler's answer, never an empty 200.
 func (s *Session) Get(key string, v any) (ok bool, err error) {
 	b, ok, err := s.raw(key)
 	if !ok || err != nil {
 		return false, err
 	}
 	if err := s.m.cfg.Codec.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("session: decode %q: %w", key, err)
+		err = fmt.Errorf("%w: %q: %w", ErrDecode, key, err)
+		s.mu.Lock()
+		if s.readErr == nil {
+			s.readErr = err
+		}
+		s.mu.Unlock()
+		return false, err
 	}
 	return true, nil
 }
 
 // Get returns the value stored under key as a T. ok is false, with a nil
-// error, when there is no such key.
+// error, when there is no such key; errors are those of Session.Get.
 //
 //	user, ok, err := session.Get[string](s, "user")
 func Get[T any](s *Session, key string) (v T, ok bool, err error) {
@@ -132,11 +158,8 @@ func (s *Session) raw(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Read-your-writes needs no round trip.
-	if b, ok := s.change.Set[key]; ok {
-		return b, true, nil
-	}
-	if _, ok := s.del[key]; ok || s.change.Clear {
-		return nil, false, nil
+	if b, ok, decided := s.change.lookup(key); decided {
+		return b, ok, nil
 	}
 	if err := s.load(); err != nil {
 		return nil, false, err
@@ -149,6 +172,10 @@ func (s *Session) raw(key string) ([]byte, bool, error) {
 // surface here, and later changes to v do not reach the session. It fails
 // with ErrInvalidKey, ErrValueTooLarge or ErrTooManyKeys beyond the limits in
 // Config. The change is saved when the response starts.
+//
+// Two requests that Set different keys of one session both keep their
+// change. Two that Set the same key leave the value of whichever saved
+// last.
 func (s *Session) Set(key string, v any) error {
 	if s == nil {
 		return ErrNoMiddleware
@@ -167,26 +194,19 @@ func (s *Session) Set(key string, v any) error {
 	defer s.mu.Unlock()
 	if s.loaded {
 		if _, exists := s.values[key]; !exists && len(s.values) >= s.m.cfg.MaxKeys {
-			return fmt.Errorf("%w: the limit (Config.MaxKeys) is %d", ErrTooManyKeys, s.m.cfg.MaxKeys)
+			return s.m.tooManyKeys()
 		}
-		if s.values == nil {
+		if s.values == nil { // a new session makes its map on first use
 			s.values = make(map[string][]byte)
 		}
 		s.values[key] = b
-	} else if _, exists := s.change.Set[key]; !exists && len(s.change.Set) >= s.m.cfg.MaxKeys {
-		return fmt.Errorf("%w: the limit (Config.MaxKeys) is %d", ErrTooManyKeys, s.m.cfg.MaxKeys)
+	} else if n, exists := s.change.sets(key); !exists && n >= s.m.cfg.MaxKeys {
+		return s.m.tooManyKeys()
 	}
-	if s.id == "" {
-		s.id, s.created = newID(), s.m.cfg.Now()
+	if s.state == stateNone {
+		s.state, s.id, s.created = stateNew, newID(), s.m.cfg.Now()
 	}
-	if s.change.Set == nil {
-		s.change.Set = make(map[string][]byte)
-	}
-	s.change.Set[key] = b
-	if _, ok := s.del[key]; ok {
-		delete(s.del, key)
-		s.change.Del = slices.DeleteFunc(s.change.Del, func(k string) bool { return k == key })
-	}
+	s.change.set(key, b)
 	return nil
 }
 
@@ -198,19 +218,10 @@ func (s *Session) Delete(key string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.change.Set, key)
 	if s.loaded {
 		delete(s.values, key)
 	}
-	if s.stored && !s.change.Clear {
-		if _, ok := s.del[key]; !ok {
-			if s.del == nil {
-				s.del = make(map[string]struct{})
-			}
-			s.del[key] = struct{}{}
-			s.change.Del = append(s.change.Del, key)
-		}
-	}
+	s.change.del(key, s.inStore())
 }
 
 // Clear removes every key from the session; the session itself stays.
@@ -221,13 +232,12 @@ func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.loaded {
-		s.values = make(map[string][]byte)
+		clear(s.values)
 	}
 	// An unloaded session stays unloaded: whether it still exists is for the
 	// store to say (Require, IsNew), and load applies the Clear to what it
 	// reads.
-	s.change = store.Delta{Clear: s.stored}
-	s.del = nil
+	s.change.clearAll(s.inStore())
 }
 
 // Keys returns the session's keys, sorted.
@@ -243,19 +253,6 @@ func (s *Session) Keys() ([]string, error) {
 	return slices.Sorted(maps.Keys(s.values)), nil
 }
 
-// Len returns the number of keys in the session.
-func (s *Session) Len() (int, error) {
-	if s == nil {
-		return 0, ErrNoMiddleware
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.load(); err != nil {
-		return 0, err
-	}
-	return len(s.values), nil
-}
-
 // Destroy ends the session: it is deleted from the store and the client's
 // cookie is expired when the response starts. The handle then acts as a new,
 // empty session: a value set afterwards (a "logged out" message) starts a
@@ -266,19 +263,25 @@ func (s *Session) Destroy() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stored {
-		s.drop = append(s.drop, s.id)
+	if s.inStore() {
+		s.drop = append(s.drop, s.storedID())
 	}
 	s.reset()
 }
 
-// Renew gives the session a new ID and moves its values there; the old ID
-// stops working. Call it whenever privileges change, at login above all: an
-// attacker who planted a session ID in the victim's browser (session
-// fixation) is left holding a dead one. The session keeps its age for
-// Config.Lifetime. It loads the session if it was not loaded yet; an error
-// means the store failed. After the response headers went out it returns
-// ErrHeadersSent and changes nothing: the new ID could not reach the client.
+// Renew gives the session a new ID; the old ID stops working. Call it
+// whenever privileges change, at login above all: an attacker who planted a
+// session ID in the victim's browser (session fixation) is left holding a
+// dead one. The session keeps its values and its age for Config.Lifetime.
+//
+// The move happens when the response starts, in one atomic store call: a
+// request that writes with the old ID meanwhile either has its change moved
+// along or finds the old session gone (its change then goes to a fresh
+// session), and a logout with the old ID either ends the session before the
+// move (the renewed session keeps only what this request set) or finds
+// nothing. Renew itself costs no store call; it returns ErrHeadersSent,
+// changing nothing, once the response headers went out: the new ID could
+// not reach the client.
 func (s *Session) Renew() error {
 	if s == nil {
 		return ErrNoMiddleware
@@ -286,129 +289,87 @@ func (s *Session) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
-		// The new ID could not reach the client: renewing now would end the
-		// session the client holds without giving it another.
 		return ErrHeadersSent
 	}
-	if err := s.load(); err != nil {
-		return err
-	}
-	values, created := s.values, s.created
-	if s.stored {
-		s.drop = append(s.drop, s.id)
-	}
-	s.reset()
-	if len(values) > 0 {
-		s.id, s.created, s.values = newID(), created, values
-		s.change.Set = maps.Clone(values)
+	switch s.state {
+	case stateStored:
+		s.state, s.from, s.id = stateRenewed, s.id, renewedID(s.id)
+	case stateRenewed:
+		s.id = renewedID(s.from)
+	case stateNew:
+		s.id = newID() // never stored, never sent: nothing to move
 	}
 	return nil
 }
 
-// reset turns the handle into a new session without values.
+// inStore reports whether the handle stands for a stored session. s.mu must
+// be held.
+func (s *Session) inStore() bool {
+	return s.state == stateStored || s.state == stateRenewed
+}
+
+// storedID returns the ID the session is stored under until the commit.
+// s.mu must be held.
+func (s *Session) storedID() string {
+	if s.state == stateRenewed {
+		return s.from
+	}
+	return s.id
+}
+
+// reset turns the handle into a new session without values. s.mu must be
+// held.
 func (s *Session) reset() {
-	s.id, s.stored, s.reissue = "", false, false
+	s.state, s.id, s.from, s.reissue = stateNone, "", "", false
 	s.loaded, s.values = true, make(map[string][]byte)
-	s.change, s.del = store.Delta{}, nil
-}
-
-// load reads the session from the store once, renewing its expiry in the
-// same round trip when a touch is due. The recorded change is applied on
-// top. A session that turns out to be gone becomes a new one that keeps the
-// values set during this request. s.mu must be held.
-func (s *Session) load() error {
-	s.accessed = true
-	if s.err != nil {
-		return s.err
-	}
-	if s.loaded {
-		return nil
-	}
-	now := s.m.cfg.Now()
-	if s.lifetimeOver(now) {
-		s.markGone()
-		return nil
-	}
-	var ttl time.Duration
-	if s.touchDue(now) {
-		ttl = s.ttl(now)
-	}
-	ctx, cancel := s.m.storeContext(s.ctx, false)
-	values, found, err := s.m.cfg.Store.Load(ctx, s.id, ttl)
-	cancel()
-	if err != nil {
-		s.err = storeError("load", err)
-		return s.err
-	}
-	if !found {
-		s.markGone()
-		return nil
-	}
-	if ttl > 0 {
-		s.renewed(now, ttl)
-	}
-	if values == nil { // a store may answer an empty session so
-		values = make(map[string][]byte, len(s.change.Set))
-	}
-	if s.change.Clear {
-		clear(values)
-	}
-	for _, k := range s.change.Del {
-		delete(values, k)
-	}
-	maps.Copy(values, s.change.Set)
-	s.loaded, s.values = true, values
-	return nil
+	s.change.reset()
 }
 
 // markGone records that the client's session no longer exists: the handle
-// becomes a new session, with a fresh ID, holding only what this request set.
+// becomes a new session, with a fresh ID, holding only what this request
+// set. s.mu must be held.
 func (s *Session) markGone() {
-	set := s.change.Set
-	s.gone = true
+	set := s.change.setValues()
+	s.tok = tokenGone
 	s.reset()
 	if len(set) > 0 {
-		s.id, s.created = newID(), s.m.cfg.Now()
-		s.values, s.change.Set = maps.Clone(set), set
+		s.state, s.id, s.created = stateNew, newID(), s.m.cfg.Now()
+		s.values = maps.Clone(set)
+		for k, b := range set {
+			s.change.set(k, b)
+		}
 	}
 }
 
-// touchDue reports whether the store's expiry should be renewed now: the
-// client's token, and so the expiry, is older than Config.TouchInterval.
-func (s *Session) touchDue(now time.Time) bool {
-	return s.stored && !s.reissue && s.tokenStale(now)
-}
-
-// ttl is how long the session lives from now if nothing else happens:
-// Config.IdleTimeout, cut short by Config.Lifetime.
-func (s *Session) ttl(now time.Time) time.Duration {
-	return s.m.expiry(s.created, now).Sub(now)
-}
-
-// lifetimeOver reports whether the session has reached Config.Lifetime.
-func (s *Session) lifetimeOver(now time.Time) bool {
-	return s.ttl(now) <= 0
-}
-
-// renewed records that the store's expiry was just set to now+ttl: the
-// client needs a new token saying so.
-func (s *Session) renewed(now time.Time, ttl time.Duration) {
-	s.expires, s.issued, s.reissue = now.Add(ttl), now, true
-}
-
-// tokenStale reports whether the client's token is older than
-// Config.TouchInterval, and so worth replacing when the expiry moves.
-func (s *Session) tokenStale(now time.Time) bool {
-	return now.Sub(s.issued) >= s.m.cfg.TouchInterval
-}
-
-// storeError wraps a store failure in ErrStore; a limit the store enforced
-// is not a failure and keeps its own identity.
-func storeError(op string, err error) error {
-	if errors.Is(err, store.ErrTooManyKeys) {
-		return fmt.Errorf("%w: the limit (Config.MaxKeys) applies to the stored session", err)
+// unansweredReadError returns the error of a value that could not be
+// decoded, for a handler that returned without writing a response, and
+// discards the request's changes: the request failed. A store failure is
+// left to the commit, which answers it anyway.
+func (s *Session) unansweredReadError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readErr == nil || s.err != nil {
+		return nil
 	}
-	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
+	s.discard()
+	return s.readErr
+}
+
+// discard forgets what this request set, deleted or renewed: the response
+// says the request failed, and a half-done change (a half-done login) must
+// not be saved. Destroys stay: ending a session is never half-done. s.mu
+// must be held.
+func (s *Session) discard() {
+	switch s.state {
+	case stateNew:
+		s.reset()
+	case stateRenewed:
+		s.state, s.id, s.from = stateStored, s.from, ""
+	}
+	s.change.reset()
+	if s.state == stateStored {
+		s.loaded, s.values = false, nil // a read after this reads the store
+	}
 }
 
 // checkKey enforces the key rules of Set.
@@ -424,5 +385,6 @@ func (m *Manager) checkKey(key string) error {
 	return nil
 }
 
-// errBadID means a token was to be made for an ID that newID did not make.
-var errBadID = errors.New("session: malformed session ID")
+func (m *Manager) tooManyKeys() error {
+	return fmt.Errorf("%w: the limit (Config.MaxKeys) is %d", ErrTooManyKeys, m.cfg.MaxKeys)
+}

@@ -61,9 +61,6 @@ func TestSessionValues(t *testing.T) {
 			if keys, err := s.Keys(); strings.Join(keys, ",") != "b,cart,n,s" || err != nil {
 				t.Errorf("Keys: got %v %v", keys, err)
 			}
-			if n, err := s.Len(); n != 4 || err != nil {
-				t.Errorf("Len: got %d %v", n, err)
-			}
 		})
 	})
 
@@ -275,8 +272,8 @@ func TestLimits(t *testing.T) {
 		c.get("/set?k=c&v=1")
 		c.serve(func(w http.ResponseWriter, r *http.Request) {
 			s := session.FromContext(r.Context())
-			if n, _ := s.Len(); n != 3 {
-				t.Fatalf("got %d keys, want 3", n)
+			if keys, _ := s.Keys(); len(keys) != 3 {
+				t.Fatalf("got %d keys, want 3", len(keys))
 			}
 			if err := s.Set("d", 1); !errors.Is(err, session.ErrTooManyKeys) {
 				t.Errorf("got %v, want ErrTooManyKeys", err)

@@ -241,7 +241,7 @@ func TestResponseHeaders(t *testing.T) {
 		if ck == nil || !ck.Expires.Equal(want) {
 			t.Fatalf("got cookie %v, want one expiring at %v", ck, want)
 		}
-		if got := w.Header().Get(session.HeaderExpires); got != want.Format(session.ExpiresFormat) {
+		if got := w.Header().Get(session.HeaderExpires); got != expiresHeader(want) {
 			t.Fatalf("got Session-Expires %q, want %v", got, want)
 		}
 	})
@@ -250,7 +250,7 @@ func TestResponseHeaders(t *testing.T) {
 		if ck := cookieOf(w, "session"); ck != nil {
 			t.Fatalf("got cookie %v, want none", ck)
 		}
-		if got := w.Header().Get(session.HeaderExpires); got != e.clock.Now().Add(10*time.Minute).Format(session.ExpiresFormat) {
+		if got := w.Header().Get(session.HeaderExpires); got != expiresHeader(e.clock.Now().Add(10*time.Minute)) {
 			t.Fatalf("got Session-Expires %q", got)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/jsclient"
 )
 
 // maxBody bounds request bodies; the session's own limits apply on top.
@@ -21,7 +22,7 @@ func newRouter(m *session.Manager) http.Handler {
 	// middleware: a request through it renews its session when due, which
 	// costs a store write.
 	r.Get("/", indexPage)
-	script := session.ScriptHandler()
+	script := jsclient.Handler()
 	r.Handle("/session.js", script)
 	r.Handle("/session.d.ts", script)
 	r.Group(func(r chi.Router) {
@@ -55,15 +56,16 @@ func login(w http.ResponseWriter, r *http.Request) {
 		User string `json:"user"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&body); err != nil || strings.TrimSpace(body.User) == "" {
-		session.WriteJSONError(w, http.StatusBadRequest, "bad_request", `send {"user":"name"}`)
+		writeError(w, http.StatusBadRequest, "bad_request", `send {"user":"name"}`)
 		return
 	}
 	s := session.FromContext(r.Context())
 	if err := s.Renew(); err != nil {
-		return // the store failed: the middleware answers 503
+		writeError(w, http.StatusInternalServerError, "session_error", err.Error()) // only once the response started
+		return
 	}
 	if err := s.Set("user", body.User); err != nil {
-		session.WriteJSONError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, userReply{body.User, expires(s)})
@@ -78,7 +80,7 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		return
 	case !ok:
-		session.WriteJSONError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
+		writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
 	default:
 		writeJSON(w, http.StatusOK, userReply{user, expires(s)})
 	}
@@ -92,7 +94,7 @@ func counter(w http.ResponseWriter, r *http.Request) {
 	}
 	n++
 	if err := s.Set("n", n); err != nil {
-		session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+		writeError(w, http.StatusInternalServerError, "session_error", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"n": n})
@@ -101,19 +103,19 @@ func counter(w http.ResponseWriter, r *http.Request) {
 func putValue(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		session.WriteJSONError(w, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 64 KiB")
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 64 KiB")
 		return
 	}
 	if !json.Valid(body) {
-		session.WriteJSONError(w, http.StatusBadRequest, "invalid_json", "the body must be one JSON value")
+		writeError(w, http.StatusBadRequest, "invalid_json", "the body must be one JSON value")
 		return
 	}
 	err = session.FromContext(r.Context()).Set(chi.URLParam(r, "key"), json.RawMessage(body))
 	switch {
 	case errors.Is(err, session.ErrInvalidKey), errors.Is(err, session.ErrValueTooLarge), errors.Is(err, session.ErrTooManyKeys):
-		session.WriteJSONError(w, http.StatusBadRequest, "bad_value", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_value", err.Error())
 	case err != nil:
-		session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+		writeError(w, http.StatusInternalServerError, "session_error", err.Error())
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -126,9 +128,9 @@ func getValue(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, session.ErrStore):
 		return
 	case err != nil:
-		session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+		writeError(w, http.StatusInternalServerError, "session_error", err.Error())
 	case !ok:
-		session.WriteJSONError(w, http.StatusNotFound, "not_found", "no value under that key")
+		writeError(w, http.StatusNotFound, "not_found", "no value under that key")
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(v)
@@ -145,7 +147,7 @@ func allValues(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		var v json.RawMessage
 		if _, err := s.Get(k, &v); err != nil {
-			session.WriteJSONError(w, http.StatusInternalServerError, "session_error", err.Error())
+			writeError(w, http.StatusInternalServerError, "session_error", err.Error())
 			return
 		}
 		out[k] = v
@@ -154,7 +156,21 @@ func allValues(w http.ResponseWriter, r *http.Request) {
 }
 
 func expires(s *session.Session) string {
-	return s.ExpiresAt().UTC().Format(session.ExpiresFormat)
+	return s.ExpiresAt().UTC().Format(expiresLayout)
+}
+
+// expiresLayout is the layout of the Session-Expires header, RFC 3339 with
+// milliseconds: the page shows the same instant.
+const expiresLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// writeError answers {"error":code,"message":message}, the shape the
+// session middleware's own errors have.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, message})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

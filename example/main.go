@@ -67,7 +67,7 @@ func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string
 		return err
 	}
 
-	srv := &http.Server{Addr: addr, Handler: newRouter(m), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(addr, newRouter(m))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -81,6 +81,20 @@ func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string
 		return err
 	}
 	return nil
+}
+
+// newServer returns the HTTP server, with a timeout for every stage, so a
+// client that stalls (headers or a body sent slowly, a keep-alive left idle)
+// cannot hold a connection and its goroutine forever.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 }
 
 // openStore returns the session store the -store flag names; Redis keys start

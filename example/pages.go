@@ -52,7 +52,7 @@ func showForm(w http.ResponseWriter, r *http.Request) {
 		Expires string
 	}{N: n}
 	if exp := s.ExpiresAt(); !exp.IsZero() {
-		view.Expires = exp.UTC().Format(session.ExpiresFormat)
+		view.Expires = exp.UTC().Format(expiresLayout)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")

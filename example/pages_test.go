@@ -62,7 +62,7 @@ func TestFormOnTheCookieAlone(t *testing.T) {
 		if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
 			t.Fatalf("the cookie has HttpOnly %v, SameSite %v; want HttpOnly, Lax", cookie.HttpOnly, cookie.SameSite)
 		}
-		if got := w.Header().Get(session.HeaderExpires); got != expires.Format(session.ExpiresFormat) {
+		if got := w.Header().Get(session.HeaderExpires); got != expires.Format(expiresLayout) {
 			t.Fatalf("got Session-Expires %q, want %v", got, expires)
 		}
 	}
@@ -87,7 +87,7 @@ func TestFormOnTheCookieAlone(t *testing.T) {
 			t.Fatalf("got %d to %q, want 303 to /form", w.Code, w.Header().Get("Location"))
 		}
 		wantCookie(w, clock.Now().Add(20*time.Minute))
-		wantPage("1", clock.Now().Add(20*time.Minute).Format(session.ExpiresFormat))
+		wantPage("1", clock.Now().Add(20*time.Minute).Format(expiresLayout))
 	})
 	t.Run("the cookie's expiry moves with the session's", func(t *testing.T) {
 		clock.Advance(5 * time.Minute)
@@ -107,7 +107,7 @@ func TestFormOnTheCookieAlone(t *testing.T) {
 			t.Fatal("the cookie of the expired session was kept")
 		}
 		do("POST", "/form", "do=count")
-		wantPage("1", clock.Now().Add(20*time.Minute).Format(session.ExpiresFormat))
+		wantPage("1", clock.Now().Add(20*time.Minute).Format(expiresLayout))
 	})
 	t.Run("logging out deletes the cookie", func(t *testing.T) {
 		do("POST", "/form", "do=logout")

@@ -1,4 +1,7 @@
-package session
+// Package jsclient serves the JavaScript client of the session middleware:
+// an ES module, with no build step, that speaks the Session-Id protocol, and
+// its TypeScript declarations.
+package jsclient
 
 import (
 	"bytes"
@@ -11,20 +14,20 @@ import (
 	"time"
 )
 
-// The JavaScript client and its TypeScript types, served by ScriptHandler.
+// The JavaScript client and its TypeScript types, served by Handler.
 //
-//go:embed jsclient/session.js jsclient/session.d.ts
-var jsclient embed.FS
+//go:embed session.js session.d.ts
+var files embed.FS
 
-// ScriptHandler serves the JavaScript client, an ES module that speaks the
+// Handler serves the JavaScript client, an ES module that speaks the
 // Session-Id protocol: it keeps the token, honours Session-Expires, clears the
 // token on a session_expired answer and closes the session with
 // closeSession(). A request whose path ends in "session.d.ts" gets its
 // TypeScript declarations; any other path gets the module, so mount it at
 // any path:
 //
-//	mux.Handle("GET /session.js", session.ScriptHandler())
-//	mux.Handle("GET /session.d.ts", session.ScriptHandler())
+//	mux.Handle("GET /session.js", jsclient.Handler())
+//	mux.Handle("GET /session.d.ts", jsclient.Handler())
 //
 // and in the page:
 //
@@ -34,9 +37,9 @@ var jsclient embed.FS
 // revalidate (a 304 answer) and never run a client older than the server;
 // Access-Control-Allow-Origin: * lets pages of other origins import the
 // module, which holds no secret. Methods other than GET and HEAD get 405.
-func ScriptHandler() http.Handler {
-	js := newStaticFile("jsclient/session.js", "text/javascript; charset=utf-8")
-	dts := newStaticFile("jsclient/session.d.ts", "application/typescript; charset=utf-8")
+func Handler() http.Handler {
+	js := newStaticFile("session.js", "text/javascript; charset=utf-8")
+	dts := newStaticFile("session.d.ts", "application/typescript; charset=utf-8")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -58,9 +61,9 @@ type staticFile struct {
 }
 
 func newStaticFile(name, contentType string) *staticFile {
-	b, err := jsclient.ReadFile(name)
+	b, err := files.ReadFile(name)
 	if err != nil {
-		panic("session: embedded " + name + " missing: " + err.Error()) // a broken build, not a runtime condition
+		panic("jsclient: embedded " + name + " missing: " + err.Error()) // a broken build, not a runtime condition
 	}
 	sum := sha256.Sum256(b)
 	return &staticFile{

@@ -1,4 +1,4 @@
-package session_test
+package jsclient_test
 
 import (
 	"fmt"
@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/jsclient"
 )
 
-func TestScriptHandler(t *testing.T) {
-	h := session.ScriptHandler()
+func TestHandler(t *testing.T) {
+	h := jsclient.Handler()
 	get := func(method, target string, header http.Header) *httptest.ResponseRecorder {
 		t.Helper()
 		r := httptest.NewRequest(method, target, nil)
@@ -78,10 +78,10 @@ func TestScriptHandler(t *testing.T) {
 
 // The JavaScript client is served by the package itself; pages import it as
 // an ES module.
-func ExampleScriptHandler() {
+func ExampleHandler() {
 	mux := http.NewServeMux()
-	mux.Handle("GET /session.js", session.ScriptHandler())
-	mux.Handle("GET /session.d.ts", session.ScriptHandler())
+	mux.Handle("GET /session.js", jsclient.Handler())
+	mux.Handle("GET /session.d.ts", jsclient.Handler())
 
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/session.js", nil))

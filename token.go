@@ -1,0 +1,191 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"hash/maphash"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// A session ID is 16 bytes from crypto/rand in unpadded base64url: 22
+// characters, 128 bits.
+const idBytes = 16
+
+// newID returns a fresh session ID.
+func newID() string {
+	var b [idBytes]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// renewedID returns a fresh session ID to replace old: it keeps old's first
+// character, which the store contract lets stores shard by (so a renewal is
+// one atomic move within a shard), and draws the other 122 bits afresh.
+func renewedID(old string) string {
+	id := []byte(newID())
+	id[0] = old[0]
+	// The first character's 6 bits all come from the first byte; the second
+	// character mixes its last 2 bits with the second byte's, so it is still
+	// any character: nothing else needs fixing.
+	return string(id)
+}
+
+// token is what a signed token says: which session, created when (for the
+// absolute Lifetime) and issued when (the store's expiry was set then, which
+// is what makes skipping a touch safe).
+type token struct {
+	id      string
+	created time.Time
+	issued  time.Time
+}
+
+// tokenName is bound into every token's signature. It is the same for the
+// cookie and the header so that a token moves freely between the two.
+const tokenName = "session"
+
+// The token's payload: version, ID, created and issued in Unix milliseconds.
+const (
+	tokenVersion = 1
+	payloadSize  = 1 + idBytes + 8 + 8
+)
+
+// errBadID means a token was to be made for an ID that newID did not make.
+var errBadID = errors.New("session: malformed session ID")
+
+// tokenCodec signs and verifies tokens with the configured keys, through
+// gorilla/securecookie (HMAC-SHA256, and AES when a Key has a Block).
+type tokenCodec struct {
+	codecs []securecookie.Codec
+}
+
+func newTokenCodec(keys []Key, maxLength int) tokenCodec {
+	tc := tokenCodec{codecs: make([]securecookie.Codec, len(keys))}
+	for i, k := range keys {
+		sc := securecookie.New(k.Hash, k.Block)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(0) // our own instants decide expiry, from the injectable clock
+		sc.MaxLength(maxLength)
+		tc.codecs[i] = sc
+	}
+	return tc
+}
+
+// encode signs t with the first key.
+func (tc tokenCodec) encode(t token) (string, error) {
+	var p [payloadSize]byte
+	p[0] = tokenVersion
+	if n, err := base64.RawURLEncoding.Decode(p[1:1+idBytes], []byte(t.id)); err != nil || n != idBytes {
+		return "", errBadID
+	}
+	binary.BigEndian.PutUint64(p[1+idBytes:], uint64(t.created.UnixMilli()))
+	binary.BigEndian.PutUint64(p[1+idBytes+8:], uint64(t.issued.UnixMilli()))
+	return tc.codecs[0].Encode(tokenName, p[:])
+}
+
+// decode verifies a token against every key. ok is false for anything that is
+// not a well-formed token signed by one of the keys.
+func (tc tokenCodec) decode(s string) (t token, ok bool) {
+	var p []byte
+	if err := securecookie.DecodeMulti(tokenName, s, &p, tc.codecs...); err != nil {
+		return t, false
+	}
+	if len(p) != payloadSize || p[0] != tokenVersion {
+		return t, false
+	}
+	t.id = base64.RawURLEncoding.EncodeToString(p[1 : 1+idBytes])
+	t.created = time.UnixMilli(int64(binary.BigEndian.Uint64(p[1+idBytes:])))
+	t.issued = time.UnixMilli(int64(binary.BigEndian.Uint64(p[1+idBytes+8:])))
+	return t, true
+}
+
+// verifiedToken is a token that verified, with what every request bearing
+// it will need again.
+type verifiedToken struct {
+	token
+	// expires is the Session-Expires header value while the session has not
+	// been touched since the token was issued: shared by every response
+	// that carries it, never modified.
+	expires []string
+}
+
+// verify returns what a raw token says, or nil if it is not a token signed
+// by one of the keys.
+func (m *Manager) verify(raw string) *verifiedToken {
+	if raw == "" || len(raw) > m.cfg.MaxTokenLength {
+		return nil
+	}
+	if vt := m.cache.get(raw); vt != nil {
+		return vt
+	}
+	t, ok := m.tokens.decode(raw)
+	if !ok {
+		return nil
+	}
+	vt := &verifiedToken{token: t, expires: []string{formatExpires(m.expiry(t.created, t.issued))}}
+	m.cache.put(raw, vt)
+	return vt
+}
+
+// issue signs a token for the session's ID and instants, and remembers it as
+// verified: the client sends it back next.
+func (m *Manager) issue(t token, expires []string) (string, error) {
+	raw, err := m.tokens.encode(t)
+	if err != nil {
+		return "", err
+	}
+	m.cache.put(raw, &verifiedToken{token: t, expires: expires})
+	return raw, nil
+}
+
+// tokenCache remembers tokens that verified, so that a token a client sends
+// with request after request has its HMAC checked once, not every time: the
+// check costs more than the rest of a request on memstore. Only verified
+// tokens enter; a shard that fills up is emptied, so memory stays bounded
+// (about 4 MB) whoever sends what.
+type tokenCache struct {
+	seed   maphash.Seed
+	shards [tokenCacheShards]tokenShard
+}
+
+const (
+	tokenCacheShards   = 16
+	tokenCacheShardCap = 1024
+)
+
+type tokenShard struct {
+	mu sync.RWMutex // protects m
+	m  map[string]*verifiedToken
+}
+
+func newTokenCache() *tokenCache {
+	return &tokenCache{seed: maphash.MakeSeed()}
+}
+
+func (c *tokenCache) shard(raw string) *tokenShard {
+	return &c.shards[maphash.String(c.seed, raw)%tokenCacheShards]
+}
+
+func (c *tokenCache) get(raw string) *verifiedToken {
+	sh := c.shard(raw)
+	sh.mu.RLock()
+	vt := sh.m[raw]
+	sh.mu.RUnlock()
+	return vt
+}
+
+func (c *tokenCache) put(raw string, vt *verifiedToken) {
+	sh := c.shard(raw)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.m == nil || len(sh.m) >= tokenCacheShardCap {
+		sh.m = make(map[string]*verifiedToken, tokenCacheShardCap)
+	}
+	// raw may be a slice of a whole Cookie header: keep only the token.
+	sh.m[strings.Clone(raw)] = vt
+}
