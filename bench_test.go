@@ -1,20 +1,5 @@
 package session_test
 
-// Benchmarks of what the middleware costs per request, and what a request
-// costs on a real Redis. The load test against other libraries is in bench/
-// (see BENCHMARKS.md).
-//
-// Requests go to the handler directly, without a server or a connection, and
-// the response goes to benchWriter, a ResponseWriter that keeps its header
-// map and drops the body: httptest.ResponseRecorder allocates a recorder, a
-// header map and a body buffer for each response, about as much as the
-// middleware itself, and net/http's own writer (reused from a pool) costs
-// neither. BenchmarkMiddleware/bare is the handler alone: subtract it to get
-// the middleware's share.
-//
-//	go test -run '^$' -bench Middleware -benchmem
-//	REDIS_ADDR=127.0.0.1:port go test -run '^$' -bench MiddlewareRedis
-
 import (
 	"context"
 	"crypto/rand"
@@ -27,7 +12,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/redisstore"
@@ -43,9 +27,11 @@ type benchWriter struct {
 
 func newBenchWriter() *benchWriter { return &benchWriter{h: make(http.Header)} }
 
-func (w *benchWriter) Header() http.Header  { return w.h }
+func (w *benchWriter) Header() http.Header { return w.h }
+
 func (w *benchWriter) WriteHeader(code int) { w.code = code }
-func (w *benchWriter) reset()               { clear(w.h); w.code = 0 }
+
+func (w *benchWriter) reset() { clear(w.h); w.code = 0 }
 
 func (w *benchWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {

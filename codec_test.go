@@ -8,6 +8,15 @@ import (
 	"github.com/seed58a3dad2/session"
 )
 
+func TestConfigCodecIsUsed(t *testing.T) {
+	e := newEnv(t, session.Config{Codec: upperCodec{}})
+	c := e.client()
+	c.get(`/set?k=u&v="ann"`)
+	if got := c.get("/get?k=u"); got != `"ANN"` {
+		t.Fatalf("got %s, want \"ANN\" from the configured codec", got)
+	}
+}
+
 // FuzzJSONCodecMatchesEncodingJSON holds the codec's fast paths to
 // encoding/json: the same bytes out, the same values and errors in.
 func FuzzJSONCodecMatchesEncodingJSON(f *testing.F) {

@@ -18,6 +18,32 @@ import (
 	"github.com/seed58a3dad2/session/store"
 )
 
+// moveFails fails Move only: a Renew whose new session cannot be stored.
+type moveFails struct{ store.Store }
+
+func (moveFails) Move(context.Context, string, string, store.Delta, time.Duration, int) (bool, error) {
+	return false, errDown
+}
+
+// updateFails fails Update only.
+type updateFails struct{ store.Store }
+
+func (updateFails) Update(context.Context, string, store.Delta, time.Duration, int) (bool, error) {
+	return false, errDown
+}
+
+// upperCodec stores strings upper-cased: visible proof Config.Codec is used.
+type upperCodec struct{ session.JSON }
+
+func (u upperCodec) Marshal(v any) ([]byte, error) {
+	if s, ok := v.(string); ok {
+		v = strings.ToUpper(s)
+	}
+	return u.JSON.Marshal(v)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
 var testKey = session.Key{Hash: []byte("0123456789abcdef0123456789abcdef")}
 
 // countingStore records every call that reaches the store underneath: one
@@ -83,18 +109,23 @@ type failingStore struct{ err error }
 func (f failingStore) Load(context.Context, string, time.Duration) (map[string][]byte, bool, error) {
 	return nil, false, f.err
 }
+
 func (f failingStore) Create(context.Context, string, map[string][]byte, time.Duration, int) error {
 	return f.err
 }
+
 func (f failingStore) Move(context.Context, string, string, store.Delta, time.Duration, int) (bool, error) {
 	return false, f.err
 }
+
 func (f failingStore) Update(context.Context, string, store.Delta, time.Duration, int) (bool, error) {
 	return false, f.err
 }
+
 func (f failingStore) Touch(context.Context, string, time.Duration) (bool, error) {
 	return false, f.err
 }
+
 func (f failingStore) Delete(context.Context, string) error { return f.err }
 
 // env is a manager on a counted memstore with a fake clock, serving
@@ -211,7 +242,8 @@ type client struct {
 	last   *httptest.ResponseRecorder
 }
 
-func (e *env) client() *client       { return &client{e: e} }
+func (e *env) client() *client { return &client{e: e} }
+
 func (e *env) headerClient() *client { return &client{e: e, header: true} }
 
 // do sends a request and keeps what the response says about the token.
@@ -283,4 +315,126 @@ func storeDelta(key string, raw []byte) store.Delta {
 // UTC.
 func expiresHeader(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// serve runs h inside the env's middleware for one request from c.
+func (c *client) serve(h http.HandlerFunc) *httptest.ResponseRecorder {
+	c.e.t.Helper()
+	saved := c.e.h
+	c.e.h = c.e.m.Handler(h)
+	defer func() { c.e.h = saved }()
+	return c.do(http.MethodGet, "/")
+}
+
+// tokenID returns the session ID a token names, by asking the middleware.
+func tokenID(t testing.TB, e *env, tok string) string {
+	t.Helper()
+	var id string
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id = session.FromContext(r.Context()).ID()
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set(session.HeaderID, tok)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	return id
+}
+
+// switchStore delegates to a working store until failed is set.
+type switchStore struct {
+	store.Store
+	failed bool
+}
+
+func (s *switchStore) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	if s.failed {
+		return nil, false, errDown
+	}
+	return s.Store.Load(ctx, id, ttl)
+}
+
+func (s *switchStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if s.failed {
+		return false, errDown
+	}
+	return s.Store.Update(ctx, id, d, ttl, maxKeys)
+}
+
+func (s *switchStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if s.failed {
+		return false, errDown
+	}
+	return s.Store.Move(ctx, from, to, d, ttl, maxKeys)
+}
+
+func (s *switchStore) Create(ctx context.Context, id string, v map[string][]byte, ttl time.Duration, max int) error {
+	if s.failed {
+		return errDown
+	}
+	return s.Store.Create(ctx, id, v, ttl, max)
+}
+
+func (s *switchStore) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if s.failed {
+		return false, errDown
+	}
+	return s.Store.Touch(ctx, id, ttl)
+}
+
+func (s *switchStore) Delete(ctx context.Context, id string) error {
+	if s.failed {
+		return errDown
+	}
+	return s.Store.Delete(ctx, id)
+}
+
+// blockingStore waits until its context is done, like a Redis that hangs.
+type blockingStore struct{ failingStore }
+
+func (blockingStore) Load(ctx context.Context, _ string, _ time.Duration) (map[string][]byte, bool, error) {
+	<-ctx.Done()
+	return nil, false, ctx.Err()
+}
+
+func (blockingStore) Create(ctx context.Context, _ string, _ map[string][]byte, _ time.Duration, _ int) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// paddedStore stretches every ttl a little, as Redis does by counting it
+// from when the command arrives, a moment after the middleware's clock.
+type paddedStore struct{ store.Store }
+
+func pad(ttl time.Duration) time.Duration {
+	if ttl > 0 {
+		return ttl + 5*time.Millisecond
+	}
+	return ttl
+}
+
+func (p paddedStore) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	return p.Store.Load(ctx, id, pad(ttl))
+}
+
+func (p paddedStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	return p.Store.Update(ctx, id, d, pad(ttl), maxKeys)
+}
+
+func (p paddedStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	return p.Store.Move(ctx, from, to, d, pad(ttl), maxKeys)
+}
+
+func (p paddedStore) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	return p.Store.Touch(ctx, id, pad(ttl))
+}
+
+// nilMapStore answers an empty session with a nil map, which the contract
+// allows.
+type nilMapStore struct{ store.Store }
+
+func (n nilMapStore) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	v, found, err := n.Store.Load(ctx, id, ttl)
+	if len(v) == 0 {
+		v = nil
+	}
+	return v, found, err
 }

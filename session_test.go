@@ -2,9 +2,12 @@ package session_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -12,13 +15,49 @@ import (
 	"github.com/seed58a3dad2/session/store"
 )
 
-// serve runs h inside the env's middleware for one request from c.
-func (c *client) serve(h http.HandlerFunc) *httptest.ResponseRecorder {
-	c.e.t.Helper()
-	saved := c.e.h
-	c.e.h = c.e.m.Handler(h)
-	defer func() { c.e.h = saved }()
-	return c.do(http.MethodGet, "/")
+// FuzzValueDecoding stores arbitrary bytes as a value, as a service not
+// written in Go might, and reads them back: the session decodes exactly what
+// encoding/json decodes, and reports an error where it fails; never a panic.
+func FuzzValueDecoding(f *testing.F) {
+	for _, s := range []string{`"text"`, `42`, `{"a":[1,2]}`, `null`, `{`, "\xff\xfe", ``, `"a\u00e9"`, `-0`, `1e400`} {
+		f.Add([]byte(s))
+	}
+	e := newEnv(f, session.Config{})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	id := tokenID(f, e, c.token)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if _, err := e.mem.Update(t.Context(), id, storeDelta("v", raw), 1<<40, 0); err != nil {
+			t.Fatal(err)
+		}
+		var want any
+		wantErr := json.Unmarshal(raw, &want)
+		te := *e
+		te.t = t // helpers inside the target report to t, not f
+		c := &client{e: &te, token: c.token}
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			got, ok, err := session.Get[any](s, "v")
+			if (err == nil) != (wantErr == nil) || (err == nil && (!ok || !reflect.DeepEqual(got, want))) {
+				t.Errorf("Get[any](%q): got %v %v %v, want %v %v", raw, got, ok, err, want, wantErr)
+			}
+			if err != nil && !errors.Is(err, session.ErrDecode) {
+				t.Errorf("Get[any](%q): got error %v, want one wrapping ErrDecode", raw, err)
+			}
+			var wantS string
+			errS := json.Unmarshal(raw, &wantS)
+			gotS, _, err := session.Get[string](s, "v")
+			if (err == nil) != (errS == nil) || gotS != wantS {
+				t.Errorf("Get[string](%q): got %q %v, want %q %v", raw, gotS, err, wantS, errS)
+			}
+			_, _, _ = session.Get[map[string][]float64](s, "v")
+			_, _, _ = session.Get[[]byte](s, "v")
+			fmt.Fprint(w, "handled") // errors answered: the request lives on
+		})
+		if c.last.Code != http.StatusOK {
+			t.Fatalf("got %d", c.last.Code)
+		}
+	})
 }
 
 func TestSessionValues(t *testing.T) {
@@ -201,19 +240,6 @@ func TestDestroy(t *testing.T) {
 	})
 }
 
-// tokenID returns the session ID a token names, by asking the middleware.
-func tokenID(t testing.TB, e *env, tok string) string {
-	t.Helper()
-	var id string
-	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id = session.FromContext(r.Context()).ID()
-	}))
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	r.Header.Set(session.HeaderID, tok)
-	h.ServeHTTP(httptest.NewRecorder(), r)
-	return id
-}
-
 func TestRenew(t *testing.T) {
 	e := newEnv(t, session.Config{})
 	c := e.client()
@@ -321,24 +347,24 @@ func TestLimits(t *testing.T) {
 	})
 }
 
-func TestFromContextWithoutMiddleware(t *testing.T) {
-	s := session.FromContext(context.Background())
-	if s != nil {
-		t.Fatalf("got %v, want nil", s)
+func TestClearDoesNotHideAGoneSession(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	if err := e.mem.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := session.Get[int](s, "n"); !errors.Is(err, session.ErrNoMiddleware) {
-		t.Errorf("Get: got %v", err)
-	}
-	if err := s.Set("n", 1); !errors.Is(err, session.ErrNoMiddleware) {
-		t.Errorf("Set: got %v", err)
-	}
-	if err := s.Renew(); !errors.Is(err, session.ErrNoMiddleware) {
-		t.Errorf("Renew: got %v", err)
-	}
-	s.Delete("n")
-	s.Clear()
-	s.Destroy()
-	if s.ID() != "" || !s.ExpiresAt().IsZero() {
-		t.Error("a nil session has an ID or expiry")
+	clearing := e.m.Handler(func() http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			session.FromContext(r.Context()).Clear()
+			e.m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("in")) })).ServeHTTP(w, r)
+		})
+	}())
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(&http.Cookie{Name: "session", Value: c.token})
+	w := httptest.NewRecorder()
+	clearing.ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "session_expired") {
+		t.Fatalf("got %d %s, want 401 session_expired", w.Code, w.Body)
 	}
 }

@@ -8,37 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/seed58a3dad2/session"
 )
-
-func TestMiddlewareServesChiAndServeMux(t *testing.T) {
-	e := newEnv(t, session.Config{})
-	count := func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		n, _, _ := session.Get[int](s, "n")
-		_ = s.Set("n", n+1)
-		w.Write([]byte{byte('0' + n + 1)})
-	}
-	chiRouter := chi.NewRouter()
-	chiRouter.Use(e.m.Handler)
-	chiRouter.Post("/count", count)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /count", count)
-
-	for name, h := range map[string]http.Handler{"chi": chiRouter, "ServeMux": e.m.Handler(mux)} {
-		t.Run(name+" handlers reach the session through the request context", func(t *testing.T) {
-			e.h = h
-			c := e.client()
-			for want := 1; want <= 3; want++ {
-				if got := c.do(http.MethodPost, "/count").Body.String(); got != string(rune('0'+want)) {
-					t.Fatalf("request %d: got %q, want %d", want, got, want)
-				}
-			}
-		})
-	}
-}
 
 func TestTokenTransport(t *testing.T) {
 	e := newEnv(t, session.Config{})
@@ -104,34 +75,6 @@ func TestTokenTransport(t *testing.T) {
 			})
 		}
 	}
-}
-
-func TestKeyRotation(t *testing.T) {
-	oldKey := session.Key{Hash: []byte(strings.Repeat("o", 32))}
-	newKey := session.Key{Hash: []byte(strings.Repeat("n", 32)), Block: []byte(strings.Repeat("b", 32))}
-	e := newEnv(t, session.Config{Keys: []session.Key{oldKey}})
-	c := e.client()
-	c.get("/set?k=a&v=1")
-
-	rotated, err := session.New(session.Config{Store: e.store, Keys: []session.Key{newKey, oldKey}, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.m, e.h = rotated, rotated.Handler(testRoutes(rotated))
-	t.Run("tokens signed by an older key still verify", func(t *testing.T) {
-		if got := c.get("/get?k=a"); got != "1" {
-			t.Fatalf("got %q, want 1", got)
-		}
-	})
-	t.Run("new tokens are signed (and encrypted) by the newest key", func(t *testing.T) {
-		e.clock.Advance(2 * time.Minute) // the write re-issues a token this old
-		c.get("/set?k=b&v=2")
-		newOnly, _ := session.New(session.Config{Store: e.store, Keys: []session.Key{newKey}, Now: e.clock.Now})
-		e.m, e.h = newOnly, newOnly.Handler(testRoutes(newOnly))
-		if got := c.get("/get?k=b"); got != "2" {
-			t.Fatalf("got %q, want 2 with only the new key", got)
-		}
-	})
 }
 
 func TestCookieAttributes(t *testing.T) {
@@ -362,4 +305,23 @@ func TestHeaderClientsAreToldTheirTokenIsDead(t *testing.T) {
 			t.Fatalf("got %d, Session-Id %q", w.Code, v)
 		}
 	})
+}
+
+func TestHeaderTokensAreKeptFromSharedCaches(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	w := e.headerClient().serve(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		_ = session.FromContext(r.Context()).Set("a", 1)
+	})
+	if got := strings.Join(w.Header().Values("Cache-Control"), ", "); !strings.Contains(got, `no-cache="Session-Id"`) {
+		t.Fatalf("got Cache-Control %q: a shared cache could hand this token to every new client", got)
+	}
+}
+
+func TestAResponseThatReadTheSessionVaries(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	w := e.client().do(http.MethodGet, "/get?k=user")
+	if got := strings.Join(w.Header().Values("Vary"), ","); !strings.Contains(got, "Cookie") {
+		t.Fatalf("got Vary %q: an anonymous page that read the session depends on the cookie", got)
+	}
 }

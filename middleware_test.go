@@ -8,9 +8,55 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/seed58a3dad2/session"
 )
+
+func TestMiddlewareServesChiAndServeMux(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	count := func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		n, _, _ := session.Get[int](s, "n")
+		_ = s.Set("n", n+1)
+		w.Write([]byte{byte('0' + n + 1)})
+	}
+	chiRouter := chi.NewRouter()
+	chiRouter.Use(e.m.Handler)
+	chiRouter.Post("/count", count)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /count", count)
+
+	for name, h := range map[string]http.Handler{"chi": chiRouter, "ServeMux": e.m.Handler(mux)} {
+		t.Run(name+" handlers reach the session through the request context", func(t *testing.T) {
+			e.h = h
+			c := e.client()
+			for want := 1; want <= 3; want++ {
+				if got := c.do(http.MethodPost, "/count").Body.String(); got != string(rune('0'+want)) {
+					t.Fatalf("request %d: got %q, want %d", want, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestResponseControllerUnwraps(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	var err error
+	srv := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute))
+	})))
+	defer srv.Close()
+	resp, gerr := http.Get(srv.URL)
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("SetWriteDeadline through the wrapped writer: %v", err)
+	}
+}
 
 func TestWrappedWriter(t *testing.T) {
 	e := newEnv(t, session.Config{})
@@ -99,4 +145,29 @@ func TestWrappedWriter(t *testing.T) {
 			t.Fatalf("got %d, cookies %v", w.Code, w.Result().Cookies())
 		}
 	})
+}
+
+func TestHijackAfterAReplacedResponseIsRefused(t *testing.T) {
+	e := newEnv(t, session.Config{Store: failingStore{errDown}})
+	var hijackErr error
+	srv := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.FromContext(r.Context()).Set("a", 1)
+		w.WriteHeader(http.StatusOK) // the save fails: a 503 goes out instead
+		var conn net.Conn
+		conn, _, hijackErr = w.(http.Hijacker).Hijack()
+		if conn != nil {
+			conn.Write([]byte("handler bytes"))
+			conn.Close()
+		}
+	})))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(bufio.NewReader(resp.Body))
+	resp.Body.Close()
+	if hijackErr == nil || resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(string(body), "handler bytes") {
+		t.Fatalf("got Hijack error %v, status %d, body %q", hijackErr, resp.StatusCode, body)
+	}
 }

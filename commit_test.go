@@ -10,68 +10,48 @@ import (
 	"time"
 
 	"github.com/seed58a3dad2/session"
-	"github.com/seed58a3dad2/session/store"
 )
 
-// switchStore delegates to a working store until failed is set.
-type switchStore struct {
-	store.Store
-	failed bool
-}
-
-func (s *switchStore) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
-	if s.failed {
-		return nil, false, errDown
+func TestRenewFailureKeepsTheOldSession(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	inner := e.store.Store
+	e.store.Store = moveFails{inner}
+	if w := c.do(http.MethodGet, "/renew"); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d, want 503", w.Code)
 	}
-	return s.Store.Load(ctx, id, ttl)
-}
-
-func (s *switchStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
-	if s.failed {
-		return false, errDown
+	e.store.Store = inner
+	if got := c.get("/get?k=cart"); got != "3" {
+		t.Fatalf("after a failed Renew got cart=%q, want 3: the client was left with no session", got)
 	}
-	return s.Store.Update(ctx, id, d, ttl, maxKeys)
 }
 
-func (s *switchStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
-	if s.failed {
-		return false, errDown
+func TestLateChangeStoreFailureIsReported(t *testing.T) {
+	var reported []error
+	e := newEnv(t, session.Config{OnError: func(r *http.Request, err error) { reported = append(reported, err) }})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	e.store.Store = updateFails{e.store.Store}
+	c.serve(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_ = session.FromContext(r.Context()).Set("late", true)
+	})
+	if len(reported) != 1 || !errors.Is(reported[0], session.ErrStore) {
+		t.Fatalf("reported %v, want one error wrapping ErrStore", reported)
 	}
-	return s.Store.Move(ctx, from, to, d, ttl, maxKeys)
 }
 
-func (s *switchStore) Create(ctx context.Context, id string, v map[string][]byte, ttl time.Duration, max int) error {
-	if s.failed {
-		return errDown
+func TestAYoungTokensWriteRenewsTheStoreExpiry(t *testing.T) {
+	e := newEnv(t, session.Config{IdleTimeout: 20 * time.Minute, TouchInterval: time.Minute})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	e.clock.Advance(30 * time.Second)
+	c.get("/set?k=b&v=2")                         // young token: kept, but the store's expiry moves to +20m30s
+	e.clock.Advance(20*time.Minute - time.Second) // past the token's expiry, before the store's
+	if _, found, _ := e.mem.Load(context.Background(), tokenID(t, e, c.token), 0); !found {
+		t.Fatal("the write did not renew the store's expiry")
 	}
-	return s.Store.Create(ctx, id, v, ttl, max)
-}
-
-func (s *switchStore) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	if s.failed {
-		return false, errDown
-	}
-	return s.Store.Touch(ctx, id, ttl)
-}
-
-func (s *switchStore) Delete(ctx context.Context, id string) error {
-	if s.failed {
-		return errDown
-	}
-	return s.Store.Delete(ctx, id)
-}
-
-// blockingStore waits until its context is done, like a Redis that hangs.
-type blockingStore struct{ failingStore }
-
-func (blockingStore) Load(ctx context.Context, _ string, _ time.Duration) (map[string][]byte, bool, error) {
-	<-ctx.Done()
-	return nil, false, ctx.Err()
-}
-
-func (blockingStore) Create(ctx context.Context, _ string, _ map[string][]byte, _ time.Duration, _ int) error {
-	<-ctx.Done()
-	return ctx.Err()
 }
 
 func TestStoreFailure(t *testing.T) {
@@ -190,37 +170,72 @@ func TestLateChanges(t *testing.T) {
 	})
 }
 
-func TestNewRejectsBadConfig(t *testing.T) {
-	mem := newEnv(t, session.Config{}).mem
-	for _, tt := range []struct {
-		name string
-		cfg  session.Config
-		want string
-	}{
-		{"no store", session.Config{Keys: []session.Key{testKey}}, "Config.Store"},
-		{"no keys", session.Config{Store: mem}, "Config.Keys"},
-		{"a short key", session.Config{Store: mem, Keys: []session.Key{{Hash: []byte("short")}}}, "at least 32"},
-		{"a bad AES key", session.Config{Store: mem, Keys: []session.Key{{Hash: testKey.Hash, Block: []byte("x")}}}, "AES"},
-		{"a touch interval as long as the timeout", session.Config{Store: mem, Keys: []session.Key{testKey}, IdleTimeout: time.Minute, TouchInterval: time.Minute}, "TouchInterval"},
-		{"a __Host- cookie with a domain", session.Config{Store: mem, Keys: []session.Key{testKey}, Cookie: session.CookieConfig{HostPrefix: true, Domain: "example.com"}}, "__Host-"},
-	} {
-		t.Run("New refuses "+tt.name, func(t *testing.T) {
-			if _, err := session.New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error mentioning %q", err, tt.want)
+func TestAfterHeadersAFailedReadLosesNothingSilently(t *testing.T) {
+	var reported []error
+	e := newEnv(t, session.Config{OnError: func(r *http.Request, err error) { reported = append(reported, err) }})
+	sw := &switchStore{Store: e.store.Store}
+	e.store.Store = sw
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	id := tokenID(t, e, c.token)
+
+	t.Run("a logout after the read failed still ends the session", func(t *testing.T) {
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			w.WriteHeader(http.StatusOK)
+			sw.failed = true
+			defer func() { sw.failed = false }()
+			if _, _, err := session.Get[int](s, "a"); err == nil {
+				t.Fatal("the read did not fail")
 			}
+			s.Destroy()
 		})
-	}
+		if _, found, _ := e.mem.Load(context.Background(), id, 0); found {
+			t.Fatal("the destroyed session is still stored")
+		}
+	})
+	t.Run("a write after the read failed is reported", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		reported = nil
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			w.WriteHeader(http.StatusOK)
+			sw.failed = true
+			_, _, _ = session.Get[int](s, "a")
+			sw.failed = false
+			_ = s.Set("b", 2)
+		})
+		if len(reported) != 1 || !errors.Is(reported[0], session.ErrStore) {
+			t.Fatalf("reported %v, want the store error", reported)
+		}
+	})
 }
 
-func TestParseKeys(t *testing.T) {
-	hexKey := strings.Repeat("ab", 32)
-	keys, err := session.ParseKeys(hexKey + ", " + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=:" + strings.Repeat("cd", 16))
-	if err != nil || len(keys) != 2 || len(keys[0].Hash) != 32 || len(keys[1].Hash) != 32 || len(keys[1].Block) != 16 {
-		t.Fatalf("got %v, %v", keys, err)
+func TestWriteAtTheLifetimeBoundaryGoesToANewSession(t *testing.T) {
+	e := newEnv(t, session.Config{Lifetime: time.Hour, IdleTimeout: 20 * time.Minute})
+	e.store.Store = paddedStore{e.store.Store}
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	for range 4 {
+		e.clock.Advance(12 * time.Minute)
+		c.get("/get?k=a")
 	}
-	for _, bad := range []string{"", "abcd", "not-a-key!!", " , "} {
-		if _, err := session.ParseKeys(bad); err == nil {
-			t.Errorf("ParseKeys(%q): got no error", bad)
-		}
+	e.clock.Advance(11 * time.Minute) // 59 minutes old: one minute of Lifetime left
+	c.get("/get?k=a")
+	old := c.token
+	w := c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		e.clock.Advance(time.Minute + time.Millisecond) // the Lifetime ends during the request
+		_ = s.Set("b", 2)
+	})
+	if ck := cookieOf(w, "session"); c.token == old || ck == nil || ck.MaxAge <= 0 {
+		t.Fatalf("got cookie %v: want a new, live token", cookieOf(w, "session"))
+	}
+	if got := c.get("/keys"); got != "b" {
+		t.Fatalf("the client's session holds %q, want the write in a new session", got)
+	}
+	if _, found, _ := e.mem.Load(context.Background(), tokenID(t, e, old), 0); found {
+		t.Fatal("the session past its Lifetime is still stored")
 	}
 }

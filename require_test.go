@@ -1,0 +1,63 @@
+package session_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/seed58a3dad2/session"
+)
+
+func TestRequireThenReadIsOneRoundTrip(t *testing.T) {
+	e := newEnv(t, session.Config{TouchInterval: time.Minute})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	e.store.Calls()
+	c.serve(e.m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _, _ = session.Get[int](session.FromContext(r.Context()), "a")
+	})).ServeHTTP)
+	if calls := e.store.Calls(); !equalCalls(calls, []string{"Load"}) {
+		t.Fatalf("got %v, want [Load]", calls)
+	}
+}
+
+func TestExpiredSessionTells(t *testing.T) {
+	e := newEnv(t, session.Config{IdleTimeout: 20 * time.Minute})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	e.clock.Advance(21 * time.Minute)
+
+	t.Run("a required route answers session_expired and expires the cookie", func(t *testing.T) {
+		w := c.do(http.MethodGet, "/required")
+		if w.Code != http.StatusUnauthorized || !contains(w.Body.String(), `"error":"session_expired"`) {
+			t.Fatalf("got %d %s", w.Code, w.Body)
+		}
+		if ck := cookieOf(w, "session"); ck == nil || ck.MaxAge >= 0 {
+			t.Fatalf("got cookie %v, want it expired", ck)
+		}
+	})
+	t.Run("without a token it answers session_required", func(t *testing.T) {
+		w := e.client().do(http.MethodGet, "/required")
+		if w.Code != http.StatusUnauthorized || !contains(w.Body.String(), `"error":"session_required"`) {
+			t.Fatalf("got %d %s", w.Code, w.Body)
+		}
+	})
+	t.Run("a live session passes", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		if got := c.get("/required"); got != "in" {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("a session ended by the server answers session_expired on its next request", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		if err := e.mem.Delete(t.Context(), tokenID(t, e, c.token)); err != nil {
+			t.Fatal(err)
+		}
+		w := c.do(http.MethodGet, "/required")
+		if w.Code != http.StatusUnauthorized || !contains(w.Body.String(), `"error":"session_expired"`) {
+			t.Fatalf("got %d %s", w.Code, w.Body)
+		}
+	})
+}
