@@ -61,3 +61,43 @@ func testConcurrentWrites(t *testing.T, e *env) {
 func TestConcurrentWritesMemstore(t *testing.T) {
 	testConcurrentWrites(t, newEnv(t, session.Config{MaxKeys: 1000}))
 }
+
+// testRenewRacingWrites logs a client in (Renew) while other requests of the
+// same client (tabs, API calls) write keys of their own with the old token,
+// round after round: every write answered 200 must be readable with the
+// token the login got or with the one its own response gave, whichever side
+// of the atomic move it landed on.
+func testRenewRacingWrites(t *testing.T, e *env) {
+	const rounds, writers = 20, 16
+	lost := 0
+	for round := range rounds {
+		login := e.client()
+		login.get("/set?k=start&v=0")
+		old := login.token
+		var wg sync.WaitGroup
+		writes := make([]*client, writers)
+		for i := range writers {
+			writes[i] = &client{e: e, token: old}
+			wg.Go(func() { writes[i].do(http.MethodPost, fmt.Sprintf("/set?k=w%d&v=%d", i, round)) })
+		}
+		wg.Go(func() { login.get("/renew") })
+		wg.Wait()
+		for i, c := range writes {
+			if c.last.Code != http.StatusOK {
+				t.Fatalf("round %d: write %d got %d %s, want 200", round, i, c.last.Code, c.last.Body)
+			}
+			key, want := fmt.Sprintf("w%d", i), fmt.Sprint(round)
+			if (&client{e: e, token: login.token}).get("/get?k="+key) != want &&
+				(&client{e: e, token: c.token}).get("/get?k="+key) != want {
+				lost++
+			}
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d writes answered 200 are in no session the client holds", lost, rounds*writers)
+	}
+}
+
+func TestRenewRacingWritesMemstore(t *testing.T) {
+	testRenewRacingWrites(t, newEnv(t, session.Config{}))
+}

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,27 @@ func TestNewRefusesInvalidCookieSettings(t *testing.T) {
 	for _, cc := range []session.CookieConfig{{Prefix: "bad prefix "}, {Path: "/a;b"}, {Name: "a=b"}} {
 		if _, err := session.New(session.Config{Store: failingStore{errDown}, Keys: []session.Key{testKey}, Cookie: cc}); err == nil {
 			t.Errorf("New accepted %+v", cc)
+		}
+	}
+}
+
+func TestNewRefusesSameSiteNoneWithoutSecure(t *testing.T) {
+	newManager := func(cfg session.Config) error {
+		cfg.Store, cfg.Keys = failingStore{errDown}, []session.Key{testKey}
+		_, err := session.New(cfg)
+		return err
+	}
+	none := session.CookieConfig{SameSite: http.SameSiteNoneMode}
+	if err := newManager(session.Config{Cookie: none}); err == nil || !strings.Contains(err.Error(), "Secure") {
+		t.Errorf("SameSite None without Secure: got error %v, want one that says to set Secure", err)
+	}
+	for name, cfg := range map[string]session.Config{
+		"with Secure":            {Cookie: session.CookieConfig{SameSite: http.SameSiteNoneMode, Secure: true}},
+		"with a __Host- prefix":  {Cookie: session.CookieConfig{SameSite: http.SameSiteNoneMode, HostPrefix: true}},
+		"when no cookie is sent": {Cookie: none, Transport: session.TransportHeader},
+	} {
+		if err := newManager(cfg); err != nil {
+			t.Errorf("SameSite None %s: got error %v, want nil", name, err)
 		}
 	}
 }

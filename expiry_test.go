@@ -143,3 +143,29 @@ func TestLifetime(t *testing.T) {
 		}
 	})
 }
+
+// TestRenewAcrossTheLifetimeEnd renews at minute 9 of a 10-minute Lifetime
+// and answers at minute 11: the old session ended on its own meanwhile, so
+// its values must not live on under a new Lifetime.
+func TestRenewAcrossTheLifetimeEnd(t *testing.T) {
+	e := newEnv(t, session.Config{IdleTimeout: 20 * time.Minute, Lifetime: 10 * time.Minute})
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	e.clock.Advance(9 * time.Minute)
+	c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			t.Fatalf("Renew: %v", err)
+		}
+		e.clock.Advance(2 * time.Minute) // a slow login
+		if err := s.Set("user", "ann"); err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+	})
+	if got := c.get("/get?k=cart"); got != "absent" {
+		t.Fatalf("cart: got %s, want absent: the old session's values outlived its Lifetime", got)
+	}
+	if got := c.get("/get?k=user"); got != `"ann"` {
+		t.Fatalf("user: got %s, want the value set in the request, in a new session", got)
+	}
+}

@@ -249,6 +249,12 @@ func (e *env) headerClient() *client { return &client{e: e, header: true} }
 // do sends a request and keeps what the response says about the token.
 func (c *client) do(method, target string) *httptest.ResponseRecorder {
 	c.e.t.Helper()
+	return c.doWith(c.e.h, method, target)
+}
+
+// doWith is do with another handler than the env's routes.
+func (c *client) doWith(h http.Handler, method, target string) *httptest.ResponseRecorder {
+	c.e.t.Helper()
 	r := httptest.NewRequest(method, target, nil)
 	if c.origin != "" {
 		r.Header.Set("Origin", c.origin)
@@ -259,7 +265,7 @@ func (c *client) do(method, target string) *httptest.ResponseRecorder {
 		r.AddCookie(&http.Cookie{Name: c.e.m.CookieName(), Value: c.token})
 	}
 	w := httptest.NewRecorder()
-	c.e.h.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	c.last = w
 	if c.header {
 		if tok := w.Header().Get(session.HeaderID); tok != "" {
@@ -320,10 +326,7 @@ func expiresHeader(t time.Time) string {
 // serve runs h inside the env's middleware for one request from c.
 func (c *client) serve(h http.HandlerFunc) *httptest.ResponseRecorder {
 	c.e.t.Helper()
-	saved := c.e.h
-	c.e.h = c.e.m.Handler(h)
-	defer func() { c.e.h = saved }()
-	return c.do(http.MethodGet, "/")
+	return c.doWith(c.e.m.Handler(h), http.MethodGet, "/")
 }
 
 // tokenID returns the session ID a token names, by asking the middleware.
@@ -437,4 +440,37 @@ func (n nilMapStore) Load(ctx context.Context, id string, ttl time.Duration) (ma
 		v = nil
 	}
 	return v, found, err
+}
+
+// hookStore runs hooks around the writes it passes on, so that a test can
+// put another request exactly between two steps of one. Each hook fires
+// once, on the first write it sees, and may send requests through the same
+// store.
+type hookStore struct {
+	store.Store
+	mu            sync.Mutex // protects before and after
+	before, after func(op string)
+}
+
+// fire takes the hook *f, if any, and calls it.
+func (h *hookStore) fire(f *func(op string), op string) {
+	h.mu.Lock()
+	hook := *f
+	*f = nil
+	h.mu.Unlock()
+	if hook != nil {
+		hook(op)
+	}
+}
+
+func (h *hookStore) Create(ctx context.Context, id string, v map[string][]byte, ttl time.Duration, maxKeys int) error {
+	h.fire(&h.before, "Create")
+	defer h.fire(&h.after, "Create")
+	return h.Store.Create(ctx, id, v, ttl, maxKeys)
+}
+
+func (h *hookStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	h.fire(&h.before, "Move")
+	defer h.fire(&h.after, "Move")
+	return h.Store.Move(ctx, from, to, d, ttl, maxKeys)
 }

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -170,4 +171,149 @@ func TestHijackAfterAReplacedResponseIsRefused(t *testing.T) {
 	if hijackErr == nil || resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(string(body), "handler bytes") {
 		t.Fatalf("got Hijack error %v, status %d, body %q", hijackErr, resp.StatusCode, body)
 	}
+}
+
+// TestPanics: a handler that panics may have changed the session halfway. Its
+// changes are discarded; its destroys (a logout) are carried out.
+func TestPanics(t *testing.T) {
+	var reported []error
+	newPanicEnv := func(t *testing.T) *env {
+		reported = nil
+		return newEnv(t, session.Config{OnError: func(r *http.Request, err error) { reported = append(reported, err) }})
+	}
+	serveAndRecover := func(c *client, h http.HandlerFunc) {
+		defer func() { _ = recover() }()
+		c.serve(h)
+	}
+
+	t.Run("a Destroy before the panic still ends the session", func(t *testing.T) {
+		e := newPanicEnv(t)
+		c := e.client()
+		c.get("/set?k=user&v=1")
+		serveAndRecover(c, func(w http.ResponseWriter, r *http.Request) {
+			session.FromContext(r.Context()).Destroy()
+			panic("after logout")
+		})
+		if got := c.get("/get?k=user"); got != "absent" {
+			t.Fatalf("got user=%s, want absent: the logout was lost", got)
+		}
+	})
+	t.Run("a change before the panic is not saved, and OnError hears of it", func(t *testing.T) {
+		e := newPanicEnv(t)
+		c := e.client()
+		c.get("/set?k=user&v=1")
+		serveAndRecover(c, func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_ = s.Renew()
+			_ = s.Set("user", 2)
+			panic("half-done login")
+		})
+		if got := c.get("/get?k=user"); got != "1" {
+			t.Fatalf("got user=%s, want 1: a half-done change was saved", got)
+		}
+		if len(reported) != 1 {
+			t.Fatalf("OnError got %v, want one report of the discarded change", reported)
+		}
+	})
+	t.Run("a change after the headers went out, then a panic, is reported", func(t *testing.T) {
+		e := newPanicEnv(t)
+		c := e.client()
+		c.get("/set?k=user&v=1")
+		serveAndRecover(c, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			_ = session.FromContext(r.Context()).Set("user", 2)
+			panic("late")
+		})
+		if got := c.get("/get?k=user"); got != "1" {
+			t.Fatalf("got user=%s, want 1", got)
+		}
+		if len(reported) != 1 {
+			t.Fatalf("OnError got %v, want one report of the discarded change", reported)
+		}
+	})
+	t.Run("a recoverer inside the middleware answers 500, which saves no change but keeps a destroy", func(t *testing.T) {
+		e := newPanicEnv(t)
+		recoverer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer func() {
+					if recover() != nil {
+						http.Error(w, "oops", http.StatusInternalServerError)
+					}
+				}()
+				next.ServeHTTP(w, r)
+			})
+		}
+		c := e.client()
+		c.get("/set?k=user&v=1")
+		w := c.serve(recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_ = s.Renew()
+			_ = s.Set("user", 2)
+			panic("half-done login")
+		})).ServeHTTP)
+		if w.Code != http.StatusInternalServerError {
+			t.Fatalf("got %d, want the recoverer's 500", w.Code)
+		}
+		if got := c.get("/get?k=user"); got != "1" {
+			t.Fatalf("got user=%s, want 1: a half-done change was saved", got)
+		}
+		other := e.client()
+		other.get("/set?k=user&v=1")
+		other.serve(recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			session.FromContext(r.Context()).Destroy()
+			panic("after logout")
+		})).ServeHTTP)
+		if got := other.get("/get?k=user"); got != "absent" {
+			t.Fatalf("got user=%s, want absent: the logout was lost", got)
+		}
+	})
+	t.Run("a 5xx answer saves no change", func(t *testing.T) {
+		e := newPanicEnv(t)
+		c := e.client()
+		c.get("/set?k=user&v=1")
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			_ = session.FromContext(r.Context()).Set("user", 2)
+			http.Error(w, "the database is down", http.StatusServiceUnavailable)
+		})
+		if got := c.get("/get?k=user"); got != "1" {
+			t.Fatalf("got user=%s, want 1", got)
+		}
+	})
+}
+
+// plainWriter is a ResponseWriter that can do nothing else: no Flush, no
+// Hijack, no Unwrap.
+type plainWriter struct{ w http.ResponseWriter }
+
+func (p plainWriter) Header() http.Header         { return p.w.Header() }
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p plainWriter) WriteHeader(code int)        { p.w.WriteHeader(code) }
+
+func TestFlushError(t *testing.T) {
+	t.Run("Flush through http.ResponseController reports a writer underneath that cannot flush", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := http.NewResponseController(w).Flush(); !errors.Is(err, http.ErrNotSupported) {
+				t.Errorf("got %v, want http.ErrNotSupported", err)
+			}
+		}))
+		h.ServeHTTP(plainWriter{httptest.NewRecorder()}, httptest.NewRequest(http.MethodGet, "/", nil))
+	})
+	t.Run("a replaced response reports ErrResponseReplaced", func(t *testing.T) {
+		e := newEnv(t, session.Config{Store: failingStore{errDown}})
+		h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = session.FromContext(r.Context()).Set("a", 1)
+			if _, err := w.Write([]byte("x")); !errors.Is(err, session.ErrResponseReplaced) {
+				t.Errorf("Write: got %v, want ErrResponseReplaced", err)
+			}
+			if err := http.NewResponseController(w).Flush(); !errors.Is(err, session.ErrResponseReplaced) {
+				t.Errorf("Flush: got %v, want ErrResponseReplaced", err)
+			}
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+		if w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("got %d, want 503", w.Code)
+		}
+	})
 }

@@ -42,6 +42,10 @@ func testDeployment(t *testing.T, client func(t *testing.T) redis.UniversalClien
 		e, _ := countedEnv(t, client(t), session.Config{MaxKeys: 1000})
 		testConcurrentWrites(t, e)
 	})
+	t.Run("writes racing a login are all kept", func(t *testing.T) {
+		e, _ := countedEnv(t, client(t), session.Config{})
+		testRenewRacingWrites(t, e)
+	})
 }
 
 // countedEnv is redisEnv for any deployment: the round trips are counted
@@ -193,6 +197,16 @@ func TestConcurrentWritesRedis(t *testing.T) {
 func TestConcurrentWritesMiniredis(t *testing.T) {
 	e, _ := redisEnv(t, miniredisClient(t), session.Config{MaxKeys: 1000})
 	testConcurrentWrites(t, e)
+}
+
+func TestRenewRacingWritesRedis(t *testing.T) {
+	e, _ := redisEnv(t, redistest.Client(t), session.Config{})
+	testRenewRacingWrites(t, e)
+}
+
+func TestRenewRacingWritesMiniredis(t *testing.T) {
+	e, _ := redisEnv(t, miniredisClient(t), session.Config{})
+	testRenewRacingWrites(t, e)
 }
 
 func TestRedisSessionReadableWithRedisCLI(t *testing.T) {

@@ -1,7 +1,9 @@
 package session_test
 
 import (
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -60,4 +62,22 @@ func TestExpiredSessionTells(t *testing.T) {
 			t.Fatalf("got %d %s", w.Code, w.Body)
 		}
 	})
+}
+
+func TestOutsideTheMiddleware(t *testing.T) {
+	var reported error
+	e := newEnv(t, session.Config{OnError: func(r *http.Request, err error) { reported = err }})
+	for name, h := range map[string]http.Handler{
+		"Require":      e.m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})),
+		"CloseHandler": e.m.CloseHandler(),
+	} {
+		t.Run(name+" answers 500 and reports the misconfiguration", func(t *testing.T) {
+			reported = nil
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", nil))
+			if w.Code != http.StatusInternalServerError || !errors.Is(reported, session.ErrNoMiddleware) {
+				t.Fatalf("got %d and OnError %v, want 500 and ErrNoMiddleware", w.Code, reported)
+			}
+		})
+	}
 }

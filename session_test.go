@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/store"
@@ -267,6 +268,108 @@ func TestRenew(t *testing.T) {
 	})
 }
 
+// TestRenewIsAtomic puts a second request of the same client right before
+// and right after the store step of a login's Renew: whichever side of the
+// move it lands on, nothing it did may be lost, and nothing a logout ended
+// may come back.
+func TestRenewIsAtomic(t *testing.T) {
+	for _, at := range []string{"before", "after"} {
+		t.Run("a write with the old token "+at+" the move is kept in a session the client holds", func(t *testing.T) {
+			e := newEnv(t, session.Config{})
+			hook := &hookStore{Store: e.store.Store}
+			e.store.Store = hook
+			login := e.client()
+			login.get("/set?k=cart&v=3")
+			writer := &client{e: e, token: login.token} // another tab
+			write := func(string) {
+				if w := writer.do(http.MethodPost, "/set?k=w&v=1"); w.Code != http.StatusOK {
+					t.Fatalf("the write got %d", w.Code)
+				}
+			}
+			if at == "before" {
+				hook.before = write
+			} else {
+				hook.after = write
+			}
+			login.get("/renew")
+			// The write must be readable with the token the login got, or
+			// with the one its own response gave.
+			kept := false
+			for _, c := range []*client{login, writer} {
+				if c.token != "" && (&client{e: e, token: c.token}).get("/get?k=w") == "1" {
+					kept = true
+				}
+			}
+			if !kept {
+				t.Fatal("a write answered 200 is in no session the client holds")
+			}
+		})
+	}
+
+	t.Run("a logout with the old token during a login never brings the logged-out values back", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		hook := &hookStore{Store: e.store.Store}
+		e.store.Store = hook
+		login := e.client()
+		login.get("/set?k=cart&v=3")
+		other := &client{e: e, token: login.token}
+		hook.before = func(string) {
+			if w := other.do(http.MethodPost, "/close"); w.Code != http.StatusNoContent {
+				t.Fatalf("the logout got %d", w.Code)
+			}
+		}
+		login.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			if err := s.Renew(); err != nil {
+				t.Fatalf("Renew: %v", err)
+			}
+			if err := s.Set("user", "ann"); err != nil {
+				t.Fatalf("Set: %v", err)
+			}
+		})
+		if login.token == "" {
+			t.Fatal("the login's own value was lost")
+		}
+		if got := login.get("/get?k=cart"); got != "absent" {
+			t.Fatalf("after a logout, the renewed session has cart=%s from the logged-out one", got)
+		}
+		if got := login.get("/get?k=user"); got != `"ann"` {
+			t.Fatalf("user: got %s, want the login's own value", got)
+		}
+	})
+
+	t.Run("Renew costs no store call; the commit makes one move", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		c := e.client()
+		c.get("/set?k=cart&v=3")
+		e.store.Calls()
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			if err := session.FromContext(r.Context()).Renew(); err != nil {
+				t.Fatalf("Renew: %v", err)
+			}
+			if calls := e.store.Calls(); len(calls) != 0 {
+				t.Errorf("Renew made store calls %v, want none", calls)
+			}
+		})
+		if calls := e.store.Calls(); !equalCalls(calls, []string{"Move"}) {
+			t.Errorf("the commit made store calls %v, want [Move]", calls)
+		}
+	})
+
+	t.Run("a renewed ID keeps the first character of the old one", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		for range 20 {
+			c := e.client()
+			c.get("/set?k=cart&v=3")
+			old := tokenID(t, e, c.token)
+			c.get("/renew")
+			if id := tokenID(t, e, c.token); id == old || id[0] != old[0] || len(id) != len(old) {
+				t.Fatalf("renewed %q to %q, want a new ID of the same length starting with %q", old, id, old[:1])
+			}
+		}
+	})
+}
+
 func TestLimits(t *testing.T) {
 	e := newEnv(t, session.Config{MaxKeyLength: 8, MaxValueSize: 16, MaxKeys: 3})
 	set := func(s *session.Session, k string, v any) error { return s.Set(k, v) }
@@ -367,4 +470,71 @@ func TestClearDoesNotHideAGoneSession(t *testing.T) {
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "session_expired") {
 		t.Fatalf("got %d %s, want 401 session_expired", w.Code, w.Body)
 	}
+}
+
+// TestUndecodableValue plants bytes the codec cannot decode, as an older
+// version of the application or another service might have stored them.
+func TestUndecodableValue(t *testing.T) {
+	plant := func(t *testing.T, e *env, c *client) {
+		t.Helper()
+		c.get("/set?k=n&v=1")
+		id := tokenID(t, e, c.token)
+		if _, err := e.mem.Update(t.Context(), id, storeDelta("user", []byte("{not json")), time.Hour, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("a handler that returns on the error gets the ErrorHandler's 500, never an empty 200", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		c := e.client()
+		plant(t, e, c)
+		w := c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_ = s.Set("n", 2) // a change the failed request must not save
+			if _, _, err := session.Get[string](s, "user"); err != nil {
+				return // the README's idiom
+			}
+			fmt.Fprint(w, "unreachable")
+		})
+		if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "cannot be read") {
+			t.Fatalf("got %d %q, want 500 saying a value cannot be read", w.Code, w.Body)
+		}
+		if got := c.get("/get?k=n"); got != "1" {
+			t.Fatalf("n: got %s, want 1: the failed request's change was saved", got)
+		}
+	})
+
+	t.Run("the error wraps ErrDecode and the session's other keys still read", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		c := e.client()
+		plant(t, e, c)
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			if _, _, err := session.Get[string](s, "user"); !errors.Is(err, session.ErrDecode) || errors.Is(err, session.ErrStore) {
+				t.Errorf("Get: got error %v, want one wrapping ErrDecode and not ErrStore", err)
+			}
+			if n, ok, err := session.Get[int](s, "n"); n != 1 || !ok || err != nil {
+				t.Errorf("Get n: got %v %v %v, want 1 true nil", n, ok, err)
+			}
+			fmt.Fprint(w, "handled")
+		})
+		if c.last.Code != http.StatusOK {
+			t.Fatalf("a handler that answered got %d, want its own 200", c.last.Code)
+		}
+	})
+
+	t.Run("Set or Delete of the key repairs the session", func(t *testing.T) {
+		e := newEnv(t, session.Config{})
+		c := e.client()
+		plant(t, e, c)
+		c.get("/del?k=user")
+		if got := c.get("/get?k=user"); got != "absent" {
+			t.Fatalf("after Delete got %s, want absent", got)
+		}
+		plant(t, e, c)
+		c.get(`/set?k=user&v="ann"`)
+		if got := c.get("/get?k=user"); got != `"ann"` {
+			t.Fatalf("after Set got %s, want \"ann\"", got)
+		}
+	})
 }

@@ -325,3 +325,38 @@ func TestAResponseThatReadTheSessionVaries(t *testing.T) {
 		t.Fatalf("got Vary %q: an anonymous page that read the session depends on the cookie", got)
 	}
 }
+
+// TestDuplicateCookies sends several session cookies, as a browser does when
+// a sibling subdomain set one for the parent domain.
+func TestDuplicateCookies(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=user&v=1")
+	send := func(values ...string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/get?k=user", nil)
+		for _, v := range values {
+			r.Header.Add("Cookie", e.m.CookieName()+"="+v)
+		}
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return w
+	}
+	t.Run("the cookie that verifies wins over a bad one before it", func(t *testing.T) {
+		w := send("planted-garbage", c.token)
+		if got := strings.TrimSpace(w.Body.String()); got != "1" {
+			t.Fatalf("got %q, want the session's value 1", got)
+		}
+		if sc := w.Header().Values("Set-Cookie"); len(sc) != 0 {
+			t.Fatalf("got Set-Cookie %q, want none: the user's cookie must not be deleted", sc)
+		}
+	})
+	t.Run("with none that verifies, no session and the cookie is expired", func(t *testing.T) {
+		w := send("planted-garbage", "more-garbage")
+		if got := strings.TrimSpace(w.Body.String()); got != "absent" {
+			t.Fatalf("got %q, want absent", got)
+		}
+		if ck := cookieOf(w, e.m.CookieName()); ck == nil || ck.MaxAge >= 0 {
+			t.Fatalf("got cookie %v, want an expired one", ck)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/redistest"
+	"github.com/seed58a3dad2/session/store"
 )
 
 // apiClient is a browser-like client with a cookie jar.
@@ -175,4 +177,50 @@ func TestExampleRejectsUnknownStore(t *testing.T) {
 	if _, _, err := openStore("postgres", "", "session"); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
 		t.Fatalf("got %v", err)
 	}
+}
+
+func TestExampleHostileValues(t *testing.T) {
+	st, closeStore, err := openStore("memory", "", "session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeStore)
+	m, err := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newRouter(m))
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &apiClient{t: t, base: srv.URL, http: &http.Client{Jar: jar}}
+
+	t.Run("a value of 20 KB of '<' is stored as 20 KB, not escaped past the size limit", func(t *testing.T) {
+		value := `"` + strings.Repeat("<", 20<<10) + `"`
+		if code, body, _ := c.call("PUT", "/api/values/html", string(value)); code != http.StatusNoContent {
+			t.Fatalf("got %d %s, want 204", code, body)
+		}
+		if code, body, _ := c.call("GET", "/api/values/html", ""); code != http.StatusOK || body != string(value) {
+			t.Fatalf("got %d and %d bytes, want 200 and the %d bytes stored", code, len(body), len(value))
+		}
+	})
+	t.Run("a stored user that cannot be decoded answers 500, not an empty 200", func(t *testing.T) {
+		c.call("POST", "/api/login", `{"user":"ann"}`)
+		var id string
+		probe := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id = session.FromContext(r.Context()).ID()
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		u, _ := url.Parse(srv.URL)
+		for _, ck := range jar.Cookies(u) {
+			r.AddCookie(ck)
+		}
+		probe.ServeHTTP(httptest.NewRecorder(), r)
+		if _, err := st.Update(t.Context(), id, store.Delta{Set: map[string][]byte{"user": []byte("{not json")}}, time.Hour, 0); err != nil {
+			t.Fatal(err)
+		}
+		code, body, _ := c.call("GET", "/api/whoami", "")
+		if code != http.StatusInternalServerError || !strings.Contains(body, `"error":"session_value_unreadable"`) {
+			t.Fatalf("got %d %q, want 500 session_value_unreadable", code, body)
+		}
+	})
 }
