@@ -13,4 +13,22 @@
 //			return storetest.Harness{Store: newStore(clock.Now), Advance: clock.Advance}
 //		})
 //	}
+//
+// Each case is a subtest named <Topic>/<Case>, such as Update/Deleted, run
+// by the function test<Topic><Case> (testUpdateDeleted) in the file named
+// for its topic (update.go), where a table beside it holds the sentence that
+// explains the case. That sentence is logged when the case fails:
+//
+//	--- FAIL: TestConformance/Update/Deleted (0.00s)
+//	    update.go:77: Update({Clear:false Del:[] Set:map[a:[50]]}, maxKeys 10): got found=true, want false
+//	    storetest.go:39: storetest: updating a deleted session reports not found and creates nothing
+//
+// Names are short and stable so that -run can pick a topic or a case:
+//
+//	go test -run 'TestConformance/Update/' ./memstore
+//	go test -run 'TestConformance/Update/Deleted$' ./memstore
+//
+// A store whose TestConformance has levels of its own (redisstore runs the
+// suite on several servers) puts a pattern for each level in front:
+// -run 'TestConformance/on_miniredis/Update/Deleted$'.
 package storetest
