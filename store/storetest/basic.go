@@ -178,6 +178,10 @@ func testBasicCanceledContext(t *testing.T, h Harness) {
 			_, err := h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl, 0)
 			return err
 		}},
+		{"Move", func() error {
+			_, err := h.Store.Move(ctx, id, renewedID(t, id), store.Delta{Set: values("b", "2")}, ttl, 0)
+			return err
+		}},
 		{"Touch", func() error { _, err := h.Store.Touch(ctx, id, ttl); return err }},
 		{"Delete", func() error { return h.Store.Delete(ctx, id) }},
 	}

@@ -22,6 +22,14 @@ func newID(t testing.TB) string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// renewedID returns a new random ID to move session from to, shaped like
+// the ones the middleware makes when it renews an ID: it shares the first
+// character of from, which a store may rely on (see package store).
+func renewedID(t testing.TB, from string) string {
+	t.Helper()
+	return from[:1] + newID(t)[1:]
+}
+
 // values builds a value map from key, value pairs of strings.
 func values(kv ...string) map[string][]byte {
 	m := make(map[string][]byte, len(kv)/2)
@@ -62,6 +70,17 @@ func updateLimited(t *testing.T, h Harness, id string, d store.Delta, maxKeys in
 	found, err := h.Store.Update(t.Context(), id, d, ttl, maxKeys)
 	if err != nil {
 		t.Fatalf("Update: got error %v, want nil", err)
+	}
+	return found
+}
+
+// move moves session from to to with the suite's ttl and returns found, or
+// fails the test.
+func move(t *testing.T, h Harness, from, to string, d store.Delta, maxKeys int) bool {
+	t.Helper()
+	found, err := h.Store.Move(t.Context(), from, to, d, ttl, maxKeys)
+	if err != nil {
+		t.Fatalf("Move: got error %v, want nil", err)
 	}
 	return found
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/seed58a3dad2/session/store"
 )
 
-// limitCases cover maxKeys in Create and Delta.MaxKeys in Update.
+// limitCases cover maxKeys in Create and Update.
 var limitCases = []testCase{
 	{"CreateOver", testLimitsCreateOver, "create with more than maxKeys values returns ErrTooManyKeys and writes nothing"},
 	{"CreateWithin", testLimitsCreateWithin, "create with at most maxKeys values, or no limit, succeeds"},
@@ -39,24 +39,7 @@ func testLimitsCreateWithin(t *testing.T, h Harness) {
 }
 
 func testLimitsUpdate(t *testing.T, h Harness) {
-	start := values("a", "1", "b", "2", "c", "3")
-	tests := []struct {
-		name  string
-		delta store.Delta
-		want  map[string][]byte // nil: ErrTooManyKeys
-	}{
-		{"adding a fourth key to three", store.Delta{Set: values("d", "4")}, nil},
-		{"replacing an existing key", store.Delta{Set: values("a", "new")}, values("a", "new", "b", "2", "c", "3")},
-		{"replacing every key", store.Delta{Set: values("a", "x", "b", "y", "c", "z")}, values("a", "x", "b", "y", "c", "z")},
-		{"deleting one key and adding another", store.Delta{Del: []string{"a"}, Set: values("d", "4")}, values("b", "2", "c", "3", "d", "4")},
-		{"deleting two keys and adding two", store.Delta{Del: []string{"a", "b"}, Set: values("d", "4", "e", "5")}, values("c", "3", "d", "4", "e", "5")},
-		{"deleting one key twice and adding two", store.Delta{Del: []string{"a", "a"}, Set: values("d", "4", "e", "5")}, nil},
-		{"deleting a key and setting it again with another", store.Delta{Del: []string{"a"}, Set: values("a", "x", "d", "4")}, nil},
-		{"deleting a missing key and adding one", store.Delta{Del: []string{"missing"}, Set: values("d", "4")}, nil},
-		{"clearing and adding three", store.Delta{Clear: true, Set: values("w", "1", "x", "2", "y", "3")}, values("w", "1", "x", "2", "y", "3")},
-		{"clearing and adding four", store.Delta{Clear: true, Set: values("w", "1", "x", "2", "y", "3", "z", "4")}, nil},
-		{"clearing, deleting and setting the old keys", store.Delta{Clear: true, Del: []string{"a"}, Set: start}, start},
-	}
+	start, tests := limitTests()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := newID(t)
@@ -110,4 +93,32 @@ func testLimitsUpdateMissing(t *testing.T, h Harness) {
 		t.Errorf("Update: got %v, %v, want false, nil", found, err)
 	}
 	wantMissing(t, h, id)
+}
+
+// A limitTest is a Delta applied under a limit of three keys to a session
+// holding three, and the values it leaves.
+type limitTest struct {
+	name  string
+	delta store.Delta
+	want  map[string][]byte // nil: ErrTooManyKeys, and nothing written
+}
+
+// limitTests returns the three values a session starts with and the Deltas
+// that must keep it within a limit of three keys, or be rejected: Update and
+// Move count keys alike.
+func limitTests() (start map[string][]byte, tests []limitTest) {
+	start = values("a", "1", "b", "2", "c", "3")
+	return start, []limitTest{
+		{"adding a fourth key to three", store.Delta{Set: values("d", "4")}, nil},
+		{"replacing an existing key", store.Delta{Set: values("a", "new")}, values("a", "new", "b", "2", "c", "3")},
+		{"replacing every key", store.Delta{Set: values("a", "x", "b", "y", "c", "z")}, values("a", "x", "b", "y", "c", "z")},
+		{"deleting one key and adding another", store.Delta{Del: []string{"a"}, Set: values("d", "4")}, values("b", "2", "c", "3", "d", "4")},
+		{"deleting two keys and adding two", store.Delta{Del: []string{"a", "b"}, Set: values("d", "4", "e", "5")}, values("c", "3", "d", "4", "e", "5")},
+		{"deleting one key twice and adding two", store.Delta{Del: []string{"a", "a"}, Set: values("d", "4", "e", "5")}, nil},
+		{"deleting a key and setting it again with another", store.Delta{Del: []string{"a"}, Set: values("a", "x", "d", "4")}, nil},
+		{"deleting a missing key and adding one", store.Delta{Del: []string{"missing"}, Set: values("d", "4")}, nil},
+		{"clearing and adding three", store.Delta{Clear: true, Set: values("w", "1", "x", "2", "y", "3")}, values("w", "1", "x", "2", "y", "3")},
+		{"clearing and adding four", store.Delta{Clear: true, Set: values("w", "1", "x", "2", "y", "3", "z", "4")}, nil},
+		{"clearing, deleting and setting the old keys", store.Delta{Clear: true, Del: []string{"a"}, Set: start}, start},
+	}
 }

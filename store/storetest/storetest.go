@@ -73,4 +73,5 @@ var topics = []topic{
 	{"Expiry", expiryCases},
 	{"Limits", limitCases},
 	{"Concurrency", concurrencyCases},
+	{"Move", moveCases},
 }

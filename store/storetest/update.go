@@ -18,19 +18,7 @@ var updateCases = []testCase{
 }
 
 func testUpdateOrder(t *testing.T, h Harness) {
-	tests := []struct {
-		delta store.Delta
-		want  map[string][]byte
-	}{
-		{store.Delta{}, values("a", "1", "b", "2", "c", "3")},
-		{store.Delta{Set: values("b", "new", "d", "4")}, values("a", "1", "b", "new", "c", "3", "d", "4")},
-		{store.Delta{Del: []string{"a", "missing"}}, values("b", "2", "c", "3")},
-		{store.Delta{Del: []string{"a"}, Set: values("a", "again")}, values("a", "again", "b", "2", "c", "3")},
-		{store.Delta{Clear: true}, nil},
-		{store.Delta{Clear: true, Set: values("a", "after")}, values("a", "after")},
-		{store.Delta{Clear: true, Del: []string{"x"}, Set: values("b", "new")}, values("b", "new")},
-	}
-	for _, tt := range tests {
+	for _, tt := range orderTests() {
 		id := newID(t)
 		create(t, h, id, values("a", "1", "b", "2", "c", "3"))
 		if found := update(t, h, id, tt.delta); !found {
@@ -110,4 +98,25 @@ func testUpdateTouchMissing(t *testing.T, h Harness) {
 		t.Errorf("Touch: got %v, %v, want false, nil", found, err)
 	}
 	wantMissing(t, h, id)
+}
+
+// An orderTest is a Delta and the values it leaves of a session holding
+// a=1, b=2, c=3.
+type orderTest struct {
+	delta store.Delta
+	want  map[string][]byte
+}
+
+// orderTests exercise the order Clear, Del, Set, which Update and Move
+// share.
+func orderTests() []orderTest {
+	return []orderTest{
+		{store.Delta{}, values("a", "1", "b", "2", "c", "3")},
+		{store.Delta{Set: values("b", "new", "d", "4")}, values("a", "1", "b", "new", "c", "3", "d", "4")},
+		{store.Delta{Del: []string{"a", "missing"}}, values("b", "2", "c", "3")},
+		{store.Delta{Del: []string{"a"}, Set: values("a", "again")}, values("a", "again", "b", "2", "c", "3")},
+		{store.Delta{Clear: true}, nil},
+		{store.Delta{Clear: true, Set: values("a", "after")}, values("a", "after")},
+		{store.Delta{Clear: true, Del: []string{"x"}, Set: values("b", "new")}, values("b", "new")},
+	}
 }
