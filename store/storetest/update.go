@@ -9,93 +9,114 @@ import (
 
 // updateCases cover how Update applies a Delta and when it must not write.
 var updateCases = []testCase{
-	{"update applies clear, then del, then set", func(t *testing.T, h Harness) {
-		tests := []struct {
-			delta store.Delta
-			want  map[string][]byte
-		}{
-			{store.Delta{}, values("a", "1", "b", "2", "c", "3")},
-			{store.Delta{Set: values("b", "new", "d", "4")}, values("a", "1", "b", "new", "c", "3", "d", "4")},
-			{store.Delta{Del: []string{"a", "missing"}}, values("b", "2", "c", "3")},
-			{store.Delta{Del: []string{"a"}, Set: values("a", "again")}, values("a", "again", "b", "2", "c", "3")},
-			{store.Delta{Clear: true}, nil},
-			{store.Delta{Clear: true, Set: values("a", "after")}, values("a", "after")},
-			{store.Delta{Clear: true, Del: []string{"x"}, Set: values("b", "new")}, values("b", "new")},
-		}
-		for _, tt := range tests {
-			id := newID(t)
-			create(t, h, id, values("a", "1", "b", "2", "c", "3"))
-			if found := update(t, h, id, tt.delta); !found {
-				t.Fatalf("Update(%+v): got found=false, want true", tt.delta)
-			}
-			wantValues(t, h, id, tt.want)
-		}
-	}},
-	{"updating a session that was never created reports not found and creates nothing", func(t *testing.T, h Harness) {
+	{"Order", testUpdateOrder, "update applies clear, then del, then set"},
+	{"NeverCreated", testUpdateNeverCreated, "updating a session that was never created reports not found and creates nothing"},
+	{"Expired", testUpdateExpired, "updating an expired session reports not found and creates nothing"},
+	{"Deleted", testUpdateDeleted, "updating a deleted session reports not found and creates nothing"},
+	{"Emptied", testUpdateEmptied, "a session whose values were all removed still exists"},
+	{"TouchMissing", testUpdateTouchMissing, "touching a missing session reports not found and creates nothing"},
+}
+
+func testUpdateOrder(t *testing.T, h Harness) {
+	for _, tt := range orderTests() {
 		id := newID(t)
-		if found := update(t, h, id, store.Delta{Set: values("a", "1")}); found {
-			t.Errorf("Update: got found=true, want false")
+		create(t, h, id, values("a", "1", "b", "2", "c", "3"))
+		if found := update(t, h, id, tt.delta); !found {
+			t.Fatalf("Update(%+v): got found=false, want true", tt.delta)
 		}
-		wantMissing(t, h, id)
-	}},
-	{"updating an expired session reports not found and creates nothing", func(t *testing.T, h Harness) {
+		wantValues(t, h, id, tt.want)
+	}
+}
+
+func testUpdateNeverCreated(t *testing.T, h Harness) {
+	id := newID(t)
+	if found := update(t, h, id, store.Delta{Set: values("a", "1")}); found {
+		t.Errorf("Update: got found=true, want false")
+	}
+	wantMissing(t, h, id)
+}
+
+func testUpdateExpired(t *testing.T, h Harness) {
+	id := newID(t)
+	create(t, h, id, values("a", "1"))
+	h.Advance(ttl + time.Minute)
+	if found := update(t, h, id, store.Delta{Set: values("a", "2")}); found {
+		t.Errorf("Update: got found=true, want false")
+	}
+	wantMissing(t, h, id)
+}
+
+func testUpdateDeleted(t *testing.T, h Harness) {
+	for _, tt := range []struct {
+		d       store.Delta
+		maxKeys int
+	}{
+		{store.Delta{Set: values("a", "2")}, 0},
+		{store.Delta{Clear: true, Set: values("a", "2")}, 0},
+		{store.Delta{Set: values("a", "2")}, 10},
+		{store.Delta{}, 0},
+	} {
 		id := newID(t)
 		create(t, h, id, values("a", "1"))
-		h.Advance(ttl + time.Minute)
-		if found := update(t, h, id, store.Delta{Set: values("a", "2")}); found {
-			t.Errorf("Update: got found=true, want false")
+		if err := h.Store.Delete(t.Context(), id); err != nil {
+			t.Fatalf("Delete: got error %v, want nil", err)
+		}
+		if found := updateLimited(t, h, id, tt.d, tt.maxKeys); found {
+			t.Errorf("Update(%+v, maxKeys %d): got found=true, want false", tt.d, tt.maxKeys)
 		}
 		wantMissing(t, h, id)
-	}},
-	{"updating a deleted session reports not found and creates nothing", func(t *testing.T, h Harness) {
-		for _, tt := range []struct {
-			d       store.Delta
-			maxKeys int
-		}{
-			{store.Delta{Set: values("a", "2")}, 0},
-			{store.Delta{Clear: true, Set: values("a", "2")}, 0},
-			{store.Delta{Set: values("a", "2")}, 10},
-			{store.Delta{}, 0},
-		} {
-			id := newID(t)
-			create(t, h, id, values("a", "1"))
-			if err := h.Store.Delete(t.Context(), id); err != nil {
-				t.Fatalf("Delete: got error %v, want nil", err)
-			}
-			if found := updateLimited(t, h, id, tt.d, tt.maxKeys); found {
-				t.Errorf("Update(%+v, maxKeys %d): got found=true, want false", tt.d, tt.maxKeys)
-			}
-			wantMissing(t, h, id)
-		}
-	}},
-	{"a session whose values were all removed still exists", func(t *testing.T, h Harness) {
-		for _, tt := range []struct {
-			d       store.Delta
-			maxKeys int
-		}{
-			{store.Delta{Clear: true}, 0},
-			{store.Delta{Del: []string{"a", "b"}}, 0},
-			{store.Delta{Clear: true}, 1},
-			{store.Delta{Del: []string{"a", "b"}}, 1},
-		} {
-			d := tt.d
-			id := newID(t)
-			create(t, h, id, values("a", "1", "b", "2"))
-			updateLimited(t, h, id, d, tt.maxKeys)
-			wantValues(t, h, id, nil)
-			// Still there to be written to.
-			if found := update(t, h, id, store.Delta{Set: values("c", "3")}); !found {
-				t.Errorf("Update after %+v: got found=false, want true", d)
-			}
-			wantValues(t, h, id, values("c", "3"))
-		}
-	}},
-	{"touching a missing session reports not found and creates nothing", func(t *testing.T, h Harness) {
+	}
+}
+
+func testUpdateEmptied(t *testing.T, h Harness) {
+	for _, tt := range []struct {
+		d       store.Delta
+		maxKeys int
+	}{
+		{store.Delta{Clear: true}, 0},
+		{store.Delta{Del: []string{"a", "b"}}, 0},
+		{store.Delta{Clear: true}, 1},
+		{store.Delta{Del: []string{"a", "b"}}, 1},
+	} {
+		d := tt.d
 		id := newID(t)
-		found, err := h.Store.Touch(t.Context(), id, ttl)
-		if err != nil || found {
-			t.Errorf("Touch: got %v, %v, want false, nil", found, err)
+		create(t, h, id, values("a", "1", "b", "2"))
+		updateLimited(t, h, id, d, tt.maxKeys)
+		wantValues(t, h, id, nil)
+		// Still there to be written to.
+		if found := update(t, h, id, store.Delta{Set: values("c", "3")}); !found {
+			t.Errorf("Update after %+v: got found=false, want true", d)
 		}
-		wantMissing(t, h, id)
-	}},
+		wantValues(t, h, id, values("c", "3"))
+	}
+}
+
+func testUpdateTouchMissing(t *testing.T, h Harness) {
+	id := newID(t)
+	found, err := h.Store.Touch(t.Context(), id, ttl)
+	if err != nil || found {
+		t.Errorf("Touch: got %v, %v, want false, nil", found, err)
+	}
+	wantMissing(t, h, id)
+}
+
+// An orderTest is a Delta and the values it leaves of a session holding
+// a=1, b=2, c=3.
+type orderTest struct {
+	delta store.Delta
+	want  map[string][]byte
+}
+
+// orderTests exercise the order Clear, Del, Set, which Update and Move
+// share.
+func orderTests() []orderTest {
+	return []orderTest{
+		{store.Delta{}, values("a", "1", "b", "2", "c", "3")},
+		{store.Delta{Set: values("b", "new", "d", "4")}, values("a", "1", "b", "new", "c", "3", "d", "4")},
+		{store.Delta{Del: []string{"a", "missing"}}, values("b", "2", "c", "3")},
+		{store.Delta{Del: []string{"a"}, Set: values("a", "again")}, values("a", "again", "b", "2", "c", "3")},
+		{store.Delta{Clear: true}, nil},
+		{store.Delta{Clear: true, Set: values("a", "after")}, values("a", "after")},
+		{store.Delta{Clear: true, Del: []string{"x"}, Set: values("b", "new")}, values("b", "new")},
+	}
 }
