@@ -266,6 +266,10 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	if !ok {
 		return false, nil
 	}
+	if ttl <= 0 {
+		delete(src.entries, from)
+		return true, nil
+	}
 	if _, ok := dst.live(to, now); ok {
 		return false, store.ErrExists
 	}
@@ -273,9 +277,6 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 		return false, store.ErrTooManyKeys
 	}
 	delete(src.entries, from)
-	if ttl <= 0 {
-		return true, nil
-	}
 	apply(e.values, &d)
 	e.expires = now.Add(ttl)
 	dst.entries[to] = e

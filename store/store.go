@@ -35,8 +35,9 @@ var ErrExists = errors.New("session: session ID already in use")
 // non-nil error is for system failures only (the backend is down, a timeout):
 // the middleware answers those with 503.
 //
-// A ttl of zero or less ends the session: Create stores nothing, Update and
-// Touch delete it (reporting found=true when it existed).
+// A ttl of zero or less ends the session: Create stores nothing; Update,
+// Touch and Move delete it, reporting found=true when it existed, whatever
+// the change, the limit or the new ID (Move then stores nothing under it).
 //
 // Implementations must be safe for concurrent use, and must apply each call
 // atomically: two concurrent Updates that change different keys of one session

@@ -21,7 +21,7 @@ var moveCases = []testCase{
 	{"Emptied", testMoveEmptied, "a session whose values were all removed still moves, and is found empty under the new ID"},
 	{"Missing", testMoveMissing, "moving a missing, expired or deleted session reports not found and creates neither ID"},
 	{"Exists", testMoveExists, "moving onto an ID that is stored returns ErrExists and changes neither session nor its expiry"},
-	{"ZeroTTL", testMoveZeroTTL, "a move with a ttl of zero or less ends the session: it reports found, and neither ID exists after"},
+	{"ZeroTTL", testMoveZeroTTL, "a move with a ttl of zero or less ends the session whatever the change, the limit or the new ID: it reports found, and stores nothing under the new ID"},
 	{"Limits", testMoveLimits, "a move within maxKeys succeeds, and one beyond it returns ErrTooManyKeys and changes neither ID"},
 	{"LimitsAlreadyOver", testMoveLimitsAlreadyOver, "a move is held to maxKeys even when the session is already over it"},
 	{"RejectedKeepsExpiry", testMoveRejectedKeepsExpiry, "a move rejected for too many keys does not extend the expiry of the old ID"},
@@ -248,7 +248,7 @@ func testMoveExists(t *testing.T, h Harness) {
 
 func testMoveZeroTTL(t *testing.T, h Harness) {
 	for _, end := range []time.Duration{0, -time.Second} {
-		for _, maxKeys := range []int{0, 5} {
+		for _, maxKeys := range []int{0, 5, 1} { // 1: the change would exceed it
 			from := newID(t)
 			to := renewedID(t, from)
 			create(t, h, from, values("a", "1"))
@@ -261,6 +261,16 @@ func testMoveZeroTTL(t *testing.T, h Harness) {
 			// that never expires.
 			wantMissing(t, h, to)
 		}
+		// Onto a stored ID: the session still ends, and the other stays.
+		from := newID(t)
+		to := renewedID(t, from)
+		create(t, h, from, values("a", "1"))
+		create(t, h, to, values("other", "1"))
+		if found, err := h.Store.Move(t.Context(), from, to, store.Delta{}, end, 0); err != nil || !found {
+			t.Errorf("Move with ttl %v onto a stored ID: got %v, %v, want true, nil", end, found, err)
+		}
+		wantMissing(t, h, from)
+		wantValues(t, h, to, values("other", "1"))
 	}
 }
 
