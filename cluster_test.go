@@ -61,7 +61,9 @@ func countedEnv(t *testing.T, client redis.UniversalClient, cfg session.Config) 
 // master of client. Redis caches a script per server, and the first run on a
 // server that lacks it costs a second round trip (EVALSHA answers NOSCRIPT,
 // go-redis sends EVAL); on a Cluster, sessions land on every master.
-// Sessions are created under IDs chosen until each master has served one.
+// Sessions are created under IDs chosen until each master has served one;
+// their first characters vary, since the first character picks the shard and
+// so the slot.
 func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.Store, prefix string) {
 	t.Helper()
 	ctx := t.Context()
@@ -90,8 +92,9 @@ func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.
 		if i == 1000 {
 			t.Fatalf("warming scripts: reached %d masters of %d in %d sessions", len(warmed), masters, i)
 		}
-		id := "warm-" + strconv.Itoa(i)
-		master := masterOf(prefix + ":default:{" + id + "}")
+		const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		id := string(base64URL[i%len(base64URL)]) + "warm-" + strconv.Itoa(i)
+		master := masterOf(prefix + ":default:{default:" + id[:1] + "}:" + id)
 		if warmed[master] {
 			continue
 		}

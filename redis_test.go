@@ -107,7 +107,7 @@ func TestRedisSessionReadableWithRedisCLI(t *testing.T) {
 	c := e.client()
 	c.get(`/set?k=user&v="ann"`)
 	id := tokenID(t, e, c.token)
-	key := prefix + ":shop:{" + id + "}"
+	key := prefix + ":shop:{shop:" + id[:1] + "}:" + id
 	got, err := client.HGet(context.Background(), key, "user").Result()
 	if err != nil || got != `"ann"` {
 		t.Fatalf("HGET %s user: got %q %v, want the JSON \"ann\"", key, got, err)
@@ -125,7 +125,8 @@ func TestRedisWriteDoesNotResurrect(t *testing.T) {
 	c := e.client()
 	c.get("/set?k=a&v=1")
 	old := c.token
-	oldKey := prefix + ":default:{" + tokenID(t, e, old) + "}"
+	oldID := tokenID(t, e, old)
+	oldKey := prefix + ":default:{default:" + oldID[:1] + "}:" + oldID
 
 	// Logged out elsewhere (another tab, an admin): the key is gone.
 	if w := (&client{e: e, token: old}).do(http.MethodPost, "/close"); w.Code != http.StatusNoContent {

@@ -1,11 +1,14 @@
 // Package redisstore keeps sessions in Redis, so that every instance of an
 // application sees the same sessions and they survive restarts. Each session
-// is one hash under the key "<Prefix>:<Application>:{<id>}", one field per
-// value plus an "@created" field that keeps an emptied session in existence;
-// the braces make the ID the Cluster hash tag. Every method is one round
-// trip: Create and Update are Lua scripts (EVALSHA), so they apply
-// atomically and an Update never brings back a session that expired or was
-// deleted. Times to live are relative (PEXPIRE), so clock skew between
+// is one hash under the key "<Prefix>:<Application>:{<Application>:<c>}:<id>",
+// c being the first character of the ID, one field per value plus an
+// "@created" field that keeps an emptied session in existence. The braces
+// hold the Cluster hash tag: it names one of the application's 64 shards, so
+// the shards spread over the masters while a session and the ID it is renewed
+// to, which keeps the first character, share a slot. Every method is one
+// round trip: Create, Update and Move are Lua scripts (EVALSHA), so they
+// apply atomically and an Update never brings back a session that expired or
+// was deleted. Times to live are relative (PEXPIRE), so clock skew between
 // application servers and Redis does not matter. Redis 4 or later is needed.
 //
 // New accepts any redis.UniversalClient:

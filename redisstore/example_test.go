@@ -36,7 +36,9 @@ func Example() {
 	values, found, err := s.Load(ctx, id, 0)
 	fmt.Println(found, err, string(values["user"]), string(values["cart"]))
 
-	raw, _ := client.HGet(ctx, "session:shop:{"+id+"}", "cart").Result()
+	// The key's hash tag is the shard: the Application and the ID's first
+	// character.
+	raw, _ := client.HGet(ctx, "session:shop:{shop:Z}:"+id, "cart").Result()
 	fmt.Println(raw)
 	// Output:
 	// true <nil> 42 3 items
@@ -54,8 +56,9 @@ func ExampleNew_sentinel() {
 	_ = s
 }
 
-// A Cluster: the session ID is the hash tag of its key, so each script
-// touches one slot.
+// A Cluster: a session's key has its shard as hash tag (the Application and
+// the ID's first character), so each script touches one slot, and the 64
+// shards of an application spread over the masters.
 func ExampleNew_cluster() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: []string{"node-1:6379", "node-2:6379", "node-3:6379"},
