@@ -29,7 +29,7 @@ func redisEnv(t *testing.T, client redis.UniversalClient, cfg session.Config) (*
 
 func miniredisClient(t *testing.T) redis.UniversalClient {
 	mr := miniredis.RunT(t)
-	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -162,7 +162,7 @@ func TestRedisDownAnswers503(t *testing.T) {
 		}
 	}()
 	addr := ln.Addr().String()
-	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	defer rc.Close()
 	e := newEnv(t, session.Config{Store: redisstore.New(rc, redisstore.Config{})})
 	for _, path := range []string{"/set?k=a&v=1", "/incr"} {

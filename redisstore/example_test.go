@@ -19,7 +19,9 @@ func Example() {
 		return
 	}
 	defer m.Close()
-	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	// ContextTimeoutEnabled makes go-redis end each call at its context's
+	// deadline; New panics without it.
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	defer client.Close()
 
 	s := redisstore.New(client, redisstore.Config{Application: "shop"})
@@ -48,8 +50,9 @@ func Example() {
 // A Sentinel-managed primary: the Store follows failovers.
 func ExampleNew_sentinel() {
 	client := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:    "mymaster",
-		SentinelAddrs: []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+		MasterName:            "mymaster",
+		SentinelAddrs:         []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+		ContextTimeoutEnabled: true, // required: calls end at their context's deadline
 	})
 	defer client.Close()
 	s := redisstore.New(client, redisstore.Config{Application: "shop"})
@@ -61,7 +64,8 @@ func ExampleNew_sentinel() {
 // shards of an application spread over the masters.
 func ExampleNew_cluster() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs: []string{"node-1:6379", "node-2:6379", "node-3:6379"},
+		Addrs:                 []string{"node-1:6379", "node-2:6379", "node-3:6379"},
+		ContextTimeoutEnabled: true, // required: calls end at their context's deadline
 	})
 	defer client.Close()
 	s := redisstore.New(client, redisstore.Config{Application: "shop"})

@@ -59,10 +59,17 @@ var _ store.Store = (*Store)(nil)
 // a single server (redis.NewClient), a Sentinel-managed primary
 // (redis.NewFailoverClient) or a Cluster (redis.NewClusterClient). The Store
 // does not close client. New panics if client is nil or cfg is invalid.
+//
+// Every call must end at its context's deadline, which go-redis honours only
+// when its options set ContextTimeoutEnabled: true. New panics if client is a
+// *redis.Client, *redis.ClusterClient or *redis.Ring whose options do not.
+// A client of any other type, such as a wrapper, is accepted as it is, and
+// must honour deadlines itself.
 func New(client redis.UniversalClient, cfg Config) *Store {
 	if client == nil {
 		panic("redisstore: nil client")
 	}
+	checkClient(client)
 	if cfg.Prefix == "" {
 		cfg.Prefix = "session"
 	}

@@ -31,7 +31,7 @@ type backend struct {
 var backends = []backend{
 	{"on miniredis", func(t *testing.T) (redis.UniversalClient, string, func(time.Duration)) {
 		m := miniredis.RunT(t)
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
 		return c, "session", m.FastForward
 	}},
@@ -46,7 +46,7 @@ func TestConformance(t *testing.T) {
 	t.Run("on miniredis", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) storetest.Harness {
 			m := miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = c.Close() })
 			return storetest.Harness{Store: redisstore.New(c, redisstore.Config{}), Advance: m.FastForward}
 		})
@@ -378,7 +378,7 @@ func TestMoveRacing(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0"}) // never dialed
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0", ContextTimeoutEnabled: true}) // never dialed
 	defer c.Close()
 	for _, cfg := range []redisstore.Config{
 		{Prefix: "a{b"},

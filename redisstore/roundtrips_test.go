@@ -50,7 +50,7 @@ func TestRoundTrips(t *testing.T) {
 	}{
 		{"on miniredis", func(t *testing.T) (redis.UniversalClient, string) {
 			m := miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = c.Close() })
 			return c, "session"
 		}},
@@ -274,7 +274,7 @@ func TestServerCommands(t *testing.T) {
 	m := miniredis.RunT(t)
 	log := &serverLog{}
 	m.Server().SetPreHook(log.hook)
-	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	defer c.Close()
 	s := New(c, Config{})
 	ctx := t.Context()

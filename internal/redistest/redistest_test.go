@@ -132,6 +132,34 @@ func TestClient(t *testing.T) {
 	})
 }
 
+func TestPausableServer(t *testing.T) {
+	addr, pause, resume := redistest.PausableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	ping := func() error {
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		return c.Ping(ctx).Err()
+	}
+	t.Run("a running server answers PING", func(t *testing.T) {
+		if err := ping(); err != nil {
+			t.Errorf("PING: got error %v, want nil", err)
+		}
+	})
+	t.Run("a paused server answers nothing", func(t *testing.T) {
+		pause()
+		if err := ping(); err == nil {
+			t.Errorf("PING: got no error, want the context's deadline")
+		}
+	})
+	t.Run("a resumed server answers again", func(t *testing.T) {
+		resume()
+		if err := ping(); err != nil {
+			t.Errorf("PING: got error %v, want nil", err)
+		}
+	})
+}
+
 func TestAdvance(t *testing.T) {
 	c := redistest.Client(t)
 	ctx := t.Context()
