@@ -192,7 +192,7 @@ func BenchmarkMiddlewareRedis(b *testing.B) {
 	if addr == "" {
 		b.Skip("REDIS_ADDR is not set: set it to host:port of a Redis you can write to (keys are removed afterwards)")
 	}
-	c := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(addr, "redis://"), PoolSize: 64})
+	c := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(addr, "redis://"), PoolSize: 64, ContextTimeoutEnabled: true})
 	b.Cleanup(func() { _ = c.Close() })
 	if err := c.Ping(b.Context()).Err(); err != nil {
 		b.Fatalf("REDIS_ADDR=%s: %v", addr, err)

@@ -69,7 +69,9 @@ func countedEnv(t *testing.T, client redis.UniversalClient, cfg session.Config) 
 // master of client. Redis caches a script per server, and the first run on a
 // server that lacks it costs a second round trip (EVALSHA answers NOSCRIPT,
 // go-redis sends EVAL); on a Cluster, sessions land on every master.
-// Sessions are created under IDs chosen until each master has served one.
+// Sessions are created under IDs chosen until each master has served one;
+// their first characters vary, since the first character picks the shard and
+// so the slot.
 func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.Store, prefix string) {
 	t.Helper()
 	ctx := t.Context()
@@ -98,8 +100,9 @@ func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.
 		if i == 1000 {
 			t.Fatalf("warming scripts: reached %d masters of %d in %d sessions", len(warmed), masters, i)
 		}
-		id := "warm-" + strconv.Itoa(i)
-		master := masterOf(prefix + ":default:{" + id + "}")
+		const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		id := string(base64URL[i%len(base64URL)]) + "warm-" + strconv.Itoa(i)
+		master := masterOf(prefix + ":default:{default:" + id[:1] + "}:" + id)
 		if warmed[master] {
 			continue
 		}
@@ -128,7 +131,7 @@ func redisEnv(t *testing.T, client redis.UniversalClient, cfg session.Config) (*
 
 func miniredisClient(t *testing.T) redis.UniversalClient {
 	mr := miniredis.RunT(t)
-	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -217,7 +220,7 @@ func TestRedisSessionReadableWithRedisCLI(t *testing.T) {
 	c := e.client()
 	c.get(`/set?k=user&v="ann"`)
 	id := tokenID(t, e, c.token)
-	key := prefix + ":shop:{" + id + "}"
+	key := prefix + ":shop:{shop:" + id[:1] + "}:" + id
 	got, err := client.HGet(context.Background(), key, "user").Result()
 	if err != nil || got != `"ann"` {
 		t.Fatalf("HGET %s user: got %q %v, want the JSON \"ann\"", key, got, err)
@@ -235,7 +238,8 @@ func TestRedisWriteDoesNotResurrect(t *testing.T) {
 	c := e.client()
 	c.get("/set?k=a&v=1")
 	old := c.token
-	oldKey := prefix + ":default:{" + tokenID(t, e, old) + "}"
+	oldID := tokenID(t, e, old)
+	oldKey := prefix + ":default:{default:" + oldID[:1] + "}:" + oldID
 
 	// Logged out elsewhere (another tab, an admin): the key is gone.
 	if w := (&client{e: e, token: old}).do(http.MethodPost, "/close"); w.Code != http.StatusNoContent {
@@ -271,7 +275,7 @@ func TestRedisDownAnswers503(t *testing.T) {
 		}
 	}()
 	addr := ln.Addr().String()
-	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	defer rc.Close()
 	e := newEnv(t, session.Config{Store: redisstore.New(rc, redisstore.Config{})})
 	for _, path := range []string{"/set?k=a&v=1", "/incr"} {

@@ -105,7 +105,9 @@ func openStore(name, redisAddr, keyPrefix string) (store.Store, func(), error) {
 		ms := memstore.New(memstore.Config{})
 		return ms, func() { ms.Close() }, nil
 	case "redis":
-		client := redis.NewClient(&redis.Options{Addr: redisAddr})
+		// ContextTimeoutEnabled: calls end at the middleware's StoreTimeout
+		// even when Redis stalls (redisstore.New requires it).
+		client := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if err := client.Ping(ctx).Err(); err != nil {
@@ -118,7 +120,7 @@ func openStore(name, redisAddr, keyPrefix string) (store.Store, func(), error) {
 		if err := mr.Start(); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
-		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		client := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: "example"}), func() { client.Close(); mr.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown -store %q: use memory, redis or miniredis", name)

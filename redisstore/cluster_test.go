@@ -4,8 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"strings"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,26 +21,12 @@ import (
 // prefix of its own.
 func conformance(t *testing.T, c redis.UniversalClient) {
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
-		if _, ok := c.(*redis.ClusterClient); ok {
-			skipMoveCases(t)
-		}
 		prefix := redistest.Prefix(t)
 		return storetest.Harness{
 			Store:   New(c, Config{Prefix: prefix}),
 			Advance: func(d time.Duration) { redistest.Advance(t, c, prefix, d) },
 		}
 	})
-}
-
-// skipMoveCases skips the Move cases of the conformance suite. Move runs one
-// script on the keys of both IDs, which a Cluster refuses (CROSSSLOT) while
-// the hash tag of a key is the whole ID. Remove it, and its call in
-// conformance, once keys are sharded by the first character of the ID,
-// which a renewed ID shares with the old one.
-func skipMoveCases(t *testing.T) {
-	if strings.Contains(t.Name(), "/Move/") {
-		t.Skip("Move needs both IDs' keys in one Cluster slot: CROSSSLOT until keys are sharded by the first character of the ID")
-	}
 }
 
 // TestCluster runs on one Redis Cluster, which its subtests share: a private
@@ -55,15 +42,16 @@ func TestCluster(t *testing.T) {
 		testRoundTrips(t, redistest.ClusterClient(t), redistest.Prefix(t))
 	})
 
-	t.Run("a session's key is in the slot of its ID, under every Prefix and Application", func(t *testing.T) {
+	t.Run("a session's key is in the slot of its shard, <Application>:<first character>, under every Prefix and Application", func(t *testing.T) {
 		prefix := redistest.Prefix(t)
 		id := newID()
 		for _, cfg := range []Config{
-			{Prefix: prefix},
+			{Prefix: prefix, Application: "default"},
 			{Prefix: prefix, Application: "shop"},
 			{Prefix: prefix + ":other", Application: "a:b"},
 		} {
 			s := New(c, cfg)
+			shard := cfg.Application + ":" + id[:1]
 			if err := s.Create(ctx, id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
 				t.Fatalf("Create: got error %v, want nil", err)
 			}
@@ -75,22 +63,43 @@ func TestCluster(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CLUSTER KEYSLOT %s: got error %v, want nil", key, err)
 			}
-			idSlot, err := c.ClusterKeySlot(ctx, id).Result()
+			shardSlot, err := c.ClusterKeySlot(ctx, shard).Result()
 			if err != nil {
-				t.Fatalf("CLUSTER KEYSLOT %s: got error %v, want nil", id, err)
+				t.Fatalf("CLUSTER KEYSLOT %s: got error %v, want nil", shard, err)
 			}
-			if keySlot != idSlot {
-				t.Errorf("CLUSTER KEYSLOT %s: got %v, want %v, the slot of the ID", key, keySlot, idSlot)
+			if keySlot != shardSlot {
+				t.Errorf("CLUSTER KEYSLOT %s: got %v, want %v, the slot of %q", key, keySlot, shardSlot, shard)
 			}
 			// The key is where the Cluster says its slot is served, so
 			// every command on it went there.
-			master, err := c.MasterForKey(ctx, id)
+			master, err := c.MasterForKey(ctx, shard)
 			if err != nil {
-				t.Fatalf("MasterForKey(%q): got error %v, want nil", id, err)
+				t.Fatalf("MasterForKey(%q): got error %v, want nil", shard, err)
 			}
 			if n, err := master.HLen(ctx, key).Result(); err != nil || n != 3 {
 				t.Errorf("HLEN %s on %s: got %v, %v, want 3, nil", key, master.Options().Addr, n, err)
 			}
+		}
+	})
+
+	t.Run("the 64 shards of an application have 64 slots, spread over every master", func(t *testing.T) {
+		s := New(c, Config{Prefix: redistest.Prefix(t), Application: "shop"})
+		slots := map[int64]bool{}
+		masters := map[string]int{}
+		for _, first := range base64URL {
+			key := s.key(string(first) + "AAAAAAAAAAAAAAAAAAAAA")
+			slot, err := c.ClusterKeySlot(ctx, key).Result()
+			if err != nil {
+				t.Fatalf("CLUSTER KEYSLOT %s: got error %v, want nil", key, err)
+			}
+			slots[slot] = true
+			masters[masterAddr(t, c, key)]++
+		}
+		if len(slots) != 64 {
+			t.Errorf("slots of the 64 shards: got %d different ones, want 64", len(slots))
+		}
+		if n := countMasters(t, c); len(masters) != n {
+			t.Errorf("masters serving a shard: got %v, want all %d", masters, n)
 		}
 	})
 
@@ -124,8 +133,10 @@ func TestCluster(t *testing.T) {
 		total := 0
 		for addr, n := range counts {
 			total += n
-			// Random IDs spread evenly over the slots. Less than a fifth
-			// of an even share would be a skewed hash tag, not bad luck.
+			// Random IDs spread evenly over the 64 shards, and the shards
+			// over the masters, though not evenly (16 to 24 of them per
+			// master of a private Cluster). Less than a fifth of an even
+			// share would be a skewed hash tag, not bad luck.
 			if n < sessions/len(counts)/5 {
 				t.Errorf("sessions on master %s: got %d of %d, want about %d", addr, n, sessions, sessions/len(counts))
 			}
@@ -134,6 +145,94 @@ func TestCluster(t *testing.T) {
 			t.Errorf("sessions found on the masters: got %d, want %d", total, sessions)
 		}
 	})
+
+	t.Run("move renews an ID within its slot, on every master", func(t *testing.T) {
+		s := New(c, Config{Prefix: redistest.Prefix(t)})
+		masters := map[string]int{}
+		// Two sessions per shard: every slot of the application, and so
+		// every master, is hit.
+		for i := range 2 * len(base64URL) {
+			from := newID()
+			from = string(base64URL[i%len(base64URL)]) + from[1:]
+			to := renewedID(from)
+			masters[masterAddr(t, c, s.key(from))]++
+
+			vals := map[string][]byte{"user": []byte("42"), "cart": []byte("3")}
+			if err := s.Create(ctx, from, vals, time.Minute, 0); err != nil {
+				t.Fatalf("Create: got error %v, want nil", err)
+			}
+			d := store.Delta{Del: []string{"cart"}, Set: map[string][]byte{"role": []byte("admin")}}
+			found, err := s.Move(ctx, from, to, d, time.Hour, 10)
+			if err != nil || !found {
+				t.Fatalf("Move(%s, %s): got %v, %v, want true, nil", from, to, found, err)
+			}
+			got, found, err := s.Load(ctx, to, 0)
+			if err != nil || !found || len(got) != 2 || string(got["user"]) != "42" || string(got["role"]) != "admin" {
+				t.Errorf("Load(%s) after Move: got %q, %v, %v, want user=42 and role=admin", to, got, found, err)
+			}
+			if pttl, err := c.PTTL(ctx, s.key(to)).Result(); err != nil || pttl <= 59*time.Minute || pttl > time.Hour {
+				t.Errorf("PTTL %s: got %v, %v, want about 1h", s.key(to), pttl, err)
+			}
+			if n, err := c.Exists(ctx, s.key(from)).Result(); err != nil || n != 0 {
+				t.Errorf("EXISTS %s after Move: got %v, %v, want 0, nil", s.key(from), n, err)
+			}
+		}
+		if n := countMasters(t, c); len(masters) != n {
+			t.Errorf("masters the moves ran on: got %v, want all %d", masters, n)
+		}
+	})
+
+	t.Run("move to an ID with another first character is refused with ErrCrossShard and changes nothing", func(t *testing.T) {
+		s := New(c, Config{Prefix: redistest.Prefix(t)})
+		from := "A" + newID()[1:]
+		to := "B" + from[1:] // the shards of A and B are in different slots
+		if err := s.Create(ctx, from, map[string][]byte{"user": []byte("42")}, time.Hour, 0); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+		found, err := s.Move(ctx, from, to, store.Delta{}, time.Hour, 0)
+		if !errors.Is(err, ErrCrossShard) || found {
+			t.Errorf("Move: got %v, %v, want false, %v", found, err, ErrCrossShard)
+		}
+		if n, err := c.Exists(ctx, s.key(from)).Result(); err != nil || n != 1 {
+			t.Errorf("EXISTS %s after a refused Move: got %v, %v, want 1, nil", s.key(from), n, err)
+		}
+		if n, err := c.Exists(ctx, s.key(to)).Result(); err != nil || n != 0 {
+			t.Errorf("EXISTS %s after a refused Move: got %v, %v, want 0, nil", s.key(to), n, err)
+		}
+	})
+}
+
+// base64URL is the alphabet of session IDs: the first character of an ID,
+// and so its shard, is one of these 64.
+const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// renewedID returns a new random ID with the first character of id, as the
+// middleware draws one to renew a session.
+func renewedID(id string) string {
+	return id[:1] + newID()[1:]
+}
+
+// masterAddr returns the address of the master that serves key's slot.
+func masterAddr(t *testing.T, c *redis.ClusterClient, key string) string {
+	t.Helper()
+	master, err := c.MasterForKey(t.Context(), key)
+	if err != nil {
+		t.Fatalf("MasterForKey(%q): got error %v, want nil", key, err)
+	}
+	return master.Options().Addr
+}
+
+// countMasters returns the number of masters of c.
+func countMasters(t *testing.T, c *redis.ClusterClient) int {
+	t.Helper()
+	var n atomic.Int32 // ForEachMaster visits the masters concurrently
+	if err := c.ForEachMaster(t.Context(), func(context.Context, *redis.Client) error {
+		n.Add(1)
+		return nil
+	}); err != nil {
+		t.Fatalf("ForEachMaster: got error %v, want nil", err)
+	}
+	return int(n.Load())
 }
 
 // TestSentinel runs on a primary managed by Sentinel, reached the way

@@ -19,7 +19,9 @@ func Example() {
 		return
 	}
 	defer m.Close()
-	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	// ContextTimeoutEnabled makes go-redis end each call at its context's
+	// deadline; New panics without it.
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	defer client.Close()
 
 	s := redisstore.New(client, redisstore.Config{Application: "shop"})
@@ -36,7 +38,9 @@ func Example() {
 	values, found, err := s.Load(ctx, id, 0)
 	fmt.Println(found, err, string(values["user"]), string(values["cart"]))
 
-	raw, _ := client.HGet(ctx, "session:shop:{"+id+"}", "cart").Result()
+	// The key's hash tag is the shard: the Application and the ID's first
+	// character.
+	raw, _ := client.HGet(ctx, "session:shop:{shop:Z}:"+id, "cart").Result()
 	fmt.Println(raw)
 	// Output:
 	// true <nil> 42 3 items
@@ -46,19 +50,22 @@ func Example() {
 // A Sentinel-managed primary: the Store follows failovers.
 func ExampleNew_sentinel() {
 	client := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:    "mymaster",
-		SentinelAddrs: []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+		MasterName:            "mymaster",
+		SentinelAddrs:         []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+		ContextTimeoutEnabled: true, // required: calls end at their context's deadline
 	})
 	defer client.Close()
 	s := redisstore.New(client, redisstore.Config{Application: "shop"})
 	_ = s
 }
 
-// A Cluster: the session ID is the hash tag of its key, so each script
-// touches one slot.
+// A Cluster: a session's key has its shard as hash tag (the Application and
+// the ID's first character), so each script touches one slot, and the 64
+// shards of an application spread over the masters.
 func ExampleNew_cluster() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs: []string{"node-1:6379", "node-2:6379", "node-3:6379"},
+		Addrs:                 []string{"node-1:6379", "node-2:6379", "node-3:6379"},
+		ContextTimeoutEnabled: true, // required: calls end at their context's deadline
 	})
 	defer client.Close()
 	s := redisstore.New(client, redisstore.Config{Application: "shop"})

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,11 +31,22 @@ type Config struct {
 // so that a session without values still exists.
 const createdField = "@created"
 
-// Store keeps sessions in Redis, one hash per session. It implements
+// ErrCrossShard is returned by Store.Move when the new ID does not start
+// with the first character of the old one; nothing is sent to Redis. The two
+// keys would be in different shards, which on a Cluster are different hash
+// slots that one script cannot touch together, so Move refuses on every
+// deployment rather than only on a Cluster. The middleware never asks for
+// such a move: a renewed ID keeps the first character (see package store).
+var ErrCrossShard = errors.New("redisstore: move: the new session ID must start with the same character as the old one, to stay in its shard")
+
+// Store keeps sessions in Redis, one hash per session, under the key
+// "<Prefix>:<Application>:{<Application>:<c>}:<id>", where c is the first
+// character of the ID: each application has 64 shards, one per base64url
+// character, and a shard's sessions share a Cluster hash slot. It implements
 // store.Store, and is safe for concurrent use.
 type Store struct {
 	client    redis.UniversalClient
-	keyPrefix string // "<Prefix>:<Application>:{"
+	keyPrefix string // "<Prefix>:<Application>:{<Application>:"
 	now       func() time.Time
 	create    *redis.Script
 	update    *redis.Script
@@ -47,10 +59,17 @@ var _ store.Store = (*Store)(nil)
 // a single server (redis.NewClient), a Sentinel-managed primary
 // (redis.NewFailoverClient) or a Cluster (redis.NewClusterClient). The Store
 // does not close client. New panics if client is nil or cfg is invalid.
+//
+// Every call must end at its context's deadline, which go-redis honours only
+// when its options set ContextTimeoutEnabled: true. New panics if client is a
+// *redis.Client, *redis.ClusterClient or *redis.Ring whose options do not.
+// A client of any other type, such as a wrapper, is accepted as it is, and
+// must honour deadlines itself.
 func New(client redis.UniversalClient, cfg Config) *Store {
 	if client == nil {
 		panic("redisstore: nil client")
 	}
+	checkClient(client)
 	if cfg.Prefix == "" {
 		cfg.Prefix = "session"
 	}
@@ -60,14 +79,14 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	// A brace in either would move the Cluster hash tag off the session ID,
-	// putting every session in one slot.
+	// A brace in either would change the Cluster hash tag: it could lose
+	// the shard character and put every session in one slot.
 	if strings.ContainsAny(cfg.Prefix, "{}") || strings.ContainsAny(cfg.Application, "{}") {
 		panic(fmt.Sprintf("redisstore: Prefix %q and Application %q must not contain '{' or '}'", cfg.Prefix, cfg.Application))
 	}
 	return &Store{
 		client:    client,
-		keyPrefix: cfg.Prefix + ":" + cfg.Application + ":{",
+		keyPrefix: cfg.Prefix + ":" + cfg.Application + ":{" + cfg.Application + ":",
 		now:       cfg.Now,
 		create:    redis.NewScript(createSource),
 		update:    redis.NewScript(updateSource),
@@ -75,10 +94,27 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	}
 }
 
-// key returns the Redis key of session id: "<Prefix>:<Application>:{<id>}".
-// The braces make the ID the Cluster hash tag.
+// key returns the Redis key of session id:
+// "<Prefix>:<Application>:{<Application>:<c>}:<id>", c being the first
+// character of id. The braces hold the Cluster hash tag, which names the
+// shard rather than the session: a session and the ID it is renewed to (which
+// keeps the first character) share a slot, so Move is one script.
+//
+// The form "<Prefix>:<Application>:{<Application>:<c>}:@<name>" is reserved
+// for per-shard keys, such as an index of the shard's sessions, which can
+// then change in the same script as a session. '@' never occurs in the
+// base64url IDs the middleware makes, so such a key is never a session's.
 func (s *Store) key(id string) string {
-	return s.keyPrefix + id + "}"
+	return s.keyPrefix + shard(id) + "}:" + id
+}
+
+// shard returns the first character of id, which names its shard, or "" for
+// an empty id. IDs are base64url, so the first byte is the first character.
+func shard(id string) string {
+	if id == "" {
+		return ""
+	}
+	return id[:1]
 }
 
 // Load returns a copy of the values of session id. With ttl greater than zero
@@ -165,7 +201,15 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 
 // Move renames session from to to, applies d and sets the time to live to
 // ttl, in one round trip. A ttl of zero or less ends the session.
+//
+// from and to must start with the same character, which keeps them in one
+// shard (see Store); otherwise Move returns ErrCrossShard and sends nothing,
+// on every deployment, so that a caller that breaks the rule finds out
+// before it runs on a Cluster.
 func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if shard(from) != shard(to) {
+		return false, ErrCrossShard
+	}
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: move: %w", err)
 	}

@@ -2,7 +2,9 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +31,7 @@ type backend struct {
 var backends = []backend{
 	{"on miniredis", func(t *testing.T) (redis.UniversalClient, string, func(time.Duration)) {
 		m := miniredis.RunT(t)
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
 		return c, "session", m.FastForward
 	}},
@@ -44,7 +46,7 @@ func TestConformance(t *testing.T) {
 	t.Run("on miniredis", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) storetest.Harness {
 			m := miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = c.Close() })
 			return storetest.Harness{Store: redisstore.New(c, redisstore.Config{}), Advance: m.FastForward}
 		})
@@ -64,7 +66,7 @@ func TestConformance(t *testing.T) {
 func TestLayout(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			t.Run("a session is a hash under <Prefix>:<Application>:{<id>} with raw values and @created", func(t *testing.T) {
+			t.Run("a session is a hash under <Prefix>:<Application>:{<Application>:<c>}:<id> with raw values and @created", func(t *testing.T) {
 				c, prefix, _ := b.open(t)
 				created := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 				s := redisstore.New(c, redisstore.Config{
@@ -78,7 +80,7 @@ func TestLayout(t *testing.T) {
 					t.Fatalf("Create: got error %v, want nil", err)
 				}
 
-				key := prefix + ":shop:{" + id + "}"
+				key := prefix + ":shop:{shop:A}:" + id // A: the first character of id
 				got, err := c.HGetAll(t.Context(), key).Result()
 				if err != nil {
 					t.Fatalf("HGETALL %s: got error %v, want nil", key, err)
@@ -102,11 +104,11 @@ func TestLayout(t *testing.T) {
 					t.Errorf("PTTL %s: got %v, %v, want about 1h", key, pttl, err)
 				}
 			})
-			t.Run("the default key is session:default:{<id>}", func(t *testing.T) {
+			t.Run("the default key is session:default:{default:<c>}:<id>", func(t *testing.T) {
 				c, _, _ := b.open(t)
 				s := redisstore.New(c, redisstore.Config{})
 				id := "default-layout-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-				key := "session:default:{" + id + "}"
+				key := "session:default:{default:d}:" + id
 				t.Cleanup(func() { _ = c.Del(context.Background(), key).Err() }) // t.Context is done by now
 				if err := s.Create(t.Context(), id, nil, time.Minute, 0); err != nil {
 					t.Fatalf("Create: got error %v, want nil", err)
@@ -124,7 +126,7 @@ func TestUpdateRacingDelete(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix, _ := b.open(t)
 			s := redisstore.New(c, redisstore.Config{Prefix: prefix})
-			key := func(id string) string { return prefix + ":default:{" + id + "}" }
+			key := func(id string) string { return prefix + ":default:{default:" + id[:1] + "}:" + id }
 
 			t.Run("an update after a delete reports not found and leaves no key", func(t *testing.T) {
 				for _, tt := range []struct {
@@ -181,8 +183,202 @@ func TestUpdateRacingDelete(t *testing.T) {
 	}
 }
 
+func TestMove(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			c, prefix, _ := b.open(t)
+			s := redisstore.New(c, redisstore.Config{Prefix: prefix})
+			ctx := t.Context()
+			key := func(id string) string { return prefix + ":default:{default:" + id[:1] + "}:" + id }
+			exists := func(t *testing.T, id string) bool {
+				t.Helper()
+				n, err := c.Exists(ctx, key(id)).Result()
+				if err != nil {
+					t.Fatalf("EXISTS %s: got error %v, want nil", key(id), err)
+				}
+				return n == 1
+			}
+			create := func(t *testing.T, id string) {
+				t.Helper()
+				if err := s.Create(ctx, id, map[string][]byte{"a": []byte("1"), "b": []byte("2")}, time.Minute, 0); err != nil {
+					t.Fatalf("Create(%s): got error %v, want nil", id, err)
+				}
+			}
+			d := store.Delta{Del: []string{"a"}, Set: map[string][]byte{"c": []byte("3")}}
+
+			t.Run("the session is under the new key with the change applied and the new ttl, and the old key is gone", func(t *testing.T) {
+				create(t, "m-found")
+				found, err := s.Move(ctx, "m-found", "m-moved", d, time.Hour, 0)
+				if err != nil || !found {
+					t.Fatalf("Move: got %v, %v, want true, nil", found, err)
+				}
+				got, err := c.HGetAll(ctx, key("m-moved")).Result()
+				if err != nil || len(got) != 3 || got["b"] != "2" || got["c"] != "3" || got["@created"] == "" {
+					t.Errorf("HGETALL %s: got %q, %v, want b=2, c=3 and @created", key("m-moved"), got, err)
+				}
+				if pttl, err := c.PTTL(ctx, key("m-moved")).Result(); err != nil || pttl <= 59*time.Minute || pttl > time.Hour {
+					t.Errorf("PTTL %s: got %v, %v, want about 1h", key("m-moved"), pttl, err)
+				}
+				if exists(t, "m-found") {
+					t.Errorf("EXISTS %s: got 1, want 0", key("m-found"))
+				}
+			})
+			t.Run("a missing session is not found and nothing is written", func(t *testing.T) {
+				found, err := s.Move(ctx, "m-missing", "m-missing-to", d, time.Hour, 0)
+				if err != nil || found {
+					t.Errorf("Move: got %v, %v, want false, nil", found, err)
+				}
+				if exists(t, "m-missing-to") {
+					t.Errorf("EXISTS %s: got 1, want 0", key("m-missing-to"))
+				}
+			})
+			t.Run("a move to an ID in use returns ErrExists and changes neither session", func(t *testing.T) {
+				create(t, "m-from")
+				create(t, "m-taken")
+				if _, err := s.Move(ctx, "m-from", "m-taken", d, time.Hour, 0); !errors.Is(err, store.ErrExists) {
+					t.Errorf("Move: got error %v, want %v", err, store.ErrExists)
+				}
+				for _, id := range []string{"m-from", "m-taken"} {
+					if got, err := c.HGet(ctx, key(id), "a").Result(); err != nil || got != "1" {
+						t.Errorf("HGET %s a: got %q, %v, want 1, nil", key(id), got, err)
+					}
+				}
+			})
+			t.Run("a move beyond MaxKeys returns ErrTooManyKeys and writes nothing", func(t *testing.T) {
+				create(t, "m-full")
+				if _, err := s.Move(ctx, "m-full", "m-full-to", d, time.Hour, 1); !errors.Is(err, store.ErrTooManyKeys) {
+					t.Errorf("Move: got error %v, want %v", err, store.ErrTooManyKeys)
+				}
+				if !exists(t, "m-full") || exists(t, "m-full-to") {
+					t.Errorf("after a refused Move: want the old key only")
+				}
+			})
+			t.Run("a ttl of zero ends the session", func(t *testing.T) {
+				create(t, "m-ending")
+				found, err := s.Move(ctx, "m-ending", "m-ended", d, 0, 0)
+				if err != nil || !found {
+					t.Errorf("Move: got %v, %v, want true, nil", found, err)
+				}
+				if exists(t, "m-ending") || exists(t, "m-ended") {
+					t.Errorf("after Move with a ttl of zero: want neither key")
+				}
+			})
+			t.Run("a move to an ID with another first character returns ErrCrossShard and changes nothing", func(t *testing.T) {
+				create(t, "m-stays")
+				found, err := s.Move(ctx, "m-stays", "x-other", d, time.Hour, 0)
+				if !errors.Is(err, redisstore.ErrCrossShard) || found {
+					t.Errorf("Move: got %v, %v, want false, %v", found, err, redisstore.ErrCrossShard)
+				}
+				if err != nil && !strings.Contains(err.Error(), "must start with the same character") {
+					t.Errorf("Move: got error %q, want it to say the IDs must start with the same character", err)
+				}
+				if !exists(t, "m-stays") || exists(t, "x-other") {
+					t.Errorf("after a refused Move: want the old key only")
+				}
+			})
+		})
+	}
+}
+
+func TestMoveRacing(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			c, prefix, _ := b.open(t)
+			s := redisstore.New(c, redisstore.Config{Prefix: prefix})
+			key := func(id string) string { return prefix + ":default:{default:" + id[:1] + "}:" + id }
+			gone := func(t *testing.T, id string) bool {
+				t.Helper()
+				n, err := c.Exists(t.Context(), key(id)).Result()
+				if err != nil {
+					t.Fatalf("EXISTS %s: got error %v, want nil", key(id), err)
+				}
+				return n == 0
+			}
+
+			t.Run("a move concurrent with a delete leaves no old key, and a new one only if the move found the session", func(t *testing.T) {
+				for i := range 100 {
+					from, to := "race-"+strconv.Itoa(i), "renewed-"+strconv.Itoa(i)
+					if err := s.Create(t.Context(), from, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
+						t.Fatalf("Create: got error %v, want nil", err)
+					}
+					var (
+						wg    sync.WaitGroup
+						found bool
+					)
+					wg.Go(func() {
+						if err := s.Delete(t.Context(), from); err != nil {
+							t.Errorf("Delete: got error %v, want nil", err)
+						}
+					})
+					wg.Go(func() {
+						var err error
+						d := store.Delta{Set: map[string][]byte{"b": []byte("2")}}
+						if found, err = s.Move(t.Context(), from, to, d, time.Hour, i%2*10); err != nil {
+							t.Errorf("Move: got error %v, want nil", err)
+						}
+					})
+					wg.Wait()
+					if !gone(t, from) {
+						t.Fatalf("after Delete and Move: the old key %s exists", key(from))
+					}
+					if gone(t, to) == found {
+						t.Fatalf("after Delete and Move that reported found=%v: the new key exists: %v, want %v", found, !gone(t, to), found)
+					}
+				}
+			})
+
+			t.Run("a move concurrent with updates leaves no old key and keeps every update that found the session", func(t *testing.T) {
+				const updates = 4
+				for i := range 50 {
+					from, to := "race-update-"+strconv.Itoa(i), "renewed-update-"+strconv.Itoa(i)
+					if err := s.Create(t.Context(), from, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
+						t.Fatalf("Create: got error %v, want nil", err)
+					}
+					var (
+						wg      sync.WaitGroup
+						moved   bool
+						updated [updates]bool
+					)
+					wg.Go(func() {
+						var err error
+						if moved, err = s.Move(t.Context(), from, to, store.Delta{}, time.Hour, i%2*10); err != nil {
+							t.Errorf("Move: got error %v, want nil", err)
+						}
+					})
+					for j := range updates {
+						wg.Go(func() {
+							var err error
+							d := store.Delta{Set: map[string][]byte{"u" + strconv.Itoa(j): []byte("1")}}
+							if updated[j], err = s.Update(t.Context(), from, d, time.Hour, i%2*10); err != nil {
+								t.Errorf("Update: got error %v, want nil", err)
+							}
+						})
+					}
+					wg.Wait()
+					if !moved {
+						t.Fatalf("Move: got found=false, want true: nothing deleted the session")
+					}
+					if !gone(t, from) {
+						t.Fatalf("after Move and Update: the old key %s exists", key(from))
+					}
+					values, found, err := s.Load(t.Context(), to, 0)
+					if err != nil || !found {
+						t.Fatalf("Load(to): got %v, %v, want true, nil", found, err)
+					}
+					for j, ok := range updated {
+						field := "u" + strconv.Itoa(j)
+						if _, kept := values[field]; kept != ok {
+							t.Errorf("update %d reported found=%v; under the new ID its value is there: %v, want %v", j, ok, kept, ok)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
 func TestNew(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0"}) // never dialed
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0", ContextTimeoutEnabled: true}) // never dialed
 	defer c.Close()
 	for _, cfg := range []redisstore.Config{
 		{Prefix: "a{b"},

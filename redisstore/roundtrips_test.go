@@ -50,7 +50,7 @@ func TestRoundTrips(t *testing.T) {
 	}{
 		{"on miniredis", func(t *testing.T) (redis.UniversalClient, string) {
 			m := miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = c.Close() })
 			return c, "session"
 		}},
@@ -82,6 +82,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 	}{
 		{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
 		{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); return err }},
+		{"move", s.move, func() error { _, err := s.Move(ctx, "warm", "warmed", store.Delta{}, time.Hour, 0); return err }},
 	}
 	for _, sc := range scripts {
 		t.Run("the first "+sc.name+" on a server without the script falls back from EVALSHA to EVAL", func(t *testing.T) {
@@ -157,6 +158,35 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 			_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour, 0)
 			return err
 		}, 1, []string{"evalsha"}},
+		{"move is one EVALSHA", func() error {
+			if err := s.Create(ctx, "moving", vals, time.Hour, 0); err != nil {
+				return err
+			}
+			counter.Reset()
+			found, err := s.Move(ctx, "moving", "moved", store.Delta{Del: []string{"a"}, Set: vals}, time.Hour, 5)
+			if !found {
+				t.Errorf("Move: got found=false, want true")
+			}
+			return err
+		}, 1, []string{"evalsha"}},
+		{"move of a missing session is one EVALSHA", func() error {
+			_, err := s.Move(ctx, "missing", "missed", store.Delta{Set: vals}, time.Hour, 0)
+			return err
+		}, 1, []string{"evalsha"}},
+		{"move with a ttl of zero is one DEL", func() error {
+			if err := s.Create(ctx, "ending", nil, time.Hour, 0); err != nil {
+				return err
+			}
+			counter.Reset()
+			_, err := s.Move(ctx, "ending", "ended", store.Delta{Set: vals}, 0, 0)
+			return err
+		}, 1, []string{"del"}},
+		{"move to an ID with another first character sends nothing", func() error {
+			if _, err := s.Move(ctx, "id", "other", store.Delta{}, time.Hour, 0); err != ErrCrossShard {
+				t.Errorf("Move: got error %v, want %v", err, ErrCrossShard)
+			}
+			return nil
+		}, 0, nil},
 		{"update with a ttl of zero is one DEL", func() error {
 			if err := s.Create(ctx, "ending", nil, time.Hour, 0); err != nil {
 				return err
@@ -178,6 +208,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 			_, _, _ = s.Load(done, "id", time.Hour)
 			_ = s.Create(done, "id", vals, time.Hour, 0)
 			_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour, 0)
+			_, _ = s.Move(done, "id", "in", store.Delta{Set: vals}, time.Hour, 0)
 			_, _ = s.Touch(done, "id", time.Hour)
 			_ = s.Delete(done, "id")
 			return nil
@@ -243,13 +274,13 @@ func TestServerCommands(t *testing.T) {
 	m := miniredis.RunT(t)
 	log := &serverLog{}
 	m.Server().SetPreHook(log.hook)
-	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	defer c.Close()
 	s := New(c, Config{})
 	ctx := t.Context()
 
-	// Open a connection in each of go-redis's pools, and load both scripts
-	// into the server's cache.
+	// Open a connection in each of go-redis's pools, and load the three
+	// scripts into the server's cache.
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
 		t.Fatalf("pipelined PING: got error %v, want nil", err)
 	}
@@ -258,6 +289,9 @@ func TestServerCommands(t *testing.T) {
 	}
 	if _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); err != nil {
 		t.Fatalf("Update: got error %v, want nil", err)
+	}
+	if _, err := s.Move(ctx, "warm", "warmed", store.Delta{}, time.Hour, 0); err != nil {
+		t.Fatalf("Move: got error %v, want nil", err)
 	}
 
 	abc := map[string][]byte{"a": []byte("1"), "b": []byte("2"), "c": []byte("3")}
@@ -321,6 +355,41 @@ func TestServerCommands(t *testing.T) {
 			}
 			return nil
 		}, []string{"evalsha", "hlen"}},
+		{"move checks that the session exists and the new ID does not, renames, applies the change and sets the ttl", func(id string) error {
+			found, err := s.Move(ctx, id, id+"-moved", store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil}}, time.Hour, 0)
+			if !found {
+				t.Errorf("Move: got found=false, want true")
+			}
+			return err
+		}, []string{"evalsha", "hlen", "exists", "rename", "hdel", "hset", "pexpire"}},
+		{"move with MaxKeys under the limit counts with HLEN only", func(id string) error {
+			_, err := s.Move(ctx, id, id+"-moved", store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour, 10)
+			return err
+		}, []string{"evalsha", "hlen", "exists", "rename", "hset", "pexpire"}},
+		{"move of a missing session stops after HLEN", func(id string) error {
+			found, err := s.Move(ctx, id+"-missing", id+"-moved", store.Delta{Set: abc}, time.Hour, 0)
+			if found {
+				t.Errorf("Move: got found=true, want false")
+			}
+			return err
+		}, []string{"evalsha", "hlen"}},
+		{"move to an ID in use stops after EXISTS", func(id string) error {
+			if err := s.Create(ctx, id+"-taken", nil, time.Hour, 0); err != nil {
+				return err
+			}
+			log.take()
+			if _, err := s.Move(ctx, id, id+"-taken", store.Delta{Set: abc}, time.Hour, 0); err != store.ErrExists {
+				t.Errorf("Move: got error %v, want %v", err, store.ErrExists)
+			}
+			return nil
+		}, []string{"evalsha", "hlen", "exists"}},
+		{"move beyond MaxKeys writes nothing", func(id string) error {
+			_, err := s.Move(ctx, id, id+"-moved", store.Delta{Set: map[string][]byte{"d": nil, "e": nil}}, time.Hour, 3)
+			if err != store.ErrTooManyKeys {
+				t.Errorf("Move: got error %v, want %v", err, store.ErrTooManyKeys)
+			}
+			return nil
+		}, []string{"evalsha", "hlen", "exists", "hexists", "hexists"}},
 		{"load without a ttl is HGETALL", func(id string) error {
 			_, _, err := s.Load(ctx, id, 0)
 			return err

@@ -1,9 +1,11 @@
 package redisstore
 
-// Lua scripts run atomically on the server: each of Create and Update is one
-// round trip that no other command can interleave with, which is what makes
-// "never resurrect a deleted session" and "never exceed MaxKeys" hold under
-// concurrency. They only touch KEYS[1], so they run unchanged on a Cluster.
+// Lua scripts run atomically on the server: each of Create, Update and Move
+// is one round trip that no other command can interleave with, which is what
+// makes "never resurrect a deleted session" and "never exceed MaxKeys" hold
+// under concurrency. Create and Update touch KEYS[1] only; Move touches two
+// keys of one shard, which share a hash tag (see Store.key), so every script
+// runs on one Cluster slot.
 //
 // Fields starting with '@' hold metadata; every other field is a value. The
 // only metadata field is '@created', written by Create and never removed, so

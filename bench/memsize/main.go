@@ -51,7 +51,7 @@ func main() {
 		return
 	}
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: 16})
+	c := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: 16, ContextTimeoutEnabled: true}) // redisstore.New requires it
 	defer c.Close()
 	if err := c.Ping(ctx).Err(); err != nil {
 		log.Fatalf("redis %s: %v", *addr, err)

@@ -70,7 +70,9 @@ func main() {
 	if *redisAddr == "" {
 		log.Fatal("-redis is required (run.sh starts a private redis-server)")
 	}
-	client := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *pool, MinIdleConns: 8})
+	// ContextTimeoutEnabled, which redisstore.New requires, is set for every
+	// contender alike, as PoolSize is.
+	client := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *pool, MinIdleConns: 8, ContextTimeoutEnabled: true})
 	var hook counter
 	client.AddHook(&hook)
 	if err := client.Ping(context.Background()).Err(); err != nil {

@@ -22,7 +22,9 @@ import (
 // clusterSkipMessage is what tests report when no Redis Cluster is available.
 const clusterSkipMessage = "no Redis Cluster: set REDIS_CLUSTER_ADDRS or install redis-server and redis-cli to run Cluster tests"
 
-// ClusterClient returns a client of a Redis Cluster, closed in t.Cleanup.
+// ClusterClient returns a client of a Redis Cluster, closed in t.Cleanup. It
+// honours context deadlines (ContextTimeoutEnabled), as redisstore.New
+// requires.
 //
 // If REDIS_CLUSTER_ADDRS is set (seed addresses, host:port separated by
 // commas) the client connects there and the test fails unless every master
@@ -41,7 +43,7 @@ const clusterSkipMessage = "no Redis Cluster: set REDIS_CLUSTER_ADDRS or install
 func ClusterClient(t testing.TB) *redis.ClusterClient {
 	t.Helper()
 	if env := os.Getenv("REDIS_CLUSTER_ADDRS"); env != "" {
-		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(env)})
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(env), ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -62,7 +64,7 @@ func ClusterClient(t testing.TB) *redis.ClusterClient {
 		t.Skip(clusterSkipMessage)
 	}
 	addrs := cluster.acquire(t, server, cli)
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
 	// Registered after the release of the Cluster, so it runs before.
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -150,7 +152,7 @@ func startCluster(server, cli string) (addrs []string, stop func(), err error) {
 		if err := os.Mkdir(nodeDir, 0o700); err != nil {
 			return nil, nil, err
 		}
-		addr, stopNode, err := runOnFreePort(freeClusterPort, server, nodeDir,
+		node, err := runOnFreePort(freeClusterPort, server, nodeDir,
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(nodeDir, "nodes.conf"),
 			// Nodes that ping each other this often agree on the slots
@@ -161,8 +163,8 @@ func startCluster(server, cli string) (addrs []string, stop func(), err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("start node %d: %w", i, err)
 		}
-		stops = append(stops, stopNode)
-		addrs = append(addrs, addr)
+		stops = append(stops, node.stop)
+		addrs = append(addrs, node.addr)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

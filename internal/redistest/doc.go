@@ -2,6 +2,7 @@
 // a client on a real server (REDIS_ADDR, or a private redis-server started for
 // the test, or a skip), on a Cluster (REDIS_CLUSTER_ADDRS, or a private
 // three-master Cluster, or a skip) and on a Sentinel-managed primary (private,
-// or a skip), a key prefix of their own, a hook that counts round trips, and
-// a way to move the server's notion of time forward.
+// or a skip), a private server a test can pause, a key prefix of their own, a
+// hook that counts round trips, and a way to move the server's notion of time
+// forward.
 package redistest

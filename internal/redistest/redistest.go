@@ -33,7 +33,9 @@ const skipMessage = "no Redis: set REDIS_ADDR or install redis-server to run rea
 // the test is skipped. Client never uses the default 127.0.0.1:6379 unless
 // REDIS_ADDR names it.
 //
-// Tests sharing a server must keep to their own keys: see Prefix.
+// The client honours context deadlines (ContextTimeoutEnabled), as
+// redisstore.New requires. Tests sharing a server must keep to their own
+// keys: see Prefix.
 func Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
@@ -41,6 +43,7 @@ func Client(t testing.TB) redis.UniversalClient {
 		if err != nil {
 			t.Fatalf("REDIS_ADDR=%q: %v", addr, err)
 		}
+		opt.ContextTimeoutEnabled = true
 		c := redis.NewClient(opt)
 		t.Cleanup(func() { _ = c.Close() })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -54,8 +57,8 @@ func Client(t testing.TB) redis.UniversalClient {
 	if err != nil {
 		t.Skip(skipMessage)
 	}
-	addr := startServer(t, path)
-	c := redis.NewClient(&redis.Options{Addr: addr})
+	addr := startServer(t, path).addr
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	// Registered after the server's cleanup, so it runs before the server
 	// is killed (cleanups run last-in, first-out).
 	t.Cleanup(func() { _ = c.Close() })
@@ -70,34 +73,63 @@ func options(addr string) (*redis.Options, error) {
 	return &redis.Options{Addr: addr}, nil
 }
 
-// startServer runs a private redis-server for the test and returns its
-// address.
-func startServer(t testing.TB, path string) string {
+// PausableServer starts a private redis-server for the test, as Client does
+// when REDIS_ADDR is unset, and returns its address with functions that pause
+// and resume it. pause stops the process (SIGSTOP): it keeps its listening
+// socket and its connections, so clients still connect and send, but nothing
+// answers, as with a server stalled by a slow command, a fork or swapping.
+// resume continues it (SIGCONT). A t.Cleanup resumes the server, then kills
+// it. Commands sent while it is paused are run when it resumes, even those
+// whose callers have given up.
+//
+// REDIS_ADDR is not used: a test must not pause a server others share.
+// Without redis-server on PATH, or on a system without SIGSTOP, the test is
+// skipped.
+func PausableServer(t testing.TB) (addr string, pause, resume func()) {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil || stopSignal == nil {
+		t.Skip("no pausable Redis: install redis-server (on a Unix system, for SIGSTOP) to run tests that pause a private server")
+	}
+	srv := startServer(t, path)
+	signal := func(sig os.Signal) {
+		if err := srv.process.Signal(sig); err != nil {
+			t.Errorf("redistest: send %v to redis-server at %s: %v", sig, srv.addr, err)
+		}
+	}
+	resume = func() { signal(continueSignal) }
+	// Registered after the server's cleanup, so it runs before the kill.
+	t.Cleanup(resume)
+	return srv.addr, func() { signal(stopSignal) }, resume
+}
+
+// startServer runs a private redis-server for the test, killed in t.Cleanup.
+func startServer(t testing.TB, path string) *server {
 	t.Helper()
 	dir := t.TempDir() // redis-server's working directory; it writes nothing there
-	addr, stop, err := runOnFreePort(freePort, path, dir)
+	srv, err := runOnFreePort(freePort, path, dir)
 	if err != nil {
 		t.Fatalf("redistest: start redis-server: %v", err)
 	}
-	t.Cleanup(stop)
-	return addr
+	t.Cleanup(srv.stop)
+	return srv
 }
 
 // runOnFreePort runs redis-server with args (see runServer) on a port that
 // free found free. That port is released before redis-server binds it, so
 // another process may take it in between: runOnFreePort then tries again.
-func runOnFreePort(free func() (int, error), path, dir string, args ...string) (addr string, stop func(), err error) {
+func runOnFreePort(free func() (int, error), path, dir string, args ...string) (srv *server, err error) {
 	const attempts = 3
 	for range attempts {
 		var port int
 		if port, err = free(); err != nil {
-			return "", nil, fmt.Errorf("find a free port: %w", err)
+			return nil, fmt.Errorf("find a free port: %w", err)
 		}
-		if addr, stop, err = runServer(path, dir, port, args...); err == nil {
-			return addr, stop, nil
+		if srv, err = runServer(path, dir, port, args...); err == nil {
+			return srv, nil
 		}
 	}
-	return "", nil, fmt.Errorf("%d attempts: %w", attempts, err)
+	return nil, fmt.Errorf("%d attempts: %w", attempts, err)
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -110,13 +142,25 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// runServer starts redis-server on port and waits until it answers PING. stop
-// kills it and waits for the process to exit. args come first on the command
-// line (a configuration file must), followed by what every private server
-// gets: the port, the loopback interface, no persistence, and dir as working
-// directory.
-func runServer(path, dir string, port int, args ...string) (addr string, stop func(), err error) {
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+// server is a redis-server that runServer started.
+type server struct {
+	addr    string
+	process *os.Process
+	exited  <-chan struct{} // closed once the process has exited
+}
+
+// stop kills the server and waits for the process to exit.
+func (s *server) stop() {
+	_ = s.process.Kill()
+	<-s.exited
+}
+
+// runServer starts redis-server on port and waits until it answers PING.
+// args come first on the command line (a configuration file must), followed
+// by what every private server gets: the port, the loopback interface, no
+// persistence, and dir as working directory.
+func runServer(path, dir string, port int, args ...string) (*server, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(path, slices.Concat(args, []string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
@@ -128,22 +172,19 @@ func runServer(path, dir string, port int, args ...string) (addr string, stop fu
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
 		close(exited)
 	}()
-	stop = func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
+	srv := &server{addr: addr, process: cmd.Process, exited: exited}
 	if err := waitReady(addr, exited); err != nil {
-		stop()
-		return "", nil, fmt.Errorf("%w\n%s", err, out.String())
+		srv.stop()
+		return nil, fmt.Errorf("%w\n%s", err, out.String())
 	}
-	return addr, stop, nil
+	return srv, nil
 }
 
 // waitReady polls addr with PING until it answers, the process exits, or ten

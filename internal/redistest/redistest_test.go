@@ -132,6 +132,34 @@ func TestClient(t *testing.T) {
 	})
 }
 
+func TestPausableServer(t *testing.T) {
+	addr, pause, resume := redistest.PausableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	ping := func() error {
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		return c.Ping(ctx).Err()
+	}
+	t.Run("a running server answers PING", func(t *testing.T) {
+		if err := ping(); err != nil {
+			t.Errorf("PING: got error %v, want nil", err)
+		}
+	})
+	t.Run("a paused server answers nothing", func(t *testing.T) {
+		pause()
+		if err := ping(); err == nil {
+			t.Errorf("PING: got no error, want the context's deadline")
+		}
+	})
+	t.Run("a resumed server answers again", func(t *testing.T) {
+		resume()
+		if err := ping(); err != nil {
+			t.Errorf("PING: got error %v, want nil", err)
+		}
+	})
+}
+
 func TestAdvance(t *testing.T) {
 	c := redistest.Client(t)
 	ctx := t.Context()
@@ -144,6 +172,9 @@ func TestAdvance(t *testing.T) {
 		}
 	}
 	set(prefix+":short", 10*time.Second)
+	// A key laid out as redisstore lays out a session: braces are not
+	// pattern syntax for SCAN.
+	set(prefix+":shop:{shop:A}:AAAA", 10*time.Second)
 	set(prefix+":long", time.Hour)
 	set(prefix+":forever", 0)
 	set(other+":short", 10*time.Second)
@@ -159,8 +190,10 @@ func TestAdvance(t *testing.T) {
 	t.Run("Advance reduces the ttl of keys under the prefix", func(t *testing.T) {
 		redistest.Advance(t, c, prefix, 5*time.Second)
 		// The real clock runs meanwhile: allow 3 s for a loaded CI machine.
-		if got := pttl(prefix + ":short"); got <= 2*time.Second || got > 5*time.Second {
-			t.Errorf("PTTL short: got %v, want about 5s", got)
+		for _, key := range []string{prefix + ":short", prefix + ":shop:{shop:A}:AAAA"} {
+			if got := pttl(key); got <= 2*time.Second || got > 5*time.Second {
+				t.Errorf("PTTL %s: got %v, want about 5s", key, got)
+			}
 		}
 		if got := pttl(prefix + ":long"); got <= time.Hour-8*time.Second || got > time.Hour-5*time.Second {
 			t.Errorf("PTTL long: got %v, want about 59m55s", got)

@@ -19,7 +19,8 @@ const sentinelSkipMessage = "no Redis Sentinel: install redis-server (started as
 const sentinelMaster = "redistest"
 
 // SentinelClient returns a client of a primary managed by Sentinel, closed in
-// t.Cleanup.
+// t.Cleanup. It honours context deadlines (ContextTimeoutEnabled), as
+// redisstore.New requires.
 //
 // If redis-server is on PATH, SentinelClient starts a private primary and
 // one Sentinel (redis-server --sentinel) that monitors it with a quorum of
@@ -34,7 +35,7 @@ func SentinelClient(t testing.TB) redis.UniversalClient {
 	if err != nil {
 		t.Skip(sentinelSkipMessage)
 	}
-	primary := startServer(t, path)
+	primary := startServer(t, path).addr
 	host, port, err := net.SplitHostPort(primary)
 	if err != nil {
 		t.Fatalf("redistest: primary address %q: %v", primary, err)
@@ -46,14 +47,15 @@ func SentinelClient(t testing.TB) redis.UniversalClient {
 	if err := os.WriteFile(conf, []byte(monitor), 0o600); err != nil {
 		t.Fatalf("redistest: write %s: %v", conf, err)
 	}
-	sentinel, stop, err := runOnFreePort(freePort, path, dir, conf, "--sentinel")
+	sentinel, err := runOnFreePort(freePort, path, dir, conf, "--sentinel")
 	if err != nil {
 		t.Fatalf("redistest: start redis-server --sentinel: %v", err)
 	}
-	t.Cleanup(stop)
+	t.Cleanup(sentinel.stop)
 	c := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:    sentinelMaster,
-		SentinelAddrs: []string{sentinel},
+		MasterName:            sentinelMaster,
+		SentinelAddrs:         []string{sentinel.addr},
+		ContextTimeoutEnabled: true,
 	})
 	// Registered after the servers' cleanups, so it runs before them.
 	t.Cleanup(func() { _ = c.Close() })
