@@ -172,7 +172,7 @@ func (s *Session) stored(now time.Time, ttl time.Duration) {
 func (s *Session) deleteDropped() error {
 	for len(s.drop) > 0 {
 		ctx, cancel := s.m.saveContext(s.ctx)
-		err := s.m.cfg.Store.Delete(ctx, s.drop[0])
+		_, err := s.m.cfg.Store.Delete(ctx, s.drop[0])
 		cancel()
 		if err != nil {
 			return storeError("delete", err)
@@ -197,7 +197,7 @@ func (s *Session) finish(r *http.Request, status int) {
 	// the session.
 	for _, id := range s.drop {
 		ctx, cancel := m.saveContext(s.ctx)
-		if err := m.cfg.Store.Delete(ctx, id); err != nil {
+		if _, err := m.cfg.Store.Delete(ctx, id); err != nil {
 			m.cfg.OnError(r, storeError("delete after response", err))
 		}
 		cancel()

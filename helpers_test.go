@@ -98,7 +98,7 @@ func (c *countingStore) Touch(ctx context.Context, id string, ttl time.Duration)
 	return c.Store.Touch(ctx, id, ttl)
 }
 
-func (c *countingStore) Delete(ctx context.Context, id string) error {
+func (c *countingStore) Delete(ctx context.Context, id string) (bool, error) {
 	c.record("Delete")
 	return c.Store.Delete(ctx, id)
 }
@@ -126,7 +126,7 @@ func (f failingStore) Touch(context.Context, string, time.Duration) (bool, error
 	return false, f.err
 }
 
-func (f failingStore) Delete(context.Context, string) error { return f.err }
+func (f failingStore) Delete(context.Context, string) (bool, error) { return false, f.err }
 
 // env is a manager on a counted memstore with a fake clock, serving
 // testRoutes.
@@ -383,9 +383,9 @@ func (s *switchStore) Touch(ctx context.Context, id string, ttl time.Duration) (
 	return s.Store.Touch(ctx, id, ttl)
 }
 
-func (s *switchStore) Delete(ctx context.Context, id string) error {
+func (s *switchStore) Delete(ctx context.Context, id string) (bool, error) {
 	if s.failed {
-		return errDown
+		return false, errDown
 	}
 	return s.Store.Delete(ctx, id)
 }

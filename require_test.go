@@ -54,7 +54,7 @@ func TestExpiredSessionTells(t *testing.T) {
 	t.Run("a session ended by the server answers session_expired on its next request", func(t *testing.T) {
 		c := e.client()
 		c.get("/set?k=a&v=1")
-		if err := e.mem.Delete(t.Context(), tokenID(t, e, c.token)); err != nil {
+		if _, err := e.mem.Delete(t.Context(), tokenID(t, e, c.token)); err != nil {
 			t.Fatal(err)
 		}
 		w := c.do(http.MethodGet, "/required")

@@ -51,7 +51,7 @@ func runBudget(t *testing.T, e *env, roundTrips func() int64) {
 				e.clock.Advance(2 * time.Minute)
 			}
 			if tt.gone {
-				if err := e.store.Store.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
+				if _, err := e.store.Store.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
 					t.Fatal(err)
 				}
 			}

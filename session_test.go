@@ -454,7 +454,7 @@ func TestClearDoesNotHideAGoneSession(t *testing.T) {
 	e := newEnv(t, session.Config{})
 	c := e.client()
 	c.get("/set?k=a&v=1")
-	if err := e.mem.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
+	if _, err := e.mem.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
 		t.Fatal(err)
 	}
 	clearing := e.m.Handler(func() http.Handler {

@@ -238,7 +238,7 @@ func TestBrowser(t *testing.T) {
 		p.waitText("#chat .user", "ann")
 		tok := evaluate[string](p, `panels.chat.token`)
 
-		if err := srv.store.Delete(context.Background(), srv.idOf(tok)); err != nil { // an admin's destroy
+		if _, err := srv.store.Delete(context.Background(), srv.idOf(tok)); err != nil { // an admin's destroy
 			t.Fatal(err)
 		}
 		mark := srv.rec.len()
@@ -264,7 +264,7 @@ func TestBrowser(t *testing.T) {
 		p.newClient("g", `{prefix: "g_"}`)
 		p.count("g")
 		tok := evaluate[string](p, `g.token`)
-		if err := srv.store.Delete(context.Background(), srv.idOf(tok)); err != nil { // logged out elsewhere
+		if _, err := srv.store.Delete(context.Background(), srv.idOf(tok)); err != nil { // logged out elsewhere
 			t.Fatal(err)
 		}
 		status := evaluate[int](p, `g.fetch("/api/values/n").then((r) => r.status)`)

@@ -344,16 +344,17 @@ func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, 
 	return s.renew(ctx, id, ttl, nil)
 }
 
-// Delete removes session id, if it is stored.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete removes session id, if it is stored, and reports whether it was.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	_, found := sh.live(id, s.now())
 	delete(sh.entries, id)
-	return nil
+	return found, nil
 }
 
 // clone returns a deep copy of values, never nil.

@@ -39,7 +39,7 @@ func TestLen(t *testing.T) {
 		if got, want := s.Len(), 3; got != want {
 			t.Errorf("Len after one expired: got %v, want %v", got, want)
 		}
-		if err := s.Delete(ctx, "a"); err != nil {
+		if _, err := s.Delete(ctx, "a"); err != nil {
 			t.Fatalf("Delete: got error %v, want nil", err)
 		}
 		if got, want := s.Len(), 2; got != want {

@@ -130,7 +130,7 @@ func TestDeadline(t *testing.T) {
 			return err
 		}},
 		{"touch", func(ctx context.Context) error { _, err := s.Touch(ctx, "touched", time.Hour); return err }},
-		{"delete", func(ctx context.Context) error { return s.Delete(ctx, "deleted") }},
+		{"delete", func(ctx context.Context) error { _, err := s.Delete(ctx, "deleted"); return err }},
 	}
 	pause()
 	for _, tt := range calls {

@@ -285,15 +285,16 @@ func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, 
 	return found, nil
 }
 
-// Delete removes session id with one DEL.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete removes session id with one DEL, and reports whether it existed.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("redisstore: delete: %w", err)
+		return false, fmt.Errorf("redisstore: delete: %w", err)
 	}
-	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
-		return fmt.Errorf("redisstore: delete: %w", err)
+	n, err := s.client.Del(ctx, s.key(id)).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: delete: %w", err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // roundUp rounds a positive ttl up to whole milliseconds, the unit of

@@ -142,7 +142,7 @@ func TestUpdateRacingDelete(t *testing.T) {
 					if err := s.Create(t.Context(), id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
 						t.Fatalf("Create: got error %v, want nil", err)
 					}
-					if err := s.Delete(t.Context(), id); err != nil {
+					if _, err := s.Delete(t.Context(), id); err != nil {
 						t.Fatalf("Delete: got error %v, want nil", err)
 					}
 					found, err := s.Update(t.Context(), id, d, time.Hour, tt.maxKeys)
@@ -163,7 +163,7 @@ func TestUpdateRacingDelete(t *testing.T) {
 					}
 					var wg sync.WaitGroup
 					wg.Go(func() {
-						if err := s.Delete(t.Context(), id); err != nil {
+						if _, err := s.Delete(t.Context(), id); err != nil {
 							t.Errorf("Delete: got error %v, want nil", err)
 						}
 					})
@@ -306,7 +306,7 @@ func TestMoveRacing(t *testing.T) {
 						found bool
 					)
 					wg.Go(func() {
-						if err := s.Delete(t.Context(), from); err != nil {
+						if _, err := s.Delete(t.Context(), from); err != nil {
 							t.Errorf("Delete: got error %v, want nil", err)
 						}
 					})

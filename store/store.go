@@ -78,9 +78,9 @@ type Store interface {
 	// false, and nothing is written, when the session does not exist.
 	Touch(ctx context.Context, id string, ttl time.Duration) (found bool, err error)
 
-	// Delete removes a session. Deleting a session that does not exist is
-	// not an error.
-	Delete(ctx context.Context, id string) error
+	// Delete removes a session. found reports whether it existed: deleting
+	// a session that does not exist is not an error.
+	Delete(ctx context.Context, id string) (found bool, err error)
 }
 
 // Nonblocking is implemented by stores whose calls never wait on I/O or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -18,8 +19,8 @@ var basicCases = []testCase{
 	{"EmptyValues", testBasicEmptyValues, "empty values round-trip as present and empty"},
 	{"BinaryValues", testBasicBinaryValues, "binary values and unusual keys round-trip"},
 	{"ThousandsOfValues", testBasicThousandsOfValues, "a session with thousands of values round-trips"},
-	{"Delete", testBasicDelete, "delete removes a session"},
-	{"DeleteMissing", testBasicDeleteMissing, "deleting a missing session is not an error"},
+	{"Delete", testBasicDelete, "delete removes a session and reports that it existed"},
+	{"DeleteMissing", testBasicDeleteMissing, "deleting a missing or expired session is not an error and reports it did not exist"},
 	{"CreateExists", testBasicCreateExists, "creating an existing ID returns ErrExists and keeps the stored values"},
 	{"CanceledContext", testBasicCanceledContext, "a canceled context makes every method fail"},
 }
@@ -141,15 +142,24 @@ func testBasicThousandsOfValues(t *testing.T, h Harness) {
 func testBasicDelete(t *testing.T, h Harness) {
 	id := newID(t)
 	create(t, h, id, values("a", "1"))
-	if err := h.Store.Delete(t.Context(), id); err != nil {
-		t.Fatalf("Delete: got error %v, want nil", err)
+	if found, err := h.Store.Delete(t.Context(), id); err != nil || !found {
+		t.Fatalf("Delete: got %v, %v, want true, nil", found, err)
 	}
 	wantMissing(t, h, id)
+	if found, err := h.Store.Delete(t.Context(), id); err != nil || found {
+		t.Errorf("Delete again: got %v, %v, want false, nil", found, err)
+	}
 }
 
 func testBasicDeleteMissing(t *testing.T, h Harness) {
-	if err := h.Store.Delete(t.Context(), newID(t)); err != nil {
-		t.Errorf("Delete: got error %v, want nil", err)
+	if found, err := h.Store.Delete(t.Context(), newID(t)); err != nil || found {
+		t.Errorf("Delete: got %v, %v, want false, nil", found, err)
+	}
+	id := newID(t)
+	create(t, h, id, values("a", "1"))
+	h.Advance(ttl + time.Minute)
+	if found, err := h.Store.Delete(t.Context(), id); err != nil || found {
+		t.Errorf("Delete of an expired session: got %v, %v, want false, nil", found, err)
 	}
 }
 
@@ -183,7 +193,7 @@ func testBasicCanceledContext(t *testing.T, h Harness) {
 			return err
 		}},
 		{"Touch", func() error { _, err := h.Store.Touch(ctx, id, ttl); return err }},
-		{"Delete", func() error { return h.Store.Delete(ctx, id) }},
+		{"Delete", func() error { _, err := h.Store.Delete(ctx, id); return err }},
 	}
 	for _, c := range calls {
 		if err := c.call(); err == nil {

@@ -174,7 +174,7 @@ func testMoveMissing(t *testing.T, h Harness) {
 		{"deleted", func() string {
 			id := newID(t)
 			create(t, h, id, values("a", "1"))
-			if err := h.Store.Delete(ctx, id); err != nil {
+			if _, err := h.Store.Delete(ctx, id); err != nil {
 				t.Fatalf("Delete: got error %v, want nil", err)
 			}
 			return id
@@ -464,7 +464,7 @@ func testMoveRacingDelete(t *testing.T, h Harness) {
 		deleteFirst := i%2 == 0 // in the order the goroutines start
 		del := func() {
 			<-startRaces
-			if err := h.Store.Delete(ctx, r.from); err != nil {
+			if _, err := h.Store.Delete(ctx, r.from); err != nil {
 				t.Errorf("Delete: got error %v, want nil", err)
 			}
 		}

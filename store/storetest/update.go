@@ -58,7 +58,7 @@ func testUpdateDeleted(t *testing.T, h Harness) {
 	} {
 		id := newID(t)
 		create(t, h, id, values("a", "1"))
-		if err := h.Store.Delete(t.Context(), id); err != nil {
+		if _, err := h.Store.Delete(t.Context(), id); err != nil {
 			t.Fatalf("Delete: got error %v, want nil", err)
 		}
 		if found := updateLimited(t, h, id, tt.d, tt.maxKeys); found {
