@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/store"
 	"github.com/seed58a3dad2/session/store/storetest"
@@ -29,6 +30,22 @@ func conformance(t *testing.T, c redis.UniversalClient) {
 	})
 }
 
+// conformanceIndexed runs the suite on indexed stores on c (Config.Index),
+// each case with a key prefix and a fake clock of its own.
+func conformanceIndexed(t *testing.T, c redis.UniversalClient) {
+	storetest.Run(t, func(t *testing.T) storetest.Harness {
+		prefix := redistest.Prefix(t)
+		clock := fakeclock.New()
+		return storetest.Harness{
+			Store: New(c, Config{Prefix: prefix, Index: true, Now: clock.Now}),
+			Advance: func(d time.Duration) {
+				clock.Advance(d)
+				redistest.Advance(t, c, prefix, d)
+			},
+		}
+	})
+}
+
 // TestCluster runs on one Redis Cluster, which its subtests share: a private
 // Cluster takes seconds to start (see redistest.ClusterClient).
 func TestCluster(t *testing.T) {
@@ -37,6 +54,12 @@ func TestCluster(t *testing.T) {
 
 	t.Run("the conformance suite passes", func(t *testing.T) {
 		conformance(t, c)
+	})
+	t.Run("the conformance suite passes with the index", func(t *testing.T) {
+		conformanceIndexed(t, c)
+	})
+	t.Run("the capabilities work", func(t *testing.T) {
+		testCapabilities(t, on(c))
 	})
 	t.Run("each method costs what it costs on a single server", func(t *testing.T) {
 		testRoundTrips(t, redistest.ClusterClient(t), redistest.Prefix(t))
@@ -241,6 +264,12 @@ func TestSentinel(t *testing.T) {
 	c := redistest.SentinelClient(t)
 	t.Run("the conformance suite passes", func(t *testing.T) {
 		conformance(t, c)
+	})
+	t.Run("the conformance suite passes with the index", func(t *testing.T) {
+		conformanceIndexed(t, c)
+	})
+	t.Run("the capabilities work", func(t *testing.T) {
+		testCapabilities(t, on(c))
 	})
 	t.Run("each method costs what it costs on a single server", func(t *testing.T) {
 		testRoundTrips(t, c, redistest.Prefix(t))

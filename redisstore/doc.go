@@ -11,6 +11,29 @@
 // was deleted. Times to live are relative (PEXPIRE), so clock skew between
 // application servers and Redis does not matter. Redis 4 or later is needed.
 //
+// With Config.Index the store also keeps an index, which the capabilities of
+// a farm need (store.Indexer, store.Expirer, store.Limiter; store.Notifier
+// works either way). Each session's hash gains "@expires" and "@access"
+// (unix milliseconds) beside "@created", and its key lives Config.Retention
+// past "@expires" so that ClaimExpired can hand its values to one server.
+// The keys, with P for Prefix, A for Application and <h> for 16 hex digits
+// of the SHA-256 of <user> (a brace in a user name cannot change the slot):
+//
+//	P:A:{A:<c>}:<id>         a session (hash): values, @created, @expires, @access
+//	P:A:{A:<c>}:@expiries    per shard, sorted set: ID -> @expires
+//	P:A:{A:<c>}:@claims      per shard, sorted set: ID -> lease deadline of its claim
+//	P:A:{A:<c>}:@ids         per shard, sorted set: IDs in byte order, for List
+//	P:A:{A}:@live            sorted set: IDs counted toward a limit -> when to check them
+//	P:A:{A:@user:<h>}:<user> per user, sorted set: ID -> when the entry was written
+//	P:A:@events              the pub/sub channel of events
+//
+// A shard's sets share its slot and change in the same scripts as its
+// sessions. @live and the users' sets have slots of their own: @live is
+// written when a session is created or ends, a user's set at a login and
+// when a session of the user ends, neither when a session is read, written
+// or touched. Reads and writes of existing sessions stay one round trip;
+// each method documents what it costs.
+//
 // New accepts any redis.UniversalClient whose options set
 // ContextTimeoutEnabled: true; without it go-redis ignores context deadlines
 // on socket reads, so a stalled Redis would hold each call for the client's

@@ -22,9 +22,28 @@ type Config struct {
 	// not contain '{' or '}'. Default: "default".
 	Application string
 	// Now returns the current time, recorded when a session is created.
-	// Expiry does not depend on it: times to live are relative and counted
-	// by Redis. Default: time.Now.
+	// Without Index, expiry does not depend on it: times to live are
+	// relative and counted by Redis. With Index, a session's expiry is a
+	// time read from Now, and every server of the application compares it
+	// with its own Now: their clocks must agree closely (NTP does), since
+	// a skew of d ends a session up to d early or late. Default: time.Now.
 	Now func() time.Time
+	// Index keeps an index of the application's sessions beside them (see
+	// the package documentation for the keys), which the Store's
+	// capabilities store.Indexer, store.Expirer and store.Limiter need:
+	// without it their methods return store.ErrNotIndexed. It makes each
+	// session's expiry logical: a session past it is gone for every call,
+	// while its data stays for Retention more for ClaimExpired. Every
+	// server of an application must run with the same Index and
+	// Retention. Switching Index on keeps the sessions stored without it:
+	// each joins the index at its next write or touch. Default: false.
+	Index bool
+	// Retention is how long, with Index, the values of a session that
+	// expired are kept for ClaimExpired to hand out; a session expired
+	// longer ago is handed out once without its values. A server farm
+	// whose reapers all stop for longer than Retention loses the values
+	// of what expired meanwhile. Default: 1 hour.
+	Retention time.Duration
 }
 
 // createdField is the metadata field that Create writes and nothing removes,
@@ -43,17 +62,31 @@ var ErrCrossShard = errors.New("redisstore: move: the new session ID must start 
 // "<Prefix>:<Application>:{<Application>:<c>}:<id>", where c is the first
 // character of the ID: each application has 64 shards, one per base64url
 // character, and a shard's sessions share a Cluster hash slot. It implements
-// store.Store, and is safe for concurrent use.
+// store.Store and store.Notifier, and store.Indexer, store.Expirer and
+// store.Limiter, whose methods need Config.Index. It is safe for concurrent
+// use.
 type Store struct {
 	client    redis.UniversalClient
 	keyPrefix string // "<Prefix>:<Application>:{<Application>:"
+	appPrefix string // "<Prefix>:<Application>:"
+	app       string // Config.Application
 	now       func() time.Time
 	create    *redis.Script
 	update    *redis.Script
 	move      *redis.Script
+
+	indexed   bool          // Config.Index
+	retention time.Duration // Config.Retention
+	ix        indexScripts  // the scripts of the indexed mode
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Indexer  = (*Store)(nil)
+	_ store.Expirer  = (*Store)(nil)
+	_ store.Limiter  = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+)
 
 // New returns a Store that keeps sessions in the Redis that client talks to:
 // a single server (redis.NewClient), a Sentinel-managed primary
@@ -79,6 +112,12 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Retention < 0 {
+		panic(fmt.Sprintf("redisstore: negative Retention %v", cfg.Retention))
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = time.Hour
+	}
 	// A brace in either would change the Cluster hash tag: it could lose
 	// the shard character and put every session in one slot.
 	if strings.ContainsAny(cfg.Prefix, "{}") || strings.ContainsAny(cfg.Application, "{}") {
@@ -87,10 +126,15 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	return &Store{
 		client:    client,
 		keyPrefix: cfg.Prefix + ":" + cfg.Application + ":{" + cfg.Application + ":",
+		appPrefix: cfg.Prefix + ":" + cfg.Application + ":",
+		app:       cfg.Application,
 		now:       cfg.Now,
 		create:    redis.NewScript(createSource),
 		update:    redis.NewScript(updateSource),
 		move:      redis.NewScript(moveSource),
+		indexed:   cfg.Index,
+		retention: cfg.Retention,
+		ix:        newIndexScripts(),
 	}
 }
 
@@ -119,10 +163,15 @@ func shard(id string) string {
 
 // Load returns a copy of the values of session id. With ttl greater than zero
 // it also sets the session's time to live, in the same pipeline: one round
-// trip either way.
+// trip either way. With Config.Index, a Load with a ttl is one script, which
+// also moves the session's entry in the expiry index, and a Load without is
+// HGETALL, checked against the session's expiry.
 func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("redisstore: load: %w", err)
+	}
+	if s.indexed {
+		return s.loadIndexed(ctx, id, ttl)
 	}
 	key := s.key(id)
 	var fields *redis.MapStringStringCmd
@@ -154,13 +203,19 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 
 // Create stores a new session with the given values, expiring after ttl, in
 // one round trip. A ttl of zero or less creates a session that has already
-// expired.
+// expired. With Config.Index the script also indexes the session, and values
+// that name a user ('@user') cost one round trip more, before it: a ZADD to
+// the user's set; an ID that does not start with a base64url character, as
+// the middleware's IDs do, is refused with an error.
 func (s *Store) Create(ctx context.Context, id string, values map[string][]byte, ttl time.Duration, maxKeys int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: create: %w", err)
 	}
 	if maxKeys > 0 && len(values) > maxKeys {
 		return store.ErrTooManyKeys
+	}
+	if s.indexed {
+		return s.createIndexed(ctx, id, values, ttl)
 	}
 	args := make([]any, 0, 3+2*len(values))
 	args = append(args, milliseconds(ttl), createdField, s.now().UnixMilli())
@@ -178,10 +233,17 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 }
 
 // Update applies d to session id and sets its time to live to ttl, in one
-// round trip. A ttl of zero or less ends the session.
+// round trip. A ttl of zero or less ends the session. With Config.Index the
+// script also moves the session's entry in the expiry index; a d that sets
+// '@user' costs one round trip more before it (a ZADD to the user's set),
+// and one that takes the session from a user one more after it (a ZREM from
+// that user's set).
 func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: update: %w", err)
+	}
+	if s.indexed {
+		return s.updateIndexed(ctx, id, d, ttl, maxKeys)
 	}
 	if ttl <= 0 {
 		// PEXPIRE would delete the key and HSET bring it back without a
@@ -200,7 +262,12 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 }
 
 // Move renames session from to to, applies d and sets the time to live to
-// ttl, in one round trip. A ttl of zero or less ends the session.
+// ttl, in one round trip. A ttl of zero or less ends the session. With
+// Config.Index the script also moves the index entries to the new ID; the
+// new ID goes into its user's set before (one round trip more when d sets
+// '@user'; two when the session had a user that d does not set: the script
+// names the user, then runs again), and the old ID leaves @live and its
+// user's set after (one round trip more, pipelined).
 //
 // from and to must start with the same character, which keeps them in one
 // shard (see Store); otherwise Move returns ErrCrossShard and sends nothing,
@@ -212,6 +279,9 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	}
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: move: %w", err)
+	}
+	if s.indexed {
+		return s.moveIndexed(ctx, from, to, d, ttl, maxKeys)
 	}
 	if ttl <= 0 {
 		n, err := s.client.Del(ctx, s.key(from)).Result()
@@ -263,10 +333,14 @@ func deltaResult(op string, result int) (bool, error) {
 }
 
 // Touch sets the time to live of session id to ttl with one PEXPIRE. A ttl of
-// zero or less ends the session.
+// zero or less ends the session. With Config.Index it is one script, which
+// also moves the session's entry in the expiry index.
 func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: touch: %w", err)
+	}
+	if s.indexed {
+		return s.touchIndexed(ctx, id, ttl)
 	}
 	var (
 		found bool
@@ -286,9 +360,17 @@ func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, 
 }
 
 // Delete removes session id with one DEL, and reports whether it existed.
+// With Config.Index it is one script that also removes the session's index
+// entries, and, when it found the session, one pipeline after it that takes
+// the session out of @live and its user's set. A session that expired is
+// not deleted (it waits for ClaimExpired) and is reported not found.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: delete: %w", err)
+	}
+	if s.indexed {
+		found, _, err := s.end(ctx, "delete", id)
+		return found, err
 	}
 	n, err := s.client.Del(ctx, s.key(id)).Result()
 	if err != nil {

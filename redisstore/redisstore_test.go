@@ -12,6 +12,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/redisstore"
 	"github.com/seed58a3dad2/session/store"
@@ -61,6 +62,47 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestConformanceIndexed runs the suite on stores that keep the index
+// (Config.Index), whose expiry follows a fake clock that each harness moves
+// together with the server's.
+func TestConformanceIndexed(t *testing.T) {
+	t.Run("on miniredis", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) storetest.Harness {
+			m := miniredis.RunT(t)
+			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
+			t.Cleanup(func() { _ = c.Close() })
+			clock := fakeclock.New()
+			return storetest.Harness{
+				Store: redisstore.New(c, redisstore.Config{Index: true, Now: clock.Now}),
+				Advance: func(d time.Duration) {
+					clock.Advance(d)
+					m.FastForward(d)
+				},
+			}
+		})
+	})
+	t.Run("on a real Redis", func(t *testing.T) {
+		c := redistest.Client(t)
+		storetest.Run(t, func(t *testing.T) storetest.Harness {
+			return indexedHarness(t, c)
+		})
+	})
+}
+
+// indexedHarness returns a harness of an indexed store on c, under a key
+// prefix of its own.
+func indexedHarness(t *testing.T, c redis.UniversalClient) storetest.Harness {
+	prefix := redistest.Prefix(t)
+	clock := fakeclock.New()
+	return storetest.Harness{
+		Store: redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: clock.Now}),
+		Advance: func(d time.Duration) {
+			clock.Advance(d)
+			redistest.Advance(t, c, prefix, d)
+		},
+	}
 }
 
 func TestLayout(t *testing.T) {
