@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,6 +65,9 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("each method costs what it costs on a single server", func(t *testing.T) {
 		testRoundTrips(t, redistest.ClusterClient(t), redistest.Prefix(t))
+	})
+	t.Run("each method with the index costs a round trip per master its pipelines reach", func(t *testing.T) {
+		testIndexedRoundTrips(t, redistest.ClusterClient(t), redistest.Prefix(t))
 	})
 
 	t.Run("a session's key is in the slot of its shard, <Application>:<first character>, under every Prefix and Application", func(t *testing.T) {
@@ -205,6 +210,10 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("with the index, the traffic of many sessions spreads over every master", func(t *testing.T) {
+		testIndexedSpread(t, redistest.ClusterClient(t))
+	})
+
 	t.Run("move to an ID with another first character is refused with ErrCrossShard and changes nothing", func(t *testing.T) {
 		s := New(c, Config{Prefix: redistest.Prefix(t)})
 		from := "A" + newID()[1:]
@@ -274,6 +283,9 @@ func TestSentinel(t *testing.T) {
 	t.Run("each method costs what it costs on a single server", func(t *testing.T) {
 		testRoundTrips(t, c, redistest.Prefix(t))
 	})
+	t.Run("each method with the index costs what it costs on a single server", func(t *testing.T) {
+		testIndexedRoundTrips(t, c, redistest.Prefix(t))
+	})
 }
 
 // newID returns a random session ID shaped like the real ones: 16 random
@@ -282,4 +294,162 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails: see crypto/rand.Read
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// testIndexedSpread runs the life of many sessions on indexed stores of a
+// Cluster (logins, reads, writes, touches, renewals, logouts, a limit,
+// counts, expiries reaped) and checks that every master carries a share of
+// the round trips and of the commands Redis runs: the shards spread the
+// sessions and their index, and the keys with slots of their own (@live,
+// the users' sets) take creations and ends only. c must be a client of its
+// own: the test hooks a counter into each of its nodes.
+func testIndexedSpread(t *testing.T, c *redis.ClusterClient) {
+	ctx := t.Context()
+	var mu sync.Mutex // protects counters
+	counters := map[string]*redistest.Counter{}
+	hook := func(node *redis.Client) {
+		mu.Lock()
+		defer mu.Unlock()
+		addr := node.Options().Addr
+		if counters[addr] == nil {
+			counters[addr] = &redistest.Counter{}
+			node.AddHook(counters[addr])
+		}
+	}
+	c.OnNewNode(hook)
+	if err := c.ForEachShard(ctx, func(_ context.Context, node *redis.Client) error { hook(node); return nil }); err != nil {
+		t.Fatalf("ForEachShard: got error %v, want nil", err)
+	}
+	calls := func() map[string]int64 { return commandCalls(t, c) }
+	before := calls()
+
+	clock := fakeclock.New()
+	prefix := redistest.Prefix(t)
+	s := New(c, Config{Prefix: prefix, Index: true, Now: clock.Now})
+	const sessions, users = 600, 40
+	ids := make([]string, sessions)
+	for i := range ids {
+		ids[i] = newID()
+		if ok, err := s.Reserve(ctx, ids[i], 10*sessions); err != nil || !ok {
+			t.Fatalf("Reserve: got %v, %v, want true, nil", ok, err)
+		}
+		if err := s.Create(ctx, ids[i], map[string][]byte{"cart": []byte("1")}, time.Hour, 0); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+	}
+	for round := range 3 {
+		for i, id := range ids {
+			if _, _, err := s.Load(ctx, id, time.Hour); err != nil {
+				t.Fatalf("Load: got error %v, want nil", err)
+			}
+			if _, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"n": []byte(strconv.Itoa(round))}}, time.Hour, 0); err != nil {
+				t.Fatalf("Update: got error %v, want nil", err)
+			}
+			if _, err := s.Touch(ctx, id, time.Hour); err != nil {
+				t.Fatalf("Touch: got error %v, want nil", err)
+			}
+			if round == 0 && i%3 == 0 { // a login
+				to := renewedID(id)
+				if _, err := s.Reserve(ctx, to, 0); err != nil {
+					t.Fatalf("Reserve: got error %v, want nil", err)
+				}
+				d := store.Delta{Set: map[string][]byte{store.UserKey: []byte("user" + strconv.Itoa(i%users))}}
+				if _, err := s.Move(ctx, id, to, d, time.Hour, 0); err != nil {
+					t.Fatalf("Move: got error %v, want nil", err)
+				}
+				ids[i] = to
+			}
+		}
+	}
+	for i := range users {
+		if _, err := s.UserSessions(ctx, "user"+strconv.Itoa(i)); err != nil {
+			t.Fatalf("UserSessions: got error %v, want nil", err)
+		}
+	}
+	for _, id := range ids[:sessions/4] { // logouts
+		if _, err := s.Delete(ctx, id); err != nil {
+			t.Fatalf("Delete: got error %v, want nil", err)
+		}
+	}
+	if n, err := s.Count(ctx); err != nil || n != sessions-sessions/4 {
+		t.Errorf("Count: got %v, %v, want %d", n, err, sessions-sessions/4)
+	}
+	clock.Advance(2 * time.Hour)
+	for {
+		recs, err := s.ClaimExpired(ctx, 100, time.Minute)
+		if err != nil {
+			t.Fatalf("ClaimExpired: got error %v, want nil", err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		if err := s.Reap(ctx, recordIDs(recs)...); err != nil {
+			t.Fatalf("Reap: got error %v, want nil", err)
+		}
+	}
+
+	after := calls()
+	mu.Lock()
+	defer mu.Unlock()
+	var total, totalCalls int64
+	for _, counter := range counters {
+		total += counter.RoundTrips()
+	}
+	for addr := range after {
+		totalCalls += after[addr] - before[addr]
+	}
+	masters := countMasters(t, c)
+	for addr, counter := range counters {
+		n, ran := counter.RoundTrips(), after[addr]-before[addr]
+		t.Logf("master %s: %d round trips (%.0f%%), %d commands run by Redis (%.0f%%)",
+			addr, n, 100*float64(n)/float64(total), ran, 100*float64(ran)/float64(totalCalls))
+		// The 64 shards of an application fall 16 to 24 to a master of a
+		// private Cluster; @live and the users' sets add a little. A
+		// master below a fifth of an even share, or above twice it,
+		// would be a hot spot.
+		even := float64(total) / float64(masters)
+		if float64(n) < even/5 || float64(n) > 2*even {
+			t.Errorf("round trips to master %s: got %d of %d, want about %.0f", addr, n, total, even)
+		}
+		evenCalls := float64(totalCalls) / float64(masters)
+		if float64(ran) < evenCalls/5 || float64(ran) > 2*evenCalls {
+			t.Errorf("commands run by master %s: got %d of %d, want about %.0f", addr, ran, totalCalls, evenCalls)
+		}
+	}
+	if len(counters) != masters {
+		t.Errorf("masters reached: got %d, want all %d", len(counters), masters)
+	}
+}
+
+// commandCalls returns, for each master of c, how many commands it has run
+// since it started, scripts' commands included (INFO commandstats).
+func commandCalls(t *testing.T, c *redis.ClusterClient) map[string]int64 {
+	t.Helper()
+	var mu sync.Mutex // protects calls
+	calls := map[string]int64{}
+	err := c.ForEachMaster(t.Context(), func(ctx context.Context, master *redis.Client) error {
+		info, err := master.Info(ctx, "commandstats").Result()
+		if err != nil {
+			return err
+		}
+		var n int64
+		for line := range strings.SplitSeq(info, "\n") {
+			// cmdstat_hset:calls=12,usec=...
+			_, rest, ok := strings.Cut(line, ":calls=")
+			if !ok {
+				continue
+			}
+			v, _, _ := strings.Cut(rest, ",")
+			k, _ := strconv.ParseInt(v, 10, 64)
+			n += k
+		}
+		mu.Lock()
+		calls[master.Options().Addr] = n
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("INFO commandstats on every master: got error %v, want nil", err)
+	}
+	return calls
 }

@@ -86,33 +86,58 @@ func indexable(id string) bool {
 }
 
 // loadIndexed is Load with the index: HGETALL, checked against @expires,
-// without a ttl; a script that checks, renews and indexes with one.
+// without a ttl; with one, HGETALL and the touch script in one pipeline,
+// the session being found when the touch found it live. Reading the hash
+// with HGETALL beside the script costs Redis less than reading it inside
+// (about 9 µs against 17 on the machine of the commit that chose it): a
+// script pays for each redis.call and for every value it hands back.
 func (s *Store) loadIndexed(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
 	now := s.now().UnixMilli()
+	key := s.key(id)
+	var m map[string]string
 	if ttl <= 0 {
-		m, err := s.client.HGetAll(ctx, s.key(id)).Result()
-		if err != nil {
+		var err error
+		if m, err = s.client.HGetAll(ctx, key).Result(); err != nil {
 			return nil, false, fmt.Errorf("redisstore: load: %w", err)
 		}
 		if len(m) == 0 || expired(m[expiresField], now) {
 			return nil, false, nil
 		}
-		values := make(map[string][]byte, len(m))
-		for f, v := range m {
-			if k, ok := decodeField(f); ok {
-				values[k] = []byte(v)
-			}
+	} else {
+		keys := s.indexKeys(id)
+		nowText, expires, pttl := s.stamps(now, ttl)
+		args := []any{id, nowText, expires, pttl}
+		run := func(eval func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd) (*redis.MapStringStringCmd, *redis.Cmd) {
+			pipe := s.client.Pipeline()
+			fields := pipe.HGetAll(ctx, key)
+			touched := eval(ctx, pipe, keys, args...)
+			_, _ = pipe.Exec(ctx) // each command holds its own error
+			return fields, touched
 		}
-		return values, true, nil
+		fields, touched := run(s.ix.touch.EvalSha)
+		if redis.HasErrorPrefix(touched.Err(), "NOSCRIPT") {
+			fields, touched = run(s.ix.touch.Eval)
+		}
+		n, err := touched.Int()
+		if err == nil {
+			m, err = fields.Result()
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("redisstore: load: %w", err)
+		}
+		// The touch found the session live an instant after HGETALL read
+		// it: so it was then too.
+		if n == 0 || len(m) == 0 {
+			return nil, false, nil
+		}
 	}
-	h, err := s.ix.load.Run(ctx, s.client, s.indexKeys(id), milliseconds(ttl), id, now, milliseconds(s.retention)).Slice()
-	if err != nil {
-		return nil, false, fmt.Errorf("redisstore: load: %w", err)
+	values := make(map[string][]byte, len(m))
+	for f, v := range m {
+		if k, ok := decodeField(f); ok {
+			values[k] = []byte(v)
+		}
 	}
-	if len(h) == 0 {
-		return nil, false, nil
-	}
-	return valuesOf(h), true, nil
+	return values, true, nil
 }
 
 // createIndexed is Create with the index: the user's set first when values
@@ -129,11 +154,12 @@ func (s *Store) createIndexed(ctx context.Context, id string, values map[string]
 			return fmt.Errorf("redisstore: create: %w", err)
 		}
 	}
-	ms := now.UnixMilli()
-	expires := ms + milliseconds(ttl)
-	args := make([]any, 0, 10+2*len(values))
-	args = append(args, milliseconds(ttl), milliseconds(s.retention), expires, id,
-		createdField, ms, accessField, ms, expiresField, expires)
+	ms, expires, pttl := s.stamps(now.UnixMilli(), ttl)
+	if ttl <= 0 {
+		pttl = "0"
+	}
+	args := make([]any, 0, 9+2*len(values))
+	args = append(args, pttl, expires, id, createdField, ms, accessField, ms, expiresField, expires)
 	for k, v := range values {
 		args = append(args, encodeField(k), v)
 	}
@@ -162,7 +188,8 @@ func (s *Store) updateIndexed(ctx context.Context, id string, d store.Delta, ttl
 			return false, fmt.Errorf("redisstore: update: %w", err)
 		}
 	}
-	args := append(deltaArgs(d, ttl, maxKeys), id, 1, now.UnixMilli(), milliseconds(s.retention))
+	ms, expires, pttl := s.stamps(now.UnixMilli(), ttl)
+	args := append(deltaArgs(d, ttl, maxKeys), id, 1, ms, expires, pttl)
 	res, err := s.ix.update.Run(ctx, s.client, s.indexKeys(id), args...).Slice()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: update: %w", err)
@@ -196,7 +223,8 @@ func (s *Store) moveIndexed(ctx context.Context, from, to string, d store.Delta,
 				return false, fmt.Errorf("redisstore: move: %w", err)
 			}
 		}
-		args := append(deltaArgs(d, ttl, maxKeys), from, to, indexed, 3, now.UnixMilli(), milliseconds(s.retention))
+		ms, expires, pttl := s.stamps(now.UnixMilli(), ttl)
+		args := append(deltaArgs(d, ttl, maxKeys), from, to, indexed, 3, ms, expires, pttl)
 		res, err := s.ix.move.Run(ctx, s.client, keys, args...).Slice()
 		if err != nil {
 			return false, fmt.Errorf("redisstore: move: %w", err)
@@ -234,7 +262,8 @@ func (s *Store) touchIndexed(ctx context.Context, id string, ttl time.Duration) 
 		found, _, err := s.end(ctx, "touch", id)
 		return found, err
 	}
-	n, err := s.ix.touch.Run(ctx, s.client, s.indexKeys(id), milliseconds(ttl), id, s.now().UnixMilli(), milliseconds(s.retention)).Int()
+	now, expires, pttl := s.stamps(s.now().UnixMilli(), ttl)
+	n, err := s.ix.touch.Run(ctx, s.client, s.indexKeys(id), id, now, expires, pttl).Int()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: touch: %w", err)
 	}
@@ -259,6 +288,16 @@ func (s *Store) end(ctx context.Context, op, id string) (bool, store.Info, error
 	}
 	s.cleanup(ctx, []string{id}, users)
 	return true, info, nil
+}
+
+// stamps returns what the scripts that set a session's time to live write,
+// as the strings Redis stores: now, the new @expires (now + ttl) and the
+// key's time to live (ttl + retention), in milliseconds. Strings, because
+// Redis 7 turns a number computed in Lua into an argument with a costly
+// printf.
+func (s *Store) stamps(now int64, ttl time.Duration) (nowText, expires, pttl string) {
+	ms := milliseconds(ttl)
+	return strconv.FormatInt(now, 10), strconv.FormatInt(now+ms, 10), strconv.FormatInt(ms+milliseconds(s.retention), 10)
 }
 
 // addUser writes id into user's set, scored with now: the time of the

@@ -32,15 +32,14 @@ import "github.com/redis/go-redis/v9"
 
 // indexScripts are the scripts of the indexed mode.
 type indexScripts struct {
-	create, load, update, move, touch, end *redis.Script
-	claim, reap, list                      *redis.Script
-	reserve, reconcile                     *redis.Script
+	create, update, move, touch, end *redis.Script
+	claim, reap, list                *redis.Script
+	reserve, reconcile               *redis.Script
 }
 
 func newIndexScripts() indexScripts {
 	return indexScripts{
 		create:    redis.NewScript(createIndexedSource),
-		load:      redis.NewScript(loadIndexedSource),
 		update:    redis.NewScript(updateIndexedSource),
 		move:      redis.NewScript(moveIndexedSource),
 		touch:     redis.NewScript(touchIndexedSource),
@@ -53,38 +52,37 @@ func newIndexScripts() indexScripts {
 	}
 }
 
-// luaLive defines, for a script that has set the locals now and retention:
+// luaLive defines, for a script that has set the locals now (a string),
+// nowMs (now as a number), expires and pttl (strings: the new @expires, and
+// the key's new time to live in milliseconds, ttl + retention):
 //
 // live(key) returns HMGET key @created @expires @access !@user when the
 // session at key is live, or nil when it is missing or expired. @created is
 // in every session, so it tells a missing one from one without @expires.
 //
-// metadata(m) returns the number of metadata fields of the live session
-// that live returned m for, which withinLimit must not count as values.
+// stamp(key, expiries, idsKey, id, indexed, written) sets the session's
+// expiry and last access (unless written: applyStamped wrote them), its
+// key's time to live and its entry in @expiries; indexed is false (the
+// @expires that live returned) for a session not yet in @ids.
 //
-// stamp(key, expiries, idsKey, id, ttl, indexed) sets the session's expiry and
-// last access, its key's time to live and its entry in @expiries; indexed is
-// false (the @expires that live returned) for a session not yet in @ids.
+// Times reach Redis as the strings the caller sent: Redis 7 turns a Lua
+// number into a command argument with a costly printf, and each redis.call
+// costs about a microsecond of Redis's time besides, more than a small HSET
+// itself. The scripts below count their calls accordingly.
 const luaLive = `
 local function live(key)
   local m = redis.call('HMGET', key, '@created', '@expires', '@access', '!@user')
-  if not m[1] or (m[2] and tonumber(m[2]) <= now) then
+  if not m[1] or (m[2] and tonumber(m[2]) <= nowMs) then
     return nil
   end
   return m
 end
 
-local function metadata(m)
-  local n = 1
-  if m[2] then n = n + 1 end
-  if m[3] then n = n + 1 end
-  return n
-end
-
-local function stamp(key, expiries, idsKey, id, ttl, indexed)
-  local expires = now + ttl
-  redis.call('HSET', key, '@expires', expires, '@access', now)
-  redis.call('PEXPIRE', key, ttl + retention)
+local function stamp(key, expiries, idsKey, id, indexed, written)
+  if not written then
+    redis.call('HSET', key, '@expires', expires, '@access', now)
+  end
+  redis.call('PEXPIRE', key, pttl)
   redis.call('ZADD', expiries, expires, id)
   if not indexed then
     redis.call('ZADD', idsKey, 0, id)
@@ -93,18 +91,53 @@ end
 `
 
 // luaDeltaArgs takes the arguments that the indexed scripts applying a Delta
-// have after luaDelta's (see deltaArgs): the IDs (n of them), now and the
-// retention, in milliseconds. It removes them from the end of ARGV, so it
-// must run before luaDelta reads ARGV: the indexed scripts share luaDelta,
-// and the scripts of the plain mode stay as they are.
+// have after luaDelta's (see deltaArgs): the IDs (n of them), n, now,
+// expires and pttl (see luaLive). It removes them from the end of ARGV, so
+// it must run before luaDelta reads ARGV: the indexed scripts share
+// luaDelta, and the scripts of the plain mode stay as they are.
 const luaDeltaArgs = `
-local retention = tonumber(table.remove(ARGV))
-local now = tonumber(table.remove(ARGV))
+local pttl = table.remove(ARGV)
+local expires = table.remove(ARGV)
+local now = table.remove(ARGV)
+local nowMs = tonumber(now)
 local argIDs = {}
 for i = tonumber(table.remove(ARGV)), 1, -1 do
   argIDs[i] = table.remove(ARGV)
 end
-local ttl = tonumber(ARGV[1])
+`
+
+// luaStampedDelta defines, after luaDelta and luaLive:
+//
+// metadata(m) returns the number of metadata fields of the live session
+// that live returned m for, which withinLimit must not count as values.
+//
+// applyStamped(key) is luaDelta's apply that also writes @expires and
+// @access, in the HSET of the first values of the change: one redis.call
+// fewer than apply and stamp's own HSET, for the price of repeating a few
+// lines of apply, which the plain mode's scripts keep unchanged.
+const luaStampedDelta = `
+local function metadata(m)
+  local n = 1
+  if m[2] then n = n + 1 end
+  if m[3] then n = n + 1 end
+  return n
+end
+
+local function applyStamped(key)
+  if clear then
+    local values = {}
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(f, 1, 1) ~= '@' then
+        values[#values + 1] = f
+      end
+    end
+    chunked('HDEL', key, values, 1, #values)
+  end
+  chunked('HDEL', key, ARGV, 5, firstSet - 1)
+  local last = math.min(firstSet + chunk - 1, #ARGV)
+  redis.call('HSET', key, '@expires', expires, '@access', now, unpack(ARGV, firstSet, last))
+  chunked('HSET', key, ARGV, last + 1, #ARGV)
+end
 `
 
 // createIndexedSource creates a session unless its key exists, and indexes
@@ -113,81 +146,52 @@ local ttl = tonumber(ARGV[1])
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
-//	ARGV[1]  time to live, milliseconds
-//	ARGV[2]  retention, milliseconds
-//	ARGV[3]  @expires, unix milliseconds
-//	ARGV[4]  session ID
-//	ARGV[5…] field, value pairs, '@created', '@expires' and '@access'
+//	ARGV[1]  the key's time to live, milliseconds: ttl + retention, or 0
+//	         when the ttl is zero or less
+//	ARGV[2]  @expires, unix milliseconds
+//	ARGV[3]  session ID
+//	ARGV[4…] field, value pairs, '@created', '@expires' and '@access'
 //	         included
 //
-// Returns 1 when created (or when the ttl is zero or less and the key does
-// not exist: nothing is stored), 0 when the key exists (nothing written),
-// even if the session there expired: its ID is taken until it is reaped.
+// Returns 1 when created (or when ARGV[1] is 0 and the key does not exist:
+// nothing is stored), 0 when the key exists (nothing written), even if the
+// session there expired: its ID is taken until it is reaped.
 const createIndexedSource = luaChunked + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-local ttl = tonumber(ARGV[1])
-if ttl <= 0 then
+if ARGV[1] == '0' then
   return 1
 end
-chunked('HSET', KEYS[1], ARGV, 5, #ARGV)
-redis.call('PEXPIRE', KEYS[1], ttl + tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[3], 0, ARGV[4])
+chunked('HSET', KEYS[1], ARGV, 4, #ARGV)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
 return 1
 `
 
-// loadIndexedSource returns the hash of a live session and sets its time to
-// live.
+// touchIndexedSource sets the time to live of a live session: Touch, and
+// Load with a ttl, which reads the hash with HGETALL in the same pipeline.
 //
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
-//	ARGV[1]  time to live, milliseconds (greater than zero)
-//	ARGV[2]  session ID
-//	ARGV[3]  now, unix milliseconds
-//	ARGV[4]  retention, milliseconds
-//
-// Returns HGETALL as it was before the touch, or an empty array when the
-// session is missing or expired (nothing written).
-const loadIndexedSource = `
-local now = tonumber(ARGV[3])
-local retention = tonumber(ARGV[4])
-` + luaLive + `
-local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then
-  return h
-end
-local expires = false
-for i = 1, #h, 2 do
-  if h[i] == '@expires' then
-    expires = h[i + 1]
-    break
-  end
-end
-if expires and tonumber(expires) <= now then
-  return {}
-end
-stamp(KEYS[1], KEYS[2], KEYS[3], ARGV[2], tonumber(ARGV[1]), expires)
-return h
-`
-
-// touchIndexedSource sets the time to live of a live session.
-//
-//	KEYS and ARGV as for loadIndexedSource
+//	ARGV[1]  session ID
+//	ARGV[2]  now, unix milliseconds
+//	ARGV[3]  the new @expires, unix milliseconds
+//	ARGV[4]  the key's new time to live, milliseconds: ttl + retention
 //
 // Returns 1 when set, 0 when the session is missing or expired (nothing
 // written).
 const touchIndexedSource = `
-local now = tonumber(ARGV[3])
-local retention = tonumber(ARGV[4])
+local now, expires, pttl = ARGV[2], ARGV[3], ARGV[4]
+local nowMs = tonumber(now)
 ` + luaLive + `
 local m = live(KEYS[1])
 if not m then
   return 0
 end
-stamp(KEYS[1], KEYS[2], KEYS[3], ARGV[2], tonumber(ARGV[1]), m[2])
+stamp(KEYS[1], KEYS[2], KEYS[3], ARGV[1], m[2], false)
 return 1
 `
 
@@ -197,14 +201,14 @@ return 1
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
-//	ARGV     luaDelta's, then the session ID, 1, now and retention (see
-//	         luaDeltaArgs)
+//	ARGV     luaDelta's, then the session ID, 1, now, expires and pttl
+//	         (see luaDeltaArgs)
 //
 // Returns {1, user} when applied, user being the '@user' value the session
 // had before (empty for none); {0} when the session is missing or expired and
 // {-1} when the result would hold more than MaxKeys values: nothing is
 // written in the last two cases.
-const updateIndexedSource = luaDeltaArgs + luaDelta + luaLive + `
+const updateIndexedSource = luaDeltaArgs + luaDelta + luaLive + luaStampedDelta + `
 local key = KEYS[1]
 local m = live(key)
 if not m then
@@ -213,8 +217,8 @@ end
 if maxKeys > 0 and not withinLimit(key, redis.call('HLEN', key) - metadata(m) + 1) then
   return {-1}
 end
-apply(key)
-stamp(key, KEYS[2], KEYS[3], argIDs[1], ttl, m[2])
+applyStamped(key)
+stamp(key, KEYS[2], KEYS[3], argIDs[1], m[2], true)
 return {1, m[4] or ''}
 `
 
@@ -227,8 +231,8 @@ return {1, m[4] or ''}
 //	KEYS[3]  @expiries of the shard
 //	KEYS[4]  @ids of the shard
 //	ARGV     luaDelta's, then the old ID, the new ID and the user whose
-//	         set holds the new ID (empty for none), 3, now and retention (see
-//	         luaDeltaArgs)
+//	         set holds the new ID (empty for none), 3, now, expires and pttl
+//	         (see luaDeltaArgs)
 //
 // Returns {1, user} when moved, user being the '@user' value of the old
 // session (empty for none); {0} when KEYS[1] is missing or expired, {-1} when
@@ -237,7 +241,7 @@ return {1, m[4] or ''}
 // does not hold the new ID yet: nothing is written in the last four cases.
 // The user of the moved session is the one d sets, or else the old
 // session's, which the caller may not know before it asks.
-const moveIndexedSource = luaDeltaArgs + luaDelta + luaLive + `
+const moveIndexedSource = luaDeltaArgs + luaDelta + luaLive + luaStampedDelta + `
 local m = live(KEYS[1])
 if not m then
   return {0}
@@ -266,10 +270,10 @@ if maxKeys > 0 and not withinLimit(KEYS[1], redis.call('HLEN', KEYS[1]) - metada
   return {-1}
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
-apply(KEYS[2])
+applyStamped(KEYS[2])
 redis.call('ZREM', KEYS[3], argIDs[1])
 redis.call('ZREM', KEYS[4], argIDs[1])
-stamp(KEYS[2], KEYS[3], KEYS[4], argIDs[2], ttl, false)
+stamp(KEYS[2], KEYS[3], KEYS[4], argIDs[2], false, true)
 return {1, m[4] or ''}
 `
 

@@ -12,6 +12,7 @@ import (
 	"github.com/alicebob/miniredis/v2/server"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/store"
 )
@@ -61,6 +62,10 @@ func TestRoundTrips(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix := b.open(t)
 			testRoundTrips(t, c, prefix)
+		})
+		t.Run(b.name+" with the index", func(t *testing.T) {
+			c, prefix := b.open(t)
+			testIndexedRoundTrips(t, c, prefix)
 		})
 	}
 }
@@ -442,4 +447,362 @@ func TestServerCommands(t *testing.T) {
 			t.Errorf("server ran %v, want %v", got, want)
 		}
 	})
+}
+
+// testIndexedRoundTrips checks what each method of an indexed Store on c
+// costs (Config.Index). Every request-path method that reads, writes or
+// touches an existing session is one round trip, as without the index;
+// logins and ends cost what their documentation says. On a Cluster a
+// pipeline costs one round trip per master it reaches (nodesOf), and its
+// commands arrive in no set order, so they are compared sorted there.
+func testIndexedRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
+	counter := &redistest.Counter{}
+	if err := counter.Attach(t.Context(), c); err != nil {
+		t.Fatalf("Attach: got error %v, want nil", err)
+	}
+	clock := fakeclock.New()
+	s := New(c, Config{Prefix: prefix, Index: true, Now: clock.Now})
+	ctx := t.Context()
+	_, cluster := c.(*redis.ClusterClient)
+	// Loaded on every master: the counts below are of EVALSHA alone.
+	for _, sc := range []*redis.Script{s.ix.create, s.ix.update, s.ix.move, s.ix.touch, s.ix.end,
+		s.ix.claim, s.ix.reap, s.ix.list, s.ix.reserve, s.ix.reconcile} {
+		if err := sc.Load(ctx, c).Err(); err != nil {
+			t.Fatalf("SCRIPT LOAD: got error %v, want nil", err)
+		}
+	}
+	// nodes returns the number of round trips of one pipeline on keys.
+	nodes := func(keys ...string) int64 {
+		if !cluster {
+			return 1
+		}
+		masters := map[string]bool{}
+		for _, k := range keys {
+			masters[masterAddr(t, c.(*redis.ClusterClient), k)] = true
+		}
+		return int64(len(masters))
+	}
+	want := func(t *testing.T, roundTrips int64, commands ...string) {
+		t.Helper()
+		if got := counter.RoundTrips(); got != roundTrips {
+			t.Errorf("round trips: got %v, want %v", got, roundTrips)
+		}
+		got := counter.Commands()
+		if cluster {
+			slices.Sort(got)
+			commands = slices.Clone(commands)
+			slices.Sort(commands)
+		}
+		if !slices.Equal(got, commands) {
+			t.Errorf("commands: got %v, want %v", got, commands)
+		}
+	}
+	vals := map[string][]byte{"a": []byte("1"), "b": []byte("2")}
+	user := map[string][]byte{store.UserKey: []byte("ann")}
+	id := func(name string) string { return "A" + name } // all in shard A
+	create := func(t *testing.T, id string, values map[string][]byte) {
+		t.Helper()
+		if err := s.Create(ctx, id, values, time.Hour, 0); err != nil {
+			t.Fatalf("Create(%s): got error %v, want nil", id, err)
+		}
+	}
+	live, ann := s.liveKey(), s.userKey("ann")
+
+	tests := []struct {
+		name string
+		// call runs the method; setup before it is not counted.
+		setup func(t *testing.T)
+		call  func(t *testing.T)
+		// roundTrips and commands that call sends.
+		roundTrips func() int64
+		commands   []string
+	}{
+		{"create is one EVALSHA", nil, func(t *testing.T) {
+			create(t, id("id"), vals)
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"create with a user writes the user's set first: ZADD, then EVALSHA", nil, func(t *testing.T) {
+			create(t, id("login"), user)
+		}, func() int64 { return 2 }, []string{"zadd", "evalsha"}},
+		{"create of an existing ID is one EVALSHA", nil, func(t *testing.T) {
+			if err := s.Create(ctx, id("id"), vals, time.Hour, 0); err != store.ErrExists {
+				t.Errorf("Create: got error %v, want %v", err, store.ErrExists)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"load without a ttl is one HGETALL", nil, func(t *testing.T) {
+			if _, found, err := s.Load(ctx, id("id"), 0); err != nil || !found {
+				t.Errorf("Load: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"hgetall"}},
+		{"load with a ttl is one pipeline of HGETALL and EVALSHA", nil, func(t *testing.T) {
+			if _, found, err := s.Load(ctx, id("id"), time.Hour); err != nil || !found {
+				t.Errorf("Load: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"hgetall", "evalsha"}},
+		{"load of a missing session with a ttl is the same one pipeline", nil, func(t *testing.T) {
+			if _, found, err := s.Load(ctx, id("missing"), time.Hour); err != nil || found {
+				t.Errorf("Load: got %v, %v, want false, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"hgetall", "evalsha"}},
+		{"update is one EVALSHA", nil, func(t *testing.T) {
+			if _, err := s.Update(ctx, id("id"), store.Delta{Set: vals}, time.Hour, 5); err != nil {
+				t.Error(err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"update of a missing session is one EVALSHA", nil, func(t *testing.T) {
+			if _, err := s.Update(ctx, id("missing"), store.Delta{Set: vals}, time.Hour, 0); err != nil {
+				t.Error(err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"update that sets the session's user again is ZADD, then EVALSHA", nil, func(t *testing.T) {
+			if _, err := s.Update(ctx, id("login"), store.Delta{Set: user}, time.Hour, 0); err != nil {
+				t.Error(err)
+			}
+		}, func() int64 { return 2 }, []string{"zadd", "evalsha"}},
+		{"update to another user is ZADD, EVALSHA, then ZREM from the old user's set", nil, func(t *testing.T) {
+			if _, err := s.Update(ctx, id("login"), store.Delta{Set: map[string][]byte{store.UserKey: []byte("bob")}}, time.Hour, 0); err != nil {
+				t.Error(err)
+			}
+		}, func() int64 { return 3 }, []string{"zadd", "evalsha", "zrem"}},
+		{"touch is one EVALSHA", nil, func(t *testing.T) {
+			if found, err := s.Touch(ctx, id("id"), time.Hour); err != nil || !found {
+				t.Errorf("Touch: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"move of an anonymous session is EVALSHA, then ZREM from @live", func(t *testing.T) {
+			create(t, id("anon"), vals)
+		}, func(t *testing.T) {
+			if found, err := s.Move(ctx, id("anon"), id("anon2"), store.Delta{Set: vals}, time.Hour, 0); err != nil || !found {
+				t.Errorf("Move: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 2 }, []string{"evalsha", "zrem"}},
+		{"move at login is ZADD, EVALSHA, then ZREM from @live", func(t *testing.T) {
+			create(t, id("guest"), vals)
+		}, func(t *testing.T) {
+			if found, err := s.Move(ctx, id("guest"), id("guest2"), store.Delta{Set: user}, time.Hour, 0); err != nil || !found {
+				t.Errorf("Move: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 3 }, []string{"zadd", "evalsha", "zrem"}},
+		{"move at a login again is ZADD, EVALSHA, then ZREM from @live and the user's set, pipelined", nil, func(t *testing.T) {
+			if found, err := s.Move(ctx, id("guest2"), id("guest3"), store.Delta{Set: user}, time.Hour, 0); err != nil || !found {
+				t.Errorf("Move: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 2 + nodes(live, ann) }, []string{"zadd", "evalsha", "zrem", "zrem"}},
+		{"move of a logged-in session that keeps its user: EVALSHA names the user, ZADD, EVALSHA, then the ZREMs", nil, func(t *testing.T) {
+			if found, err := s.Move(ctx, id("guest3"), id("guest4"), store.Delta{Set: vals}, time.Hour, 0); err != nil || !found {
+				t.Errorf("Move: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 3 + nodes(live, ann) }, []string{"evalsha", "zadd", "evalsha", "zrem", "zrem"}},
+		{"move of a missing session is one EVALSHA", nil, func(t *testing.T) {
+			if found, err := s.Move(ctx, id("missing"), id("missed"), store.Delta{}, time.Hour, 0); err != nil || found {
+				t.Errorf("Move: got %v, %v, want false, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"delete is EVALSHA, then ZREM from @live", nil, func(t *testing.T) {
+			if found, err := s.Delete(ctx, id("anon2")); err != nil || !found {
+				t.Errorf("Delete: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 2 }, []string{"evalsha", "zrem"}},
+		{"delete of a logged-in session is EVALSHA, then ZREM from @live and the user's set, pipelined", nil, func(t *testing.T) {
+			if found, err := s.Delete(ctx, id("guest4")); err != nil || !found {
+				t.Errorf("Delete: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 1 + nodes(live, ann) }, []string{"evalsha", "zrem", "zrem"}},
+		{"delete of a missing session is one EVALSHA", nil, func(t *testing.T) {
+			if found, err := s.Delete(ctx, id("missing")); err != nil || found {
+				t.Errorf("Delete: got %v, %v, want false, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"update with a ttl of zero is a delete", nil, func(t *testing.T) {
+			if found, err := s.Update(ctx, id("guest2"), store.Delta{Set: vals}, 0, 0); err != nil || found {
+				t.Errorf("Update: got %v, %v, want false (moved away), nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"reserve is one EVALSHA", nil, func(t *testing.T) {
+			if ok, err := s.Reserve(ctx, id("reserved"), 100); err != nil || !ok {
+				t.Errorf("Reserve: got %v, %v, want true, nil", ok, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"peek is one HGETALL", nil, func(t *testing.T) {
+			if _, found, err := s.Peek(ctx, id("id")); err != nil || !found {
+				t.Errorf("Peek: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"hgetall"}},
+		{"remove is EVALSHA, then ZREM from @live", func(t *testing.T) {
+			create(t, id("removed"), nil)
+		}, func(t *testing.T) {
+			if _, found, err := s.Remove(ctx, id("removed")); err != nil || !found {
+				t.Errorf("Remove: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 2 }, []string{"evalsha", "zrem"}},
+		{"user sessions is ZRANGE, then HMGET each session, pipelined", func(t *testing.T) {
+			create(t, id("ann1"), user)
+			create(t, "B"+id("ann2"), user)
+		}, func(t *testing.T) {
+			if infos, err := s.UserSessions(ctx, "ann"); err != nil || len(infos) != 2 {
+				t.Errorf("UserSessions: got %v, %v, want 2 sessions", infos, err)
+			}
+		}, func() int64 { return 1 + nodes(s.key(id("ann1")), s.key("B"+id("ann2"))) }, []string{"zrange", "hmget", "hmget"}},
+		{"publish is one PUBLISH", nil, func(t *testing.T) {
+			if err := s.Publish(ctx, store.Event{Kind: store.Destroyed, ID: id("id")}); err != nil {
+				t.Error(err)
+			}
+		}, func() int64 { return 1 }, []string{"publish"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			counter.Reset()
+			tt.call(t)
+			want(t, tt.roundTrips(), tt.commands...)
+		})
+	}
+
+	// The admin calls read every shard: one pipeline, so one round trip
+	// per master.
+	var shardKeys []string
+	for i := range shardAlphabet {
+		shardKeys = append(shardKeys, s.shardKey(shardAlphabet[i:i+1], "@expiries"))
+	}
+	t.Run("count is one ZCOUNT per shard, pipelined", func(t *testing.T) {
+		counter.Reset()
+		if _, err := s.Count(ctx); err != nil {
+			t.Fatalf("Count: got error %v, want nil", err)
+		}
+		want(t, nodes(shardKeys...), slices.Repeat([]string{"zcount"}, 64)...)
+	})
+	t.Run("claim expired with nothing due counts the due entries of every shard, pipelined, and claims nothing", func(t *testing.T) {
+		counter.Reset()
+		if recs, err := s.ClaimExpired(ctx, 100, time.Minute); err != nil || len(recs) != 0 {
+			t.Fatalf("ClaimExpired: got %v, %v, want none", recs, err)
+		}
+		want(t, nodes(append(shardKeys, live)...), append(slices.Repeat([]string{"zcount"}, 128), "zrangebyscore")...)
+	})
+	t.Run("claim expired, then reap, each claim and reap script pipelined", func(t *testing.T) {
+		clock.Advance(2 * time.Hour)
+		counter.Reset()
+		recs, err := s.ClaimExpired(ctx, 100, time.Minute)
+		if err != nil || len(recs) == 0 {
+			t.Fatalf("ClaimExpired: got %v, %v, want the sessions above", recs, err)
+		}
+		// Shards A and B hold expired sessions; @live holds the
+		// reservation, which is checked.
+		claimNodes := nodes(s.shardKey("A", "@expiries"), s.shardKey("B", "@expiries"))
+		wantCmds := append(slices.Repeat([]string{"zcount"}, 128), "zrangebyscore", "evalsha", "evalsha", "hmget", "evalsha")
+		want(t, nodes(append(shardKeys, live)...)+claimNodes+nodes(s.key(id("reserved")))+1, wantCmds...)
+
+		counter.Reset()
+		if err := s.Reap(ctx, recordIDs(recs)...); err != nil {
+			t.Fatalf("Reap: got error %v, want nil", err)
+		}
+		got := counter.Commands()
+		if counter.RoundTrips() < claimNodes+1 || slices.Index(got, "zrem") < slices.Index(got, "evalsha") {
+			t.Errorf("Reap: got %d round trips %v, want the scripts (%d) then the ZREMs", counter.RoundTrips(), got, claimNodes)
+		}
+	})
+	t.Run("a call with a canceled context sends nothing", func(t *testing.T) {
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		counter.Reset()
+		_, _, _ = s.Load(done, "Aid", time.Hour)
+		_ = s.Create(done, "Aid", vals, time.Hour, 0)
+		_, _ = s.Update(done, "Aid", store.Delta{Set: vals}, time.Hour, 0)
+		_, _ = s.Move(done, "Aid", "Ain", store.Delta{Set: vals}, time.Hour, 0)
+		_, _ = s.Touch(done, "Aid", time.Hour)
+		_, _ = s.Delete(done, "Aid")
+		_, _ = s.Count(done)
+		_, _, _ = s.List(done, "", 10)
+		_, _, _ = s.Peek(done, "Aid")
+		_, _, _ = s.Remove(done, "Aid")
+		_, _ = s.UserSessions(done, "ann")
+		_, _ = s.ClaimExpired(done, 10, time.Minute)
+		_ = s.Reap(done, "Aid")
+		_, _ = s.Reserve(done, "Aid", 10)
+		_ = s.Publish(done, store.Event{Kind: store.Destroyed, ID: "Aid"})
+		want(t, 0)
+	})
+}
+
+// TestServerCommandsIndexed is TestServerCommands for the indexed mode: what
+// each script runs inside Redis. Against the plain mode, a write of an
+// existing session adds an HMGET (the guard: does it exist, has it expired)
+// and a ZADD to the shard's @expiries, and writes @expires and @access in
+// the HSET of its values; a touch (Load with a ttl, Touch) is a script of
+// four commands instead of PEXPIRE; a creation adds the ZADDs to @expiries
+// and @ids.
+func TestServerCommandsIndexed(t *testing.T) {
+	m := miniredis.RunT(t)
+	log := &serverLog{}
+	m.Server().SetPreHook(log.hook)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
+	defer c.Close()
+	s := New(c, Config{Index: true, Now: fakeclock.New().Now})
+	ctx := t.Context()
+	for _, sc := range []*redis.Script{s.ix.create, s.ix.update, s.ix.move, s.ix.touch, s.ix.end} {
+		if err := sc.Load(ctx, c).Err(); err != nil {
+			t.Fatalf("SCRIPT LOAD: got error %v, want nil", err)
+		}
+	}
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
+		t.Fatalf("pipelined PING: got error %v, want nil", err)
+	}
+
+	abc := map[string][]byte{"a": []byte("1"), "b": []byte("2"), "c": []byte("3")}
+	tests := []struct {
+		name string
+		call func(id string) error
+		want []string
+	}{
+		{"create checks EXISTS, writes values and metadata with one HSET, sets the ttl and indexes", func(id string) error {
+			return s.Create(ctx, id+"-new", abc, time.Hour, 0)
+		}, []string{"evalsha", "exists", "hset", "pexpire", "zadd", "zadd"}},
+		{"load with a ttl is HGETALL beside the touch script", func(id string) error {
+			_, _, err := s.Load(ctx, id, time.Hour)
+			return err
+		}, []string{"hgetall", "evalsha", "hmget", "hset", "pexpire", "zadd"}},
+		{"load without a ttl is HGETALL", func(id string) error {
+			_, _, err := s.Load(ctx, id, 0)
+			return err
+		}, []string{"hgetall"}},
+		{"touch guards with HMGET, then stamps, sets the ttl and moves the expiry", func(id string) error {
+			_, err := s.Touch(ctx, id, time.Hour)
+			return err
+		}, []string{"evalsha", "hmget", "hset", "pexpire", "zadd"}},
+		{"update guards with HMGET, writes the change, then stamps", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hdel", "hset", "pexpire", "zadd"}},
+		{"update with MaxKeys under the limit counts with HLEN", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour, 10)
+			return err
+		}, []string{"evalsha", "hmget", "hlen", "hset", "pexpire", "zadd"}},
+		{"update of a missing session stops after HMGET", func(id string) error {
+			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc}, time.Hour, 10)
+			return err
+		}, []string{"evalsha", "hmget"}},
+		{"move guards, renames, applies, and moves both index entries", func(id string) error {
+			_, err := s.Move(ctx, id, id+"-moved", store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "exists", "rename", "hset", "zrem", "zrem", "pexpire", "zadd", "zadd", "zrem"}},
+		{"delete reads the metadata, deletes and unindexes; then @live", func(id string) error {
+			_, err := s.Delete(ctx, id)
+			return err
+		}, []string{"evalsha", "hmget", "del", "zrem", "zrem", "zrem"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := "A" + strings.ReplaceAll(tt.name, " ", "-")
+			if err := s.Create(ctx, id, abc, time.Hour, 0); err != nil {
+				t.Fatalf("Create: got error %v, want nil", err)
+			}
+			log.take()
+			if err := tt.call(id); err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			if got := log.take(); !slices.Equal(got, tt.want) {
+				t.Errorf("server ran %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
