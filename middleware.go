@@ -69,7 +69,7 @@ type requestState struct {
 // call: a missing or bad token means no session, a good one a session that
 // is presumed to exist until the store says otherwise.
 func (m *Manager) start(s *Session, r *http.Request) {
-	s.m, s.ctx = m, r.Context()
+	s.m, s.req, s.ctx = m, r, r.Context()
 	s.loaded = true // a new session holds nothing; a stored one is loaded lazily
 	vt, tok, src := m.readToken(r)
 	s.tok, s.source = tok, src
