@@ -109,6 +109,13 @@ type Config struct {
 	// Index, sqlstore); New refuses it otherwise.
 	OnExpired func(ctx context.Context, e Expiry) error
 
+	// PublishEvents, when true, tells every server that shares the store
+	// about each session that ends here, destroyed or expired, so that its
+	// Manager.Subscribe callbacks run: to close that session's websockets
+	// wherever they are. It costs one store call per destroy and expiry. It
+	// needs a store.Notifier. Default: false.
+	PublishEvents bool
+
 	// ReapInterval is how often the reaper looks for expired sessions, on a
 	// store that keeps them (store.Expirer): it hands them to OnExpired and
 	// deletes them. A pass also runs when the Manager starts, so expiries

@@ -88,6 +88,10 @@ func isLimitError(err error) bool {
 }
 
 func logError(r *http.Request, err error) {
+	if r == nil {
+		log.Print(err)
+		return
+	}
 	log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 }
 

@@ -79,7 +79,8 @@ const (
 // holds; the durable record of an expiry is Config.OnExpired. fn runs on a
 // goroutine of the Manager's, one event at a time, and must not block for
 // long. Call cancel to unsubscribe. It needs a store that carries events
-// (store.Notifier): memstore, redisstore, sqlstore.
+// (store.Notifier): memstore, redisstore, sqlstore; the servers that end
+// sessions publish them with Config.PublishEvents.
 func (m *Manager) Subscribe(fn func(Event)) (cancel func(), err error) {
 	n, ok := m.cfg.Store.(store.Notifier)
 	if !ok {
@@ -156,14 +157,13 @@ func (ev *events) close() {
 // ErrClosed is returned by the Manager's methods after Close.
 var ErrClosed = errors.New("session: the Manager is closed")
 
-// publish tells every server of the farm about a session that ended, when
-// the store can.
+// publish tells every server of the farm about a session that ended, with
+// Config.PublishEvents.
 func (m *Manager) publish(ctx context.Context, e Event) {
-	n, ok := m.cfg.Store.(store.Notifier)
-	if !ok {
+	if m.notifier == nil {
 		return
 	}
-	if err := n.Publish(ctx, e); err != nil {
+	if err := m.notifier.Publish(ctx, e); err != nil {
 		m.cfg.OnError(nil, fmt.Errorf("session: publish the %s of a session: %w", e.Kind, err))
 	}
 }

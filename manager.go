@@ -23,9 +23,10 @@ type Manager struct {
 
 	// The store's optional capabilities, nil when it lacks one (or keeps
 	// no index).
-	indexer store.Indexer
-	expirer store.Expirer
-	limiter store.Limiter
+	indexer  store.Indexer
+	expirer  store.Expirer
+	limiter  store.Limiter
+	notifier store.Notifier // set with Config.PublishEvents
 
 	events events
 	reaper reaper
@@ -67,6 +68,13 @@ func (m *Manager) capabilities() error {
 		m.indexer = ix
 		m.expirer, _ = m.cfg.Store.(store.Expirer)
 		m.limiter, _ = m.cfg.Store.(store.Limiter)
+	}
+	if m.cfg.PublishEvents {
+		n, ok := m.cfg.Store.(store.Notifier)
+		if !ok {
+			return fmt.Errorf("session: Config.PublishEvents needs a store that carries events (store.Notifier): use memstore, redisstore or sqlstore")
+		}
+		m.notifier = n
 	}
 	const hint = "use memstore, redisstore with Config.Index, or sqlstore"
 	switch {
