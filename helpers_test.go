@@ -252,17 +252,22 @@ func newEnv(t testing.TB, cfg session.Config) *env {
 	if cfg.Now == nil {
 		cfg.Now = e.clock.Now
 	}
+	if cfg.ReapInterval == 0 {
+		cfg.ReapInterval = -1 // tests reap when they choose, with Manager.Reap
+	}
 	m, err := session.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() { m.Close() })
 	e.m = m
 	e.h = m.Handler(testRoutes(m))
 	return e
 }
 
 // testRoutes answers /get?k=, /set?k=&v= (v is JSON), /del?k=, /incr, /noop,
-// /keys, /clear, /destroy, /renew, /isnew and /close.
+// /keys, /clear, /destroy, /renew, /isnew, /close, /login?u=&label= and
+// /user.
 func testRoutes(m *session.Manager) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
@@ -324,6 +329,21 @@ func testRoutes(m *session.Manager) http.Handler {
 		fmt.Fprint(w, isNew)
 	})
 	mux.Handle("/close", m.CloseHandler())
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if err := session.FromContext(r.Context()).Login(q.Get("u"), q.Get("label")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})
+	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
+		user, err := session.FromContext(r.Context()).User()
+		if err != nil {
+			return
+		}
+		fmt.Fprint(w, user)
+	})
 	mux.Handle("/required", m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "in") })))
 	return mux
 }
