@@ -391,4 +391,46 @@ func TestOnStoreError(t *testing.T) {
 			t.Fatalf("got %d, want 503", w.Code)
 		}
 	})
+
+// TestOnErrorMayUseTheSession: OnError receives the request, and a natural
+// OnError logs who lost a change (the session's ID, or its "user"). The
+// request must still end: OnError is called with no lock of the session
+// held. A deadlock here hangs the request and leaks its goroutine.
+func TestOnErrorMayUseTheSession(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		stored bool // the client holds a stored session, whose update fails
+	}{
+		{"a late change that needs a new token", false},
+		{"a late change the store fails to save", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var reported []error
+			e := newEnv(t, session.Config{OnError: func(r *http.Request, err error) {
+				_ = session.FromContext(r.Context()).ID() // who lost a change
+				reported = append(reported, err)
+			}})
+			c := e.client()
+			if tt.stored {
+				c.get("/set?k=a&v=1")
+				e.store.Store = updateFails{e.store.Store}
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c.serve(func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(http.StatusOK)
+					_ = session.FromContext(r.Context()).Set("late", true)
+				})
+			}()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second): // bounds a deadlock; a passing run takes microseconds
+				t.Fatal("the request never ended: OnError reading the session deadlocked on the session's lock")
+			}
+			if len(reported) != 1 {
+				t.Fatalf("OnError got %v, want one report", reported)
+			}
+		})
+	}
 }
