@@ -434,3 +434,34 @@ func TestOnErrorMayUseTheSession(t *testing.T) {
 		})
 	}
 }
+
+// TestBeforeHeadersALogoutAfterAFailedReadStillEndsTheSession is the
+// before-headers twin of "a logout after the read failed still ends the
+// session" in TestAfterHeadersAFailedReadLosesNothingSilently: a logout
+// handler reads the user (for its audit log), the read fails on a store
+// blip, it destroys the session and answers. The answer is the
+// ErrorHandler's 503, but ending a session needs nothing loaded and is
+// never half-done, so the store should be asked to delete it, as it is on
+// every other path (5xx, panic, after the headers).
+func TestBeforeHeadersALogoutAfterAFailedReadStillEndsTheSession(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	sw := &switchStore{Store: e.store.Store}
+	e.store.Store = sw
+	c := e.client()
+	c.get("/set?k=user&v=1")
+	id := tokenID(t, e, c.token)
+	c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		sw.failed = true
+		_, _, err := session.Get[string](s, "user")
+		sw.failed = false // the blip is over
+		if err == nil {
+			t.Fatal("the read did not fail")
+		}
+		s.Destroy()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	if _, found, _ := e.mem.Load(context.Background(), id, 0); found {
+		t.Fatalf("answered %d and the destroyed session is still stored: the logout was never sent to the store", c.last.Code)
+	}
+}
