@@ -538,3 +538,29 @@ func TestUndecodableValue(t *testing.T) {
 		}
 	})
 }
+
+// TestExpiresAtAfterRenewIsTheExpiryTheResponseCarries: a login handler
+// answers the expiry with its body (the example's login does:
+// {"user":..,"expires":..}). After Renew the commit's move always sets a
+// fresh expiry and issues a token saying so, as it does for a new session,
+// whose ExpiresAt already says so; a renewed one reports the old token's
+// expiry instead, up to IdleTimeout-TouchInterval short of the header.
+func TestExpiresAtAfterRenewIsTheExpiryTheResponseCarries(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	e.clock.Advance(10 * time.Minute)
+	var got time.Time
+	w := c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Set("user", "ann")
+		got = s.ExpiresAt()
+		w.WriteHeader(http.StatusOK)
+	})
+	if want := w.Header().Get(session.HeaderExpires); expiresHeader(got) != want {
+		t.Fatalf("ExpiresAt after Renew: got %s, want %s, the Session-Expires of the same response", expiresHeader(got), want)
+	}
+}
