@@ -564,3 +564,35 @@ func TestExpiresAtAfterRenewIsTheExpiryTheResponseCarries(t *testing.T) {
 		t.Fatalf("ExpiresAt after Renew: got %s, want %s, the Session-Expires of the same response", expiresHeader(got), want)
 	}
 }
+
+// TestARequestInFlightDuringALoginDoesNotLogTheBrowserOut: a browser has one
+// cookie jar. A page polls (or loads an API call) while the user logs in:
+// the poll left with the old cookie, the login's response sets the new
+// one, then the poll's response arrives. The poll only read, yet finding
+// the old ID gone (moved by the login) its response expires the cookie:
+// the browser drops the token the login just gave it, and the user is
+// logged out by their own page. TestRenewIsAtomic checks each response on
+// its own; a browser applies them in turn.
+func TestARequestInFlightDuringALoginDoesNotLogTheBrowserOut(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	browser := e.client()
+	browser.get("/set?k=cart&v=3")
+	inFlight := browser.token // the poll's request carries the old cookie
+	browser.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Set("user", "ann")
+	})
+	poll := (&client{e: e, token: inFlight}).do(http.MethodGet, "/get?k=cart")
+	if ck := cookieOf(poll, e.m.CookieName()); ck != nil { // its response comes last: the jar applies it
+		browser.token = ck.Value
+		if ck.MaxAge < 0 {
+			browser.token = ""
+		}
+	}
+	if got := browser.get("/get?k=user"); got != `"ann"` {
+		t.Fatalf("after the poll's response (Set-Cookie %q) the browser's session has user=%s, want \"ann\": the login was undone", poll.Header().Values("Set-Cookie"), got)
+	}
+}
