@@ -391,6 +391,7 @@ func TestOnStoreError(t *testing.T) {
 			t.Fatalf("got %d, want 503", w.Code)
 		}
 	})
+}
 
 // TestOnErrorMayUseTheSession: OnError receives the request, and a natural
 // OnError logs who lost a change (the session's ID, or its "user"). The
