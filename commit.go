@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -37,11 +38,22 @@ func (s *Session) commit(h http.Header, r *http.Request, status int) error {
 // changes are saved even if the client went away. s.mu must be held.
 func (s *Session) save() error {
 	if s.err != nil {
+		// A read failed: nothing of the change is saved, but a logout
+		// needs nothing read and still ends the session.
+		if err := s.endDropped(); err != nil {
+			return errors.Join(s.err, err)
+		}
 		return s.err
 	}
 	if err := s.saveCurrent(); err != nil {
 		return err
 	}
+	return s.endDropped()
+}
+
+// endDropped ends the sessions the request dropped, stopping at the first
+// failure. s.mu must be held.
+func (s *Session) endDropped() error {
 	for len(s.drop) > 0 {
 		if err := s.end(s.drop[0]); err != nil {
 			return err
@@ -119,7 +131,7 @@ func (s *Session) runOnCreated() {
 	err := runHook(func() error { return hook(s.hookContext(), s) })
 	s.mu.Lock()
 	if err != nil {
-		s.m.cfg.OnError(s.req, fmt.Errorf("session: OnCreated: %w", err))
+		s.m.cfg.OnError(s.hookRequest(), fmt.Errorf("session: OnCreated: %w", err))
 	}
 }
 
@@ -142,7 +154,7 @@ func (s *Session) reserve(max int) error {
 	if ok {
 		return nil
 	}
-	if m.cfg.OnMaxSessions == nil || !m.cfg.OnMaxSessions(s.req) {
+	if m.cfg.OnMaxSessions == nil || !m.cfg.OnMaxSessions(s.hookRequest()) {
 		return fmt.Errorf("%w: the limit (Config.MaxSessions) is %d", store.ErrMaxSessions, m.cfg.MaxSessions)
 	}
 	return s.reserve(0)
@@ -169,6 +181,7 @@ func (s *Session) move(now time.Time) error {
 		return err
 	})
 	if err != nil {
+		s.moveUnsure = isTimeout(err)
 		return storeError("renew", err)
 	}
 	if !found {
@@ -177,6 +190,31 @@ func (s *Session) move(now time.Time) error {
 	}
 	s.stored(now, ttl)
 	return nil
+}
+
+// isTimeout reports whether err is a store call that ran out of time, and so
+// may still be carried out: a stalled store runs what it received when it
+// recovers.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// headersAfterFailure gives the client, on the ErrorHandler's answer, the
+// new token of a renewal whose store call timed out: the store runs the move
+// when it recovers, and the client would otherwise hold only the old ID,
+// which then names nothing. Should the move never happen, the new token
+// names nothing and the client starts over, as it would have anyway.
+func (s *Session) headersAfterFailure(h http.Header, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.moveUnsure {
+		return
+	}
+	now := s.m.cfg.Now()
+	s.state, s.from, s.tok = stateStored, "", tokenValid
+	s.extended(now, s.ttl(now))
+	s.m.writeHeaders(s, h, r)
 }
 
 // update saves the change to the stored session and renews its expiry. If
@@ -189,6 +227,9 @@ func (s *Session) update(now time.Time) error {
 		return storeError("update", err)
 	}
 	if !found {
+		if s.next() {
+			return s.update(now)
+		}
 		s.markGone()
 		return s.create(now)
 	}
@@ -196,7 +237,7 @@ func (s *Session) update(now time.Time) error {
 	// every write costs more than the rest of the request, and the client's
 	// expiry falls short of the store's by under TouchInterval.
 	if s.tokenStale(now) {
-		s.renewed(now, ttl)
+		s.extended(now, ttl)
 	}
 	return nil
 }
@@ -226,10 +267,13 @@ func (s *Session) touch(now time.Time) error {
 		return storeError("touch", err)
 	}
 	if !found {
+		if s.next() {
+			return s.saveCurrent()
+		}
 		s.markGone()
 		return nil
 	}
-	s.renewed(now, ttl)
+	s.extended(now, ttl)
 	return nil
 }
 
@@ -239,7 +283,7 @@ func (s *Session) touch(now time.Time) error {
 func (s *Session) stored(now time.Time, ttl time.Duration) {
 	s.state, s.from, s.login = stateStored, "", ""
 	s.change.reset()
-	s.renewed(now, ttl)
+	s.extended(now, ttl)
 }
 
 // end deletes a session the request ended. A destroy runs OnDestroyed and
@@ -277,13 +321,20 @@ func (s *Session) end(d dropped) error {
 }
 
 // hookContext is the request's context without the session in it, for the
-// hooks: one that reached for the request's Session while s.mu is held
-// would wait forever; without it, it gets ErrNoMiddleware.
+// hooks and the store calls made while s.mu is held: one that reached for
+// the request's Session then would wait forever; without it, it gets
+// ErrNoMiddleware.
 func (s *Session) hookContext() context.Context {
 	if sc, ok := s.ctx.(*sessionContext); ok {
 		return sc.Context
 	}
 	return s.ctx
+}
+
+// hookRequest is the request with hookContext, for the hooks that take a
+// request and run while s.mu is held.
+func (s *Session) hookRequest() *http.Request {
+	return s.req.WithContext(s.hookContext())
 }
 
 // call makes one store call of the request, bounded by StoreTimeout (and by
@@ -292,9 +343,9 @@ func (s *Session) hookContext() context.Context {
 // limit the store enforced is an answer, not a failure: no retry.
 func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry bool) error) error {
 	try := func(retry bool) error {
-		ctx, cancel := s.m.loadContext(s.ctx)
+		ctx, cancel := s.m.loadContext(s.hookContext())
 		if save {
-			ctx, cancel = s.m.saveContext(s.ctx)
+			ctx, cancel = s.m.saveContext(s.hookContext())
 		}
 		defer cancel()
 		return fn(ctx, retry)
@@ -303,7 +354,7 @@ func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry 
 	if err == nil || errors.Is(err, store.ErrTooManyKeys) || s.m.cfg.OnStoreError == nil {
 		return err
 	}
-	if !s.m.cfg.OnStoreError(s.req, id, err) {
+	if !s.m.cfg.OnStoreError(s.hookRequest(), id, err) {
 		return err
 	}
 	return try(true)
@@ -311,48 +362,54 @@ func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry 
 
 // finish runs when the handler returns after the headers went out. Changes
 // made since are saved when the client's token still names the session;
-// otherwise they cannot be, and OnError hears of it. With a 5xx status they
-// are discarded, as at the commit. Destroys are always carried out.
-func (s *Session) finish(r *http.Request, status int) {
+// otherwise they cannot be, and OnError hears of it, with no lock held, so
+// that it may use the Session. When the request failed (a 5xx status, a
+// panic) they are discarded, as at the commit. Destroys are always carried
+// out.
+func (s *Session) finish(r *http.Request, failed bool) {
+	for _, err := range s.finishLocked(failed) {
+		s.m.cfg.OnError(r, err)
+	}
+}
+
+// finishLocked is finish under s.mu; it returns what OnError must hear.
+func (s *Session) finishLocked(failed bool) (reports []error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.m
-	if status >= 500 {
+	if failed {
 		s.discard()
 	}
 	// Deletions need nothing loaded: a logout after a failed read still ends
 	// the session.
 	for _, d := range s.drop {
 		if err := s.end(d); err != nil {
-			m.cfg.OnError(r, fmt.Errorf("session: end a session after the response: %w", err))
+			reports = append(reports, fmt.Errorf("session: end a session after the response: %w", err))
 		}
 	}
 	s.drop = nil
 	if s.change.empty() && s.state != stateNew {
-		return
+		return reports
 	}
-	now := m.cfg.Now()
+	now := s.m.cfg.Now()
 	switch {
 	case s.err != nil:
 		// A read failed after the headers went out; the ErrorHandler could
 		// not answer, so the change is reported rather than half-applied.
-		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", s.err))
-		return
+		return append(reports, fmt.Errorf("session: change after response not saved: %w", s.err))
 	case s.state != stateStored || s.id != s.committedID:
-		m.cfg.OnError(r, ErrHeadersSent)
-		return
+		return append(reports, ErrHeadersSent)
 	case s.lifetimeOver(now):
-		m.cfg.OnError(r, errors.New("session: change after response not saved: the session reached its Lifetime"))
-		return
+		return append(reports, errors.New("session: change after response not saved: the session reached its Lifetime"))
 	}
 	found, err := s.updateStored(s.ttl(now))
 	switch {
 	case err != nil:
-		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))
+		reports = append(reports, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))
 	case !found:
-		m.cfg.OnError(r, errors.New("session: change after response not saved: the session expired meanwhile"))
+		reports = append(reports, errors.New("session: change after response not saved: the session expired meanwhile"))
 	}
 	s.change.reset()
+	return reports
 }
 
 // abandon runs when the handler panicked (or called runtime.Goexit): what
@@ -364,7 +421,7 @@ func (s *Session) abandon(r *http.Request) {
 	pending := !s.change.empty() || s.state == stateNew || s.state == stateRenewed
 	s.discard()
 	s.mu.Unlock()
-	s.finish(r, 0)
+	s.finish(r, true)
 	if pending {
 		s.m.cfg.OnError(r, errors.New("session: the handler panicked: its changes to the session were not saved"))
 	}

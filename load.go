@@ -39,11 +39,14 @@ func (s *Session) load() error {
 		return s.err
 	}
 	if !found {
+		if s.next() {
+			return s.load()
+		}
 		s.markGone()
 		return nil
 	}
 	if ttl > 0 {
-		s.renewed(now, ttl)
+		s.extended(now, ttl)
 	}
 	if values == nil { // a store may answer an empty session so
 		values = make(map[string][]byte, len(s.change.d.Set))

@@ -27,8 +27,9 @@ type Session struct {
 	ctx context.Context // the request's, for store calls
 	mu  sync.Mutex      // protects everything below
 
-	tok    tokenState  // what the request's token turned out to be
-	source tokenSource // how the request sent it
+	tok    tokenState       // what the request's token turned out to be
+	source tokenSource      // how the request sent it
+	others []*verifiedToken // more session cookies that verified, for next
 
 	state   state     // what id stands for
 	id      string    // the ID the client will hold; "" in stateNone
@@ -49,6 +50,7 @@ type Session struct {
 	err     error             // first store error: the response becomes the ErrorHandler's
 	readErr error             // first value that could not be decoded
 
+	moveUnsure  bool   // a renewal's store call timed out: it may yet happen
 	committed   bool   // the response headers went out
 	committedID string // the ID the client holds after the headers went out
 	accessed    bool   // the handler read the session: the response depends on it
@@ -121,7 +123,8 @@ func (s *Session) ExpiresAt() time.Time {
 	switch s.state {
 	case stateNone:
 		return time.Time{}
-	case stateNew:
+	case stateNew, stateRenewed:
+		// The commit stores it with a fresh expiry.
 		return s.m.expiry(s.created, s.m.cfg.Now())
 	}
 	return s.expires
