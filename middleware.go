@@ -120,8 +120,9 @@ func (s *Session) next() bool {
 	return false
 }
 
-// ErrResponseReplaced is returned by the Write, ReadFrom and Hijack methods
-// of the ResponseWriter a handler gets from Manager.Handler after its
+// ErrResponseReplaced is returned by the Write, WriteString, ReadFrom,
+// FlushError and Hijack methods of the ResponseWriter a handler gets from
+// Manager.Handler (and so by http.ResponseController) after its
 // response was replaced by the ErrorHandler's, because the session could not
 // be saved when the response started. The handler should stop writing.
 var ErrResponseReplaced = errors.New("session: response replaced by the session ErrorHandler: the session could not be saved")
