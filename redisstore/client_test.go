@@ -199,3 +199,54 @@ func TestDeadlineWithReadTimeoutDisabled(t *testing.T) {
 		t.Fatal("New accepted the client, and a Load on a paused Redis ignored its 300ms deadline for 2s")
 	}
 }
+
+func TestNewClientWithoutDeadlines(t *testing.T) {
+	// None of these clients is ever dialed.
+	addr := "127.0.0.1:0"
+	for _, tt := range []struct {
+		name string
+		open func(read, write time.Duration) redis.UniversalClient
+	}{
+		{"redis.NewClient", func(read, write time.Duration) redis.UniversalClient {
+			return redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, ReadTimeout: read, WriteTimeout: write})
+		}},
+		{"redis.NewFailoverClient", func(read, write time.Duration) redis.UniversalClient {
+			return redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: []string{addr}, ContextTimeoutEnabled: true, ReadTimeout: read, WriteTimeout: write})
+		}},
+		{"redis.NewClusterClient", func(read, write time.Duration) redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, ContextTimeoutEnabled: true, ReadTimeout: read, WriteTimeout: write})
+		}},
+		{"redis.NewRing", func(read, write time.Duration) redis.UniversalClient {
+			return redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": addr}, ContextTimeoutEnabled: true, ReadTimeout: read, WriteTimeout: write})
+		}},
+	} {
+		for _, timeouts := range [][2]time.Duration{{-2, 0}, {0, -2}} {
+			t.Run(fmt.Sprintf("%s with ReadTimeout %d and WriteTimeout %d panics at construction, saying what to set", tt.name, timeouts[0], timeouts[1]), func(t *testing.T) {
+				c := tt.open(timeouts[0], timeouts[1])
+				defer c.Close()
+				got := func() (panicked any) {
+					defer func() { panicked = recover() }()
+					redisstore.New(c, redisstore.Config{})
+					return nil
+				}()
+				if !strings.Contains(fmt.Sprint(got), "leave ReadTimeout and WriteTimeout at 0") {
+					t.Errorf("New: got panic %v, want one that says to leave the timeouts at 0", got)
+				}
+			})
+		}
+		for _, timeout := range []time.Duration{-1, 0, time.Second} {
+			t.Run(fmt.Sprintf("%s with both timeouts %d is accepted", tt.name, timeout), func(t *testing.T) {
+				c := tt.open(timeout, timeout)
+				defer c.Close()
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							t.Errorf("New: got panic %v, want none", p)
+						}
+					}()
+					redisstore.New(c, redisstore.Config{})
+				}()
+			})
+		}
+	}
+}
