@@ -1002,7 +1002,7 @@ func testReserveUnused(t *testing.T, f *farm) {
 		t.Fatalf("Reserve at the limit: got %v, %v, want false, nil", ok, err)
 	}
 	// Within the grace period the unused reservation may be a session
-	// about to be stored: it counts.
+	// about to be stored: it counts, whoever checks.
 	if _, err := s.ClaimExpired(ctx, 10, time.Minute); err != nil {
 		t.Fatalf("ClaimExpired: got error %v, want nil", err)
 	}
@@ -1010,23 +1010,35 @@ func testReserveUnused(t *testing.T, f *farm) {
 		t.Errorf("Reserve within the grace period: got %v, %v, want false", ok, err)
 	}
 	f.advance(2 * time.Minute)
-	if _, err := s.ClaimExpired(ctx, 10, time.Minute); err != nil {
-		t.Fatalf("ClaimExpired: got error %v, want nil", err)
-	}
-	if _, err := f.c.ZScore(ctx, s.liveKey(), unused).Result(); !errors.Is(err, redis.Nil) {
-		t.Errorf("ZSCORE @live of the unused reservation after the check: got error %v, want redis.Nil", err)
-	}
-	score, err := f.c.ZScore(ctx, s.liveKey(), stored).Result()
-	if err != nil {
-		t.Fatalf("ZSCORE @live of the stored session after the check: got error %v, want it kept", err)
-	}
-	// Checked again when the session may have ended, not before.
-	if want := float64(f.clock.Now().Add(58 * time.Minute).UnixMilli()); score != want {
-		t.Errorf("ZSCORE @live of the stored session: got %v, want %v, its expiry", score, want)
-	}
-	if ok, err := s.Reserve(ctx, idIn(3), 2); err != nil || !ok {
-		t.Errorf("Reserve after the check: got %v, %v, want true, nil", ok, err)
-	}
+
+	t.Run("ClaimExpired drops it, and keeps the stored session's entry until its expiry", func(t *testing.T) {
+		if _, err := s.ClaimExpired(ctx, 10, time.Minute); err != nil {
+			t.Fatalf("ClaimExpired: got error %v, want nil", err)
+		}
+		if _, err := f.c.ZScore(ctx, s.liveKey(), unused).Result(); !errors.Is(err, redis.Nil) {
+			t.Errorf("ZSCORE @live of the unused reservation after the check: got error %v, want redis.Nil", err)
+		}
+		score, err := f.c.ZScore(ctx, s.liveKey(), stored).Result()
+		if err != nil {
+			t.Fatalf("ZSCORE @live of the stored session after the check: got error %v, want it kept", err)
+		}
+		if want := float64(f.clock.Now().Add(58 * time.Minute).UnixMilli()); score != want {
+			t.Errorf("ZSCORE @live of the stored session: got %v, want %v, its expiry", score, want)
+		}
+	})
+	t.Run("a Reserve at the limit drops it, without a reaper", func(t *testing.T) {
+		unused := idIn(4)
+		if ok, err := s.Reserve(ctx, unused, 2); err != nil || !ok {
+			t.Fatalf("Reserve: got %v, %v, want true, nil", ok, err)
+		}
+		f.advance(2 * time.Minute)
+		if ok, err := s.Reserve(ctx, idIn(5), 2); err != nil || !ok {
+			t.Errorf("Reserve at the limit, the unused reservation past its grace: got %v, %v, want true, nil", ok, err)
+		}
+		if ok, err := s.Reserve(ctx, idIn(6), 2); err != nil || ok {
+			t.Errorf("Reserve at the limit again: got %v, %v, want false, nil", ok, err)
+		}
+	})
 }
 
 func testEvents(t *testing.T, f *farm) {

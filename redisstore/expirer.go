@@ -14,8 +14,11 @@ import (
 )
 
 // claimRounds bounds the rounds of one ClaimExpired: a round finds fewer
-// sessions than it counted only when another server claimed them first.
-const claimRounds = 3
+// sessions than it counted only when another server claimed them first, and
+// the next round counts again. ClaimExpired returns fewer than its limit
+// only when a round found nothing more due, or after claimRounds rounds of
+// such races.
+const claimRounds = 8
 
 // ClaimExpired claims up to limit expired sessions, each until lease from
 // now, and returns them with their values and metadata (see store.Expirer).
@@ -27,14 +30,14 @@ const claimRounds = 3
 // of a farm spread over the shards, in one more pipeline. With nothing due
 // that is one round trip per master and no script; a round that finds fewer
 // than it counted (another server was quicker) is followed by another, up
-// to three.
+// to claimRounds.
 //
 // It also keeps the Limiter exact: the first round reads the entries of
 // @live due for a check, and a last pipeline asks whether their sessions
 // are still stored, dropping the entries of those that are not (a
 // reservation never used, a delete whose cleanup was lost) and of the
-// sessions this call found gone for good. That upkeep reports no errors: the
-// next call does it again.
+// sessions this call found gone for good (see Reserve). That upkeep reports
+// no errors: the next call does it again.
 func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration) ([]store.Record, error) {
 	if !s.indexed {
 		return nil, store.ErrNotIndexed
@@ -131,7 +134,7 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 			break
 		}
 	}
-	s.checkLive(ctx, ms, live, forgotten)
+	_ = s.checkLive(ctx, ms, live, forgotten)
 	return records, nil
 }
 
@@ -156,13 +159,15 @@ func parseClaim(r any) (store.Record, bool) {
 }
 
 // checkLive is the upkeep of @live: it drops the entries of sessions that
-// are gone, and sets each other entry of due, as read by ClaimExpired at
-// now, to be checked again when its session expires (a minute from now at
-// the earliest). Entries that changed since they were read are left alone:
-// a Reserve or another check wrote them. Errors are dropped.
-func (s *Store) checkLive(ctx context.Context, now int64, due []redis.Z, forgotten []string) {
+// are gone, and sets each other entry of due, as read at now, to be checked
+// again when its session expires (a minute from now at the earliest).
+// Entries that changed since they were read are left alone: a Reserve or
+// another check wrote them. It returns how many entries it dropped (with
+// forgotten, which it drops unchecked). Errors are dropped: the next check
+// does the work again.
+func (s *Store) checkLive(ctx context.Context, now int64, due []redis.Z, forgotten []string) int {
 	if len(due) == 0 && len(forgotten) == 0 {
-		return
+		return 0
 	}
 	pipe := s.client.Pipeline()
 	if len(forgotten) > 0 {
@@ -174,7 +179,7 @@ func (s *Store) checkLive(ctx context.Context, now int64, due []redis.Z, forgott
 		fields[i] = pipe.HMGet(ctx, s.key(id), createdField, expiresField)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return
+		return 0
 	}
 	args := make([]any, 0, 3*len(due))
 	for i, z := range due {
@@ -192,9 +197,20 @@ func (s *Store) checkLive(ctx context.Context, now int64, due []redis.Z, forgott
 		}
 		args = append(args, z.Member, strconv.FormatFloat(z.Score, 'f', -1, 64), next)
 	}
-	if len(args) > 0 {
-		_ = s.ix.reconcile.Run(ctx, s.client, []string{s.liveKey()}, args...).Err()
+	if len(args) == 0 {
+		return len(forgotten)
 	}
+	// reconcileSource changes the entries it may; count the drops among them.
+	if err := s.ix.reconcile.Run(ctx, s.client, []string{s.liveKey()}, args...).Err(); err != nil {
+		return len(forgotten)
+	}
+	dropped := len(forgotten)
+	for i := 2; i < len(args); i += 3 {
+		if args[i] == "" {
+			dropped++
+		}
+	}
+	return dropped
 }
 
 // Reap deletes sessions that were claimed and handled, with their index

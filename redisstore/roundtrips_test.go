@@ -622,6 +622,11 @@ func testIndexedRoundTrips(t *testing.T, c redis.UniversalClient, prefix string)
 				t.Errorf("Reserve: got %v, %v, want true, nil", ok, err)
 			}
 		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"reserve refused at the limit, nothing due for a check, is EVALSHA, then ZRANGEBYSCORE", nil, func(t *testing.T) {
+			if ok, err := s.Reserve(ctx, id("refused"), 1); err != nil || ok {
+				t.Errorf("Reserve: got %v, %v, want false, nil", ok, err)
+			}
+		}, func() int64 { return 2 }, []string{"evalsha", "zrangebyscore"}},
 		{"peek is one HGETALL", nil, func(t *testing.T) {
 			if _, found, err := s.Peek(ctx, id("id")); err != nil || !found {
 				t.Errorf("Peek: got %v, %v, want true, nil", found, err)
