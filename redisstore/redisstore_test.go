@@ -25,6 +25,9 @@ type backend struct {
 	// open returns a client for a test, a key prefix that test owns, and a
 	// way to move the server's time forward for keys under that prefix.
 	open func(t *testing.T) (c redis.UniversalClient, prefix string, advance func(time.Duration))
+	// index is whether the test's store keeps the index (Config.Index):
+	// see modes.
+	index bool
 }
 
 // backends are miniredis, which always runs, and a real Redis, which is
@@ -35,12 +38,25 @@ var backends = []backend{
 		c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
 		return c, "session", m.FastForward
-	}},
+	}, false},
 	{"on a real Redis", func(t *testing.T) (redis.UniversalClient, string, func(time.Duration)) {
 		c := redistest.Client(t)
 		prefix := redistest.Prefix(t)
 		return c, prefix, func(d time.Duration) { redistest.Advance(t, c, prefix, d) }
-	}},
+	}, false},
+}
+
+// modes returns each backend twice: without the index and with it
+// (Config.Index), for tests of behaviour both modes share.
+func modes(backends []backend) []backend {
+	var out []backend
+	for _, b := range backends {
+		out = append(out, b)
+		b.name += ", with the index"
+		b.index = true
+		out = append(out, b)
+	}
+	return out
 }
 
 func TestConformance(t *testing.T) {
@@ -164,10 +180,10 @@ func TestLayout(t *testing.T) {
 }
 
 func TestUpdateRacingDelete(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range modes(backends) {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix, _ := b.open(t)
-			s := redisstore.New(c, redisstore.Config{Prefix: prefix})
+			s := redisstore.New(c, redisstore.Config{Prefix: prefix, Index: b.index})
 			key := func(id string) string { return prefix + ":default:{default:" + id[:1] + "}:" + id }
 
 			t.Run("an update after a delete reports not found and leaves no key", func(t *testing.T) {
@@ -323,10 +339,10 @@ func TestMove(t *testing.T) {
 }
 
 func TestMoveRacing(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range modes(backends) {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix, _ := b.open(t)
-			s := redisstore.New(c, redisstore.Config{Prefix: prefix})
+			s := redisstore.New(c, redisstore.Config{Prefix: prefix, Index: b.index})
 			key := func(id string) string { return prefix + ":default:{default:" + id[:1] + "}:" + id }
 			gone := func(t *testing.T, id string) bool {
 				t.Helper()
