@@ -154,12 +154,12 @@ func (s *Store) createIndexed(ctx context.Context, id string, values map[string]
 			return fmt.Errorf("redisstore: create: %w", err)
 		}
 	}
-	ms, expires, pttl := s.stamps(now.UnixMilli(), ttl)
+	nowText, expires, pttl := s.stamps(now.UnixMilli(), ttl)
 	if ttl <= 0 {
 		pttl = "0"
 	}
 	args := make([]any, 0, 9+2*len(values))
-	args = append(args, pttl, expires, id, createdField, ms, accessField, ms, expiresField, expires)
+	args = append(args, pttl, expires, id, createdField, nowText, accessField, nowText, expiresField, expires)
 	for k, v := range values {
 		args = append(args, encodeField(k), v)
 	}
@@ -188,8 +188,8 @@ func (s *Store) updateIndexed(ctx context.Context, id string, d store.Delta, ttl
 			return false, fmt.Errorf("redisstore: update: %w", err)
 		}
 	}
-	ms, expires, pttl := s.stamps(now.UnixMilli(), ttl)
-	args := append(deltaArgs(d, ttl, maxKeys), id, 1, ms, expires, pttl)
+	nowText, expires, pttl := s.stamps(now.UnixMilli(), ttl)
+	args := append(deltaArgs(d, ttl, maxKeys), id, 1, nowText, expires, pttl)
 	res, err := s.ix.update.Run(ctx, s.client, s.indexKeys(id), args...).Slice()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: update: %w", err)
@@ -223,8 +223,8 @@ func (s *Store) moveIndexed(ctx context.Context, from, to string, d store.Delta,
 				return false, fmt.Errorf("redisstore: move: %w", err)
 			}
 		}
-		ms, expires, pttl := s.stamps(now.UnixMilli(), ttl)
-		args := append(deltaArgs(d, ttl, maxKeys), from, to, indexed, 3, ms, expires, pttl)
+		nowText, expires, pttl := s.stamps(now.UnixMilli(), ttl)
+		args := append(deltaArgs(d, ttl, maxKeys), from, to, indexed, 3, nowText, expires, pttl)
 		res, err := s.ix.move.Run(ctx, s.client, keys, args...).Slice()
 		if err != nil {
 			return false, fmt.Errorf("redisstore: move: %w", err)
