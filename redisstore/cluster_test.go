@@ -39,7 +39,7 @@ func conformanceIndexed(t *testing.T, c redis.UniversalClient) {
 		prefix := redistest.Prefix(t)
 		clock := fakeclock.New()
 		return storetest.Harness{
-			Store: New(c, Config{Prefix: prefix, Index: true, Now: clock.Now}),
+			Store: New(c, Config{Prefix: prefix, Index: true, Now: clock.Now}), Now: clock.Now, Retention: time.Hour,
 			Advance: func(d time.Duration) {
 				clock.Advance(d)
 				redistest.Advance(t, c, prefix, d)

@@ -91,7 +91,7 @@ func TestConformanceIndexed(t *testing.T) {
 			t.Cleanup(func() { _ = c.Close() })
 			clock := fakeclock.New()
 			return storetest.Harness{
-				Store: redisstore.New(c, redisstore.Config{Index: true, Now: clock.Now}),
+				Store: redisstore.New(c, redisstore.Config{Index: true, Now: clock.Now}), Now: clock.Now, Retention: time.Hour,
 				Advance: func(d time.Duration) {
 					clock.Advance(d)
 					m.FastForward(d)
@@ -113,7 +113,7 @@ func indexedHarness(t *testing.T, c redis.UniversalClient) storetest.Harness {
 	prefix := redistest.Prefix(t)
 	clock := fakeclock.New()
 	return storetest.Harness{
-		Store: redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: clock.Now}),
+		Store: redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: clock.Now}), Now: clock.Now, Retention: time.Hour,
 		Advance: func(d time.Duration) {
 			clock.Advance(d)
 			redistest.Advance(t, c, prefix, d)
