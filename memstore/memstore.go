@@ -3,6 +3,8 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -327,15 +329,18 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 	})
 }
 
-// apply changes values as d says: Clear, then Del, then Set. When d may
-// have changed the value of store.UserKey, which the index by user follows,
-// it reports changed and the value before (never modified: values gets new
-// slices); a Delta that leaves the user alone costs a string comparison per
-// key.
+// apply changes values as d says: Clear (which keeps the metadata), then
+// Del, then Set. When d may have changed the value of store.UserKey, which
+// the index by user follows, it reports changed and the value before (never
+// modified: values gets new slices); a Delta that leaves the user alone
+// costs a string comparison per key.
 func apply(values map[string][]byte, d *store.Delta) (old []byte, changed bool) {
 	if d.Clear {
-		old, changed = values[store.UserKey], true
-		clear(values)
+		for k := range values {
+			if !isMeta(k) {
+				delete(values, k)
+			}
+		}
 	}
 	for _, k := range d.Del {
 		if k == store.UserKey && !changed {
@@ -433,7 +438,13 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 // number no greater than maxKeys when that is all it takes to know.
 func keysAfter(values map[string][]byte, d *store.Delta, maxKeys int) int {
 	if d.Clear {
-		return len(d.Set)
+		n := len(d.Set)
+		for k := range values {
+			if _, set := d.Set[k]; isMeta(k) && !set && !slices.Contains(d.Del, k) {
+				n++ // kept by the Clear
+			}
+		}
+		return n
 	}
 	// Cheap upper bound first: only a Delta near the limit pays for the
 	// exact count.
@@ -502,3 +513,7 @@ func cloneIndexed(values map[string][]byte) (c map[string][]byte, user bool) {
 func cloneBytes(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
 }
+
+// isMeta reports whether key is the middleware's metadata, which Clear
+// keeps.
+func isMeta(key string) bool { return strings.HasPrefix(key, "@") }

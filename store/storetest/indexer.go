@@ -27,7 +27,7 @@ var indexerCases = []testCase{
 	{"UserSessions", testIndexerUserSessions, "UserSessions lists the live sessions whose '@user' is exactly that user, oldest Created first whatever their last access, with their Info; a user with none, and \"\", list none"},
 	{"UserSessionsEnded", testIndexerUserSessionsEnded, "a user's sessions leave UserSessions when deleted, removed, moved away from or expired, and a moved one is listed under its new ID, in the place its Created gives it"},
 	{"UserLogin", testIndexerUserLogin, "a session that gets '@user' from a Move (a login that renews an anonymous session's ID) or an Update is listed for that user"},
-	{"UserChange", testIndexerUserChange, "changing '@user' by Update or Move moves the session to the new user's list; removing it by Del or Clear, or setting it to \"\", takes the session off every list"},
+	{"UserChange", testIndexerUserChange, "changing '@user' by Update or Move moves the session to the new user's list; removing it by Del, or setting it to \"\", takes the session off every list; Clear, which keeps metadata, keeps it listed"},
 	{"UserChurn", testIndexerUserChurn, "after a user's sessions were created and ended many times over (by Delete, Remove, Move then Delete, logout by Del of '@user', expiry), UserSessions lists none and Count is 0; that the index itself shrinks each store tests on its own, the contract giving no way to see it"},
 	{"CanceledContext", testIndexerCanceledContext, "a canceled context makes every Indexer method fail"},
 }
@@ -530,19 +530,21 @@ func testIndexerUserChange(t *testing.T, h Harness) {
 		t.Fatalf("Update deleting '@user': got found=false, want true")
 	}
 	wantUser(t, ix, "ann", s[2], s[3])
+	if rec, found := peek(t, ix, s[1]); !found || rec.User != "" {
+		t.Errorf("Peek of a session whose '@user' was removed: got User %q, found=%v, want \"\", true", rec.User, found)
+	}
+	// Clear removes the values, not the metadata: the session stays listed.
 	if found := update(t, h, s[2], store.Delta{Clear: true, Set: values("theme", "dark")}); !found {
 		t.Fatalf("Update clearing the values: got found=false, want true")
 	}
-	wantUser(t, ix, "ann", s[3])
-	for _, id := range s[1:3] {
-		if rec, found := peek(t, ix, id); !found || rec.User != "" {
-			t.Errorf("Peek of a session whose '@user' was removed: got User %q, found=%v, want \"\", true", rec.User, found)
-		}
+	wantUser(t, ix, "ann", s[2], s[3])
+	if rec, found := peek(t, ix, s[2]); !found || rec.User != "ann" {
+		t.Errorf("Peek of a session whose values were cleared: got User %q, found=%v, want ann, true", rec.User, found)
 	}
 
 	moved := renewedID(t, s[3])
 	move(t, h, s[3], moved, store.Delta{Set: values(store.UserKey, "carol")}, 0)
-	wantUser(t, ix, "ann")
+	wantUser(t, ix, "ann", s[2])
 	wantUser(t, ix, "carol", moved)
 
 	if found := update(t, h, s[0], store.Delta{Set: values(store.UserKey, "")}); !found {
