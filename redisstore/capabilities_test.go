@@ -500,12 +500,18 @@ func testUserSessions(t *testing.T, f *farm) {
 			t.Errorf("ZCARD of the old user's set: got %v, %v, want 2: its entry goes at once", n, err)
 		}
 	})
-	t.Run("a cleared or deleted user takes the session off the list", func(t *testing.T) {
+	t.Run("a Clear keeps the user; deleting the user takes the session off the list", func(t *testing.T) {
 		if _, err := s.Update(ctx, third, store.Delta{Clear: true}, time.Hour, 0); err != nil {
 			t.Fatalf("Update that clears: got error %v, want nil", err)
 		}
+		if got := users(t, "bob"); !slices.Equal(got, []string{third}) {
+			t.Errorf("UserSessions(bob) after Clear: got %v, want [%s]", got, third)
+		}
+		if _, err := s.Update(ctx, third, store.Delta{Del: []string{store.UserKey}}, time.Hour, 0); err != nil {
+			t.Fatalf("Update that deletes the user: got error %v, want nil", err)
+		}
 		if got := users(t, "bob"); len(got) != 0 {
-			t.Errorf("UserSessions(bob) after Clear: got %v, want none", got)
+			t.Errorf("UserSessions(bob) after deleting the user: got %v, want none", got)
 		}
 		if exists(t, f.c, s.userKey("bob")) {
 			t.Errorf("EXISTS %s after its last session left: got 1, want 0", s.userKey("bob"))

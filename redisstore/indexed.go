@@ -323,10 +323,11 @@ func (s *Store) cleanup(ctx context.Context, ids []string, users map[string][]st
 	_, _ = pipe.Exec(ctx)
 }
 
-// changesUser reports whether applying d may change the session's '@user'.
+// changesUser reports whether applying d may change the session's '@user'
+// (a Clear keeps it).
 func changesUser(d store.Delta) bool {
 	_, set := d.Set[store.UserKey]
-	return set || d.Clear || slices.Contains(d.Del, store.UserKey)
+	return set || slices.Contains(d.Del, store.UserKey)
 }
 
 // Metadata fields of the indexed mode, beside createdField.

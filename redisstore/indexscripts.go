@@ -113,8 +113,7 @@ end
 //
 // applyStamped(key) is luaDelta's apply that also writes @expires and
 // @access, in the HSET of the first values of the change: one redis.call
-// fewer than apply and stamp's own HSET, for the price of repeating a few
-// lines of apply, which the plain mode's scripts keep unchanged.
+// fewer than apply and stamp's own HSET.
 const luaStampedDelta = `
 local function metadata(m)
   local n = 1
@@ -125,13 +124,7 @@ end
 
 local function applyStamped(key)
   if clear then
-    local values = {}
-    for _, f in ipairs(redis.call('HKEYS', key)) do
-      if string.sub(f, 1, 1) ~= '@' then
-        values[#values + 1] = f
-      end
-    end
-    chunked('HDEL', key, values, 1, #values)
+    clearValues(key)
   end
   chunked('HDEL', key, ARGV, 5, firstSet - 1)
   local last = math.min(firstSet + chunk - 1, #ARGV)
@@ -239,8 +232,9 @@ return {1, m[4] or ''}
 // the result would hold more than MaxKeys values, {-2} when KEYS[2] exists,
 // and {-3, user} when the moved session would belong to user, whose set
 // does not hold the new ID yet: nothing is written in the last four cases.
-// The user of the moved session is the one d sets, or else the old
-// session's, which the caller may not know before it asks.
+// The user of the moved session is the one d sets, none if d deletes it, or
+// else the old session's (a Clear keeps it), which the caller may not know
+// before it asks.
 const moveIndexedSource = luaDeltaArgs + luaDelta + luaLive + luaStampedDelta + `
 local m = live(KEYS[1])
 if not m then
@@ -250,9 +244,6 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   return {-2}
 end
 local user = m[4] or ''
-if clear then
-  user = ''
-end
 for i = 5, firstSet - 1 do
   if ARGV[i] == '!@user' then
     user = ''

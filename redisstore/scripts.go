@@ -7,10 +7,13 @@ package redisstore
 // keys of one shard, which share a hash tag (see Store.key), so every script
 // runs on one Cluster slot.
 //
-// Fields starting with '@' hold metadata; every other field is a value. The
-// only metadata field is '@created', written by Create and never removed, so
-// a session whose values are all gone still exists, and so HLEN is always
-// one more than the number of values.
+// Fields starting with '@' hold the store's metadata; every other field is
+// a value. The only such field is '@created' (with Config.Index also
+// '@expires' and '@access'), written by Create and never removed, so a
+// session whose values are all gone still exists, and so HLEN is always one
+// more than the number of values. The middleware's metadata (store.UserKey,
+// store.LabelKey) are values whose fields start with '!@' (see
+// encodeField), which a Clear keeps.
 //
 // Commands are sent in chunks of at most chunk arguments: unpack() of a long
 // list would overflow the Lua stack (about 8000 slots in Redis).
@@ -37,21 +40,50 @@ end
 //	ARGV[5 … 4+n]   fields to delete
 //	ARGV[5+n …]     field, value pairs to set
 //
-// withinLimit(key) reports whether the session at key, which exists, holds
-// no more than MaxKeys values after the change. The count after the change is
-// bounded cheaply first; only a change that might cross the limit asks
-// HEXISTS for each field it names. apply(key) writes the change and the time
-// to live.
+// Clear removes the application's values and keeps the middleware's
+// metadata (store.UserKey, store.LabelKey: keys starting with '@', stored in
+// fields starting with '!@'), which counts toward MaxKeys like any value.
+//
+// withinLimit(key, n) reports whether the session at key, which exists and
+// has n fields, holds no more than MaxKeys values after the change. The
+// count after the change is bounded cheaply first; only a change that might
+// cross the limit asks HEXISTS for each field it names, or, for a Clear,
+// HKEYS for the metadata it keeps. clearValues(key) removes the
+// application's values; apply(key) writes the change.
 const luaDelta = luaChunked + `
 local maxKeys = tonumber(ARGV[2])
 local clear = ARGV[3] == '1'
 local firstSet = 5 + tonumber(ARGV[4])
 local nset = (#ARGV - firstSet + 1) / 2
 
+local function isValue(f)
+  local c = string.sub(f, 1, 1)
+  return c ~= '@' and not (c == '!' and string.sub(f, 2, 2) == '@')
+end
+
 local function withinLimit(key, n)
   n = n - 1 -- '@created'
   if clear then
-    return nset <= maxKeys
+    if nset > maxKeys then
+      return false
+    end
+    if nset + n <= maxKeys then
+      return true
+    end
+    local named = {}
+    for i = 5, firstSet - 1 do
+      named[ARGV[i]] = true
+    end
+    for i = firstSet, #ARGV, 2 do
+      named[ARGV[i]] = true
+    end
+    local kept = 0
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(f, 1, 2) == '!@' and not named[f] then
+        kept = kept + 1
+      end
+    end
+    return nset + kept <= maxKeys
   end
   if n + nset <= maxKeys then
     return true
@@ -73,15 +105,19 @@ local function withinLimit(key, n)
   return n <= maxKeys
 end
 
+local function clearValues(key)
+  local values = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    if isValue(f) then
+      values[#values + 1] = f
+    end
+  end
+  chunked('HDEL', key, values, 1, #values)
+end
+
 local function apply(key)
   if clear then
-    local values = {}
-    for _, f in ipairs(redis.call('HKEYS', key)) do
-      if string.sub(f, 1, 1) ~= '@' then
-        values[#values + 1] = f
-      end
-    end
-    chunked('HDEL', key, values, 1, #values)
+    clearValues(key)
   end
   chunked('HDEL', key, ARGV, 5, firstSet - 1)
   chunked('HSET', key, ARGV, firstSet, #ARGV)
