@@ -327,3 +327,75 @@ func TestRenewTimingOutOnAPausedRedisKeepsTheClientsSession(t *testing.T) {
 		t.Fatalf("after the login answered 503 the client's session holds cart=%q, want 3: its session moved to an ID it never got", got)
 	}
 }
+
+// TestRoundTripBudgetRedisFarm holds the README's round-trip table for
+// redisstore with Index, the farm features on (farmConfig): the store calls
+// are farmBudget's, as on memstore, and each costs the round trips below. A
+// read, write or touch of an existing session stays one; a Delete is two
+// (the script, then @live and the user's set), a Move three when it logs a
+// user in (the user's set first).
+func TestRoundTripBudgetRedisFarm(t *testing.T) {
+	want := map[string]int64{
+		"no token, session untouched: 0":            0,
+		"token, session untouched, no touch due: 0": 0,
+		"token, session untouched, touch due: 1":    1,
+		"read only: 1":                              1,
+		"write only: 1":                             1,
+		"new session with data: counted toward MaxSessions, then created":              2,
+		"destroy: the session, then the event to the farm":                             2 + 1,
+		"renew: the new ID counted, then the move":                                     1 + 2,
+		"login: the user's sessions for MaxUserSessions, the new ID counted, the move": 1 + 1 + 3,
+		"write with a dead token: the refused update, then a new session":              1 + 1 + 1,
+	}
+	for _, b := range []struct {
+		name   string
+		client func(t *testing.T) redis.UniversalClient
+	}{
+		{"on miniredis", miniredisClient},
+		{"on a real Redis", func(t *testing.T) redis.UniversalClient { return redistest.Client(t) }},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			client := b.client(t)
+			newFarm := func() *env {
+				cfg := farmConfig
+				cfg.Store = redisstore.New(client, redisstore.Config{Prefix: redistest.Prefix(t), Index: true})
+				return newEnv(t, cfg)
+			}
+			// A first run loads every script into the server's cache; the
+			// counted one starts from an empty store of its own.
+			t.Run("scripts into the cache", func(t *testing.T) {
+				runBudget(t, newFarm(), farmBudget, nil)
+			})
+			counter := &redistest.Counter{}
+			client.AddHook(counter)
+			e := newFarm()
+			for _, tt := range farmBudget {
+				t.Run(tt.name, func(t *testing.T) {
+					c := e.client()
+					if tt.token {
+						c.get("/set?k=a&v=1")
+					}
+					if tt.touchDue {
+						e.clock.Advance(2 * time.Minute)
+					}
+					if tt.gone {
+						if _, err := e.store.Store.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					e.store.Calls()
+					counter.Reset()
+					if w := c.do(http.MethodPost, tt.path); w.Code >= 500 {
+						t.Fatalf("got %d %s", w.Code, w.Body)
+					}
+					if calls := e.store.Calls(); !equalCalls(calls, tt.wantCalls) {
+						t.Fatalf("got store calls %v, want %v", calls, tt.wantCalls)
+					}
+					if got := counter.RoundTrips(); got != want[tt.name] {
+						t.Errorf("got %d round trips %v, want %d", got, counter.Commands(), want[tt.name])
+					}
+				})
+			}
+		})
+	}
+}
