@@ -25,6 +25,12 @@ func BenchmarkStore(b *testing.B) {
 // the index on the request path, to compare side by side:
 //
 //	go test -run '^$' -bench 'BenchmarkStore' -count 5 ./redisstore
+//
+// Measured while the index was written (2 cores shared with other jobs,
+// Redis 7.0, medians of 6 to 8 runs, parallel calls): Load with a touch
+// 22.9 µs without the index, 40.1 µs with it; Update with MaxKeys 28.9 µs
+// and 42.3 µs. A Load without a touch, the usual read, is one HGETALL in
+// both modes (BenchmarkIndexCost).
 func BenchmarkStoreIndexed(b *testing.B) {
 	c := redistest.Client(b)
 	storetest.Benchmark(b, redisstore.New(c, redisstore.Config{Prefix: redistest.Prefix(b), Index: true}), 256)
