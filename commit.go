@@ -1,8 +1,10 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -29,19 +31,36 @@ func (s *Session) commit(h http.Header, r *http.Request, status int) error {
 }
 
 // save applies what the request did to the store: the creation, move,
-// update or touch of the current session, then the deletion of the IDs it
-// ended. Saving the current session first means a failure never leaves the
-// client with neither session. Each store call is bounded by
+// update or touch of the current session, then the deletion of the sessions
+// it ended. Saving the current session first means a failure never leaves
+// the client with neither session. Each store call is bounded by
 // Config.StoreTimeout but not by the request: the handler has acted, so its
 // changes are saved even if the client went away. s.mu must be held.
 func (s *Session) save() error {
 	if s.err != nil {
+		// A read failed: nothing of the change is saved, but a logout
+		// needs nothing read and still ends the session.
+		if err := s.endDropped(); err != nil {
+			return errors.Join(s.err, err)
+		}
 		return s.err
 	}
 	if err := s.saveCurrent(); err != nil {
 		return err
 	}
-	return s.deleteDropped()
+	return s.endDropped()
+}
+
+// endDropped ends the sessions the request dropped, stopping at the first
+// failure. s.mu must be held.
+func (s *Session) endDropped() error {
+	for len(s.drop) > 0 {
+		if err := s.end(s.drop[0]); err != nil {
+			return err
+		}
+		s.drop = s.drop[1:]
+	}
+	return nil
 }
 
 // saveCurrent creates, moves, updates or touches the current session as
@@ -51,7 +70,7 @@ func (s *Session) saveCurrent() error {
 	if s.inStore() && s.lifetimeOver(now) {
 		// Reached its Lifetime during the request: end it here and give
 		// the writes a new session, which starts a new Lifetime.
-		s.drop = append(s.drop, s.storedID())
+		s.drop = append(s.drop, dropped{id: s.storedID()})
 		s.markGone()
 	}
 	switch s.state {
@@ -71,17 +90,29 @@ func (s *Session) saveCurrent() error {
 }
 
 // create stores a new session if it holds values; an empty one costs
-// nothing. s.mu must be held.
+// nothing. OnCreated runs first, Config.MaxSessions is checked, and a login
+// is held to Config.MaxUserSessions. s.mu must be held.
 func (s *Session) create(now time.Time) error {
-	values := s.change.setValues()
-	if len(values) == 0 {
+	if len(s.change.setValues()) == 0 {
 		s.reset()
 		return nil
 	}
+	s.runOnCreated()
+	if err := s.checkUserLimit(now); err != nil {
+		return err
+	}
+	if err := s.reserve(s.m.cfg.MaxSessions); err != nil {
+		return err
+	}
 	ttl := s.ttl(now)
-	ctx, cancel := s.m.saveContext(s.ctx)
-	err := s.m.cfg.Store.Create(ctx, s.id, values, ttl, s.m.cfg.MaxKeys)
-	cancel()
+	values := s.change.setValues()
+	err := s.call(true, s.id, func(ctx context.Context, retry bool) error {
+		err := s.m.cfg.Store.Create(ctx, s.id, values, ttl, s.m.cfg.MaxKeys)
+		if retry && errors.Is(err, store.ErrExists) {
+			return nil // the first try stored it: IDs are 128 random bits
+		}
+		return err
+	})
 	if err != nil {
 		return storeError("create", err)
 	}
@@ -89,15 +120,68 @@ func (s *Session) create(now time.Time) error {
 	return nil
 }
 
+// runOnCreated calls Config.OnCreated, which may Set values, without s.mu:
+// the hook calls the Session's methods. s.mu must be held.
+func (s *Session) runOnCreated() {
+	hook := s.m.cfg.OnCreated
+	if hook == nil {
+		return
+	}
+	s.mu.Unlock()
+	err := runHook(func() error { return hook(s.hookContext(), s) })
+	s.mu.Lock()
+	if err != nil {
+		s.m.cfg.OnError(s.hookRequest(), fmt.Errorf("session: OnCreated: %w", err))
+	}
+}
+
+// reserve counts the session toward Config.MaxSessions before it is stored,
+// or refuses it; max 0 counts it without a limit. It does nothing when
+// MaxSessions is off. s.mu must be held.
+func (s *Session) reserve(max int) error {
+	m := s.m
+	if m.cfg.MaxSessions <= 0 {
+		return nil
+	}
+	var ok bool
+	err := s.call(true, s.id, func(ctx context.Context, _ bool) (err error) {
+		ok, err = m.limiter.Reserve(ctx, s.id, max)
+		return err
+	})
+	if err != nil {
+		return storeError("reserve", err)
+	}
+	if ok {
+		return nil
+	}
+	if m.cfg.OnMaxSessions == nil || !m.cfg.OnMaxSessions(s.hookRequest()) {
+		return fmt.Errorf("%w: the limit (Config.MaxSessions) is %d", store.ErrMaxSessions, m.cfg.MaxSessions)
+	}
+	return s.reserve(0)
+}
+
 // move gives the stored session its new ID with the change applied, in one
 // atomic store call (Renew). If the session ended meanwhile, the change
 // goes to a fresh session instead. s.mu must be held.
 func (s *Session) move(now time.Time) error {
+	if err := s.checkUserLimit(now); err != nil {
+		return err
+	}
+	if err := s.reserve(0); err != nil {
+		return err
+	}
 	ttl := s.ttl(now)
-	ctx, cancel := s.m.saveContext(s.ctx)
-	found, err := s.m.cfg.Store.Move(ctx, s.from, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
-	cancel()
+	var found bool
+	err := s.call(true, s.from, func(ctx context.Context, retry bool) (err error) {
+		found, err = s.m.cfg.Store.Move(ctx, s.from, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
+		if retry && err == nil && !found {
+			// The first try may have moved it and then failed to answer.
+			_, found, err = s.m.cfg.Store.Load(ctx, s.id, 0)
+		}
+		return err
+	})
 	if err != nil {
+		s.moveUnsure = isTimeout(err)
 		return storeError("renew", err)
 	}
 	if !found {
@@ -106,6 +190,31 @@ func (s *Session) move(now time.Time) error {
 	}
 	s.stored(now, ttl)
 	return nil
+}
+
+// isTimeout reports whether err is a store call that ran out of time, and so
+// may still be carried out: a stalled store runs what it received when it
+// recovers.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// headersAfterFailure gives the client, on the ErrorHandler's answer, the
+// new token of a renewal whose store call timed out: the store runs the move
+// when it recovers, and the client would otherwise hold only the old ID,
+// which then names nothing. Should the move never happen, the new token
+// names nothing and the client starts over, as it would have anyway.
+func (s *Session) headersAfterFailure(h http.Header, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.moveUnsure {
+		return
+	}
+	now := s.m.cfg.Now()
+	s.state, s.from, s.tok = stateStored, "", tokenValid
+	s.extended(now, s.ttl(now))
+	s.m.writeHeaders(s, h, r)
 }
 
 // update saves the change to the stored session and renews its expiry. If
@@ -118,6 +227,9 @@ func (s *Session) update(now time.Time) error {
 		return storeError("update", err)
 	}
 	if !found {
+		if s.next() {
+			return s.update(now)
+		}
 		s.markGone()
 		return s.create(now)
 	}
@@ -125,7 +237,7 @@ func (s *Session) update(now time.Time) error {
 	// every write costs more than the rest of the request, and the client's
 	// expiry falls short of the store's by under TouchInterval.
 	if s.tokenStale(now) {
-		s.renewed(now, ttl)
+		s.extended(now, ttl)
 	}
 	return nil
 }
@@ -133,9 +245,10 @@ func (s *Session) update(now time.Time) error {
 // updateStored applies the change to the stored session and forgets it once
 // saved. s.mu must be held.
 func (s *Session) updateStored(ttl time.Duration) (found bool, err error) {
-	ctx, cancel := s.m.saveContext(s.ctx)
-	found, err = s.m.cfg.Store.Update(ctx, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
-	cancel()
+	err = s.call(true, s.id, func(ctx context.Context, _ bool) (err error) {
+		found, err = s.m.cfg.Store.Update(ctx, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
+		return err
+	})
 	if err == nil && found {
 		s.change.reset()
 	}
@@ -145,17 +258,22 @@ func (s *Session) updateStored(ttl time.Duration) (found bool, err error) {
 // touch renews the stored session's expiry. s.mu must be held.
 func (s *Session) touch(now time.Time) error {
 	ttl := s.ttl(now)
-	ctx, cancel := s.m.saveContext(s.ctx)
-	found, err := s.m.cfg.Store.Touch(ctx, s.id, ttl)
-	cancel()
+	var found bool
+	err := s.call(true, s.id, func(ctx context.Context, _ bool) (err error) {
+		found, err = s.m.cfg.Store.Touch(ctx, s.id, ttl)
+		return err
+	})
 	if err != nil {
 		return storeError("touch", err)
 	}
 	if !found {
+		if s.next() {
+			return s.saveCurrent()
+		}
 		s.markGone()
 		return nil
 	}
-	s.renewed(now, ttl)
+	s.extended(now, ttl)
 	return nil
 }
 
@@ -163,71 +281,135 @@ func (s *Session) touch(now time.Time) error {
 // change saved, expiring after ttl: the client needs a token for it.
 // s.mu must be held.
 func (s *Session) stored(now time.Time, ttl time.Duration) {
-	s.state, s.from = stateStored, ""
+	s.state, s.from, s.login = stateStored, "", ""
 	s.change.reset()
-	s.renewed(now, ttl)
+	s.extended(now, ttl)
 }
 
-// deleteDropped deletes the sessions the request ended. s.mu must be held.
-func (s *Session) deleteDropped() error {
-	for len(s.drop) > 0 {
-		ctx, cancel := s.m.saveContext(s.ctx)
-		_, err := s.m.cfg.Store.Delete(ctx, s.drop[0])
-		cancel()
-		if err != nil {
-			return storeError("delete", err)
+// end deletes a session the request ended. A destroy runs OnDestroyed and
+// tells the farm. A session that reached its Lifetime is, on a store that
+// keeps expired sessions, the reaper's: its expiry fires there. s.mu must be
+// held.
+func (s *Session) end(d dropped) error {
+	m := s.m
+	if d.reason == "" && m.expirer != nil {
+		return nil
+	}
+	var (
+		found bool
+		user  string
+	)
+	err := s.call(true, d.id, func(ctx context.Context, _ bool) (err error) {
+		if m.indexer != nil {
+			var info store.Info
+			info, found, err = m.indexer.Remove(ctx, d.id)
+			user = info.User
+			return err
 		}
-		s.drop = s.drop[1:]
+		found, err = m.cfg.Store.Delete(ctx, d.id)
+		return err
+	})
+	if err != nil {
+		return storeError("delete", err)
+	}
+	if found && d.reason != "" {
+		ctx, cancel := m.saveContext(s.hookContext())
+		defer cancel()
+		m.destroyed(ctx, d.id, user, d.reason)
 	}
 	return nil
 }
 
+// hookContext is the request's context without the session in it, for the
+// hooks and the store calls made while s.mu is held: one that reached for
+// the request's Session then would wait forever; without it, it gets
+// ErrNoMiddleware.
+func (s *Session) hookContext() context.Context {
+	if sc, ok := s.ctx.(*sessionContext); ok {
+		return sc.Context
+	}
+	return s.ctx
+}
+
+// hookRequest is the request with hookContext, for the hooks that take a
+// request and run while s.mu is held.
+func (s *Session) hookRequest() *http.Request {
+	return s.req.WithContext(s.hookContext())
+}
+
+// call makes one store call of the request, bounded by StoreTimeout (and by
+// the request, for a load), and asks Config.OnStoreError whether to make it
+// once more when it fails. fn learns whether it is the second try. A
+// limit the store enforced is an answer, not a failure: no retry.
+func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry bool) error) error {
+	try := func(retry bool) error {
+		ctx, cancel := s.m.loadContext(s.hookContext())
+		if save {
+			ctx, cancel = s.m.saveContext(s.hookContext())
+		}
+		defer cancel()
+		return fn(ctx, retry)
+	}
+	err := try(false)
+	if err == nil || errors.Is(err, store.ErrTooManyKeys) || s.m.cfg.OnStoreError == nil {
+		return err
+	}
+	if !s.m.cfg.OnStoreError(s.hookRequest(), id, err) {
+		return err
+	}
+	return try(true)
+}
+
 // finish runs when the handler returns after the headers went out. Changes
 // made since are saved when the client's token still names the session;
-// otherwise they cannot be, and OnError hears of it. With a 5xx status they
-// are discarded, as at the commit. Destroys are always carried out.
-func (s *Session) finish(r *http.Request, status int) {
+// otherwise they cannot be, and OnError hears of it, with no lock held, so
+// that it may use the Session. When the request failed (a 5xx status, a
+// panic) they are discarded, as at the commit. Destroys are always carried
+// out.
+func (s *Session) finish(r *http.Request, failed bool) {
+	for _, err := range s.finishLocked(failed) {
+		s.m.cfg.OnError(r, err)
+	}
+}
+
+// finishLocked is finish under s.mu; it returns what OnError must hear.
+func (s *Session) finishLocked(failed bool) (reports []error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.m
-	if status >= 500 {
+	if failed {
 		s.discard()
 	}
 	// Deletions need nothing loaded: a logout after a failed read still ends
 	// the session.
-	for _, id := range s.drop {
-		ctx, cancel := m.saveContext(s.ctx)
-		if _, err := m.cfg.Store.Delete(ctx, id); err != nil {
-			m.cfg.OnError(r, storeError("delete after response", err))
+	for _, d := range s.drop {
+		if err := s.end(d); err != nil {
+			reports = append(reports, fmt.Errorf("session: end a session after the response: %w", err))
 		}
-		cancel()
 	}
 	s.drop = nil
 	if s.change.empty() && s.state != stateNew {
-		return
+		return reports
 	}
-	now := m.cfg.Now()
+	now := s.m.cfg.Now()
 	switch {
 	case s.err != nil:
 		// A read failed after the headers went out; the ErrorHandler could
 		// not answer, so the change is reported rather than half-applied.
-		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", s.err))
-		return
+		return append(reports, fmt.Errorf("session: change after response not saved: %w", s.err))
 	case s.state != stateStored || s.id != s.committedID:
-		m.cfg.OnError(r, ErrHeadersSent)
-		return
+		return append(reports, ErrHeadersSent)
 	case s.lifetimeOver(now):
-		m.cfg.OnError(r, errors.New("session: change after response not saved: the session reached its Lifetime"))
-		return
+		return append(reports, errors.New("session: change after response not saved: the session reached its Lifetime"))
 	}
 	found, err := s.updateStored(s.ttl(now))
 	switch {
 	case err != nil:
-		m.cfg.OnError(r, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))
+		reports = append(reports, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))
 	case !found:
-		m.cfg.OnError(r, errors.New("session: change after response not saved: the session expired meanwhile"))
+		reports = append(reports, errors.New("session: change after response not saved: the session expired meanwhile"))
 	}
 	s.change.reset()
+	return reports
 }
 
 // abandon runs when the handler panicked (or called runtime.Goexit): what
@@ -239,7 +421,7 @@ func (s *Session) abandon(r *http.Request) {
 	pending := !s.change.empty() || s.state == stateNew || s.state == stateRenewed
 	s.discard()
 	s.mu.Unlock()
-	s.finish(r, 0)
+	s.finish(r, true)
 	if pending {
 		s.m.cfg.OnError(r, errors.New("session: the handler panicked: its changes to the session were not saved"))
 	}

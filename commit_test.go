@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/store"
 )
 
 func TestRenewFailureKeepsTheOldSession(t *testing.T) {
@@ -237,5 +239,230 @@ func TestWriteAtTheLifetimeBoundaryGoesToANewSession(t *testing.T) {
 	}
 	if _, found, _ := e.mem.Load(context.Background(), tokenID(t, e, old), 0); found {
 		t.Fatal("the session past its Lifetime is still stored")
+	}
+}
+
+func TestOnCreated(t *testing.T) {
+	created := 0
+	e := newEnv(t, session.Config{OnCreated: func(ctx context.Context, s *session.Session) error {
+		created++
+		return s.Set("theme", "dark")
+	}})
+	c := e.client()
+	c.get("/noop")
+	if created != 0 {
+		t.Fatal("OnCreated ran for a session that stored nothing")
+	}
+	c.get("/set?k=a&v=1")
+	if got := c.get("/get?k=theme"); created != 1 || got != `"dark"` {
+		t.Fatalf("got theme=%s after %d calls, want the default set by the one call", got, created)
+	}
+	c.get("/set?k=b&v=2")
+	c.get("/renew")
+	if created != 1 {
+		t.Fatalf("OnCreated ran %d times, want once: writes and renewals are not creations", created)
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	t.Run("exactly MaxSessions of many concurrent new sessions are stored; the rest get 503", func(t *testing.T) {
+		e := newEnv(t, session.Config{MaxSessions: 10})
+		var wg sync.WaitGroup
+		codes := make([]int, 50)
+		for i := range codes {
+			wg.Go(func() { codes[i] = e.client().do(http.MethodPost, "/set?k=a&v=1").Code })
+		}
+		wg.Wait()
+		ok, full := 0, 0
+		for _, code := range codes {
+			switch code {
+			case http.StatusOK:
+				ok++
+			case http.StatusServiceUnavailable:
+				full++
+			}
+		}
+		if ok != 10 || full != 40 {
+			t.Fatalf("got %d stored and %d refused, want 10 and 40", ok, full)
+		}
+		r := httptest.NewRequest(http.MethodPost, "/set?k=a&v=1", nil)
+		r.Header.Set("Accept", "application/json")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if !contains(w.Body.String(), "too_many_sessions") {
+			t.Fatalf("got %d %s, want too_many_sessions", w.Code, w.Body)
+		}
+	})
+	t.Run("a destroyed session frees its place", func(t *testing.T) {
+		e := newEnv(t, session.Config{MaxSessions: 1})
+		a := e.client()
+		a.get("/set?k=a&v=1")
+		if w := e.client().do(http.MethodPost, "/set?k=a&v=1"); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("the second session got %d, want 503", w.Code)
+		}
+		a.do(http.MethodPost, "/close")
+		if w := e.client().do(http.MethodPost, "/set?k=a&v=1"); w.Code != http.StatusOK {
+			t.Fatalf("after a logout got %d, want 200", w.Code)
+		}
+	})
+	t.Run("OnMaxSessions can let a request through", func(t *testing.T) {
+		e := newEnv(t, session.Config{MaxSessions: 1, OnMaxSessions: func(r *http.Request) bool { return r.URL.Query().Get("admin") == "1" }})
+		e.client().get("/set?k=a&v=1")
+		if w := e.client().do(http.MethodPost, "/set?k=a&v=1&admin=1"); w.Code != http.StatusOK {
+			t.Fatalf("an admin got %d, want 200", w.Code)
+		}
+		if w := e.client().do(http.MethodPost, "/set?k=a&v=1"); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("another got %d, want 503", w.Code)
+		}
+	})
+	t.Run("a renewal does not count twice", func(t *testing.T) {
+		e := newEnv(t, session.Config{MaxSessions: 1})
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		for range 3 {
+			if w := c.do(http.MethodPost, "/login?u=ann"); w.Code != http.StatusOK {
+				t.Fatalf("a login of the one session got %d, want 200", w.Code)
+			}
+		}
+	})
+}
+
+// flakyStore fails the first n calls of one kind, then works.
+type flakyStore struct {
+	store.Store
+	mu    sync.Mutex // protects fails
+	fails int
+}
+
+func (f *flakyStore) fail() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return errDown
+	}
+	return nil
+}
+
+func (f *flakyStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	if err := f.fail(); err != nil {
+		return false, err
+	}
+	return f.Store.Update(ctx, id, d, ttl, maxKeys)
+}
+
+func TestOnStoreError(t *testing.T) {
+	var asked []string
+	retry := true
+	e := newEnv(t, session.Config{OnStoreError: func(r *http.Request, id string, err error) bool {
+		asked = append(asked, id)
+		return retry
+	}})
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	id := tokenID(t, e, c.token)
+	flaky := &flakyStore{Store: e.store.Store}
+	e.store.Store = flaky
+
+	t.Run("a store that fails once is asked about once and retried", func(t *testing.T) {
+		flaky.fails, asked = 1, nil
+		if w := c.do(http.MethodPost, "/set?k=b&v=2"); w.Code != http.StatusOK {
+			t.Fatalf("got %d, want 200 after the retry", w.Code)
+		}
+		if len(asked) != 1 || asked[0] != id {
+			t.Fatalf("OnStoreError was asked %v, want once with the session's ID", asked)
+		}
+		if got := c.get("/get?k=b"); got != "2" {
+			t.Fatalf("got b=%s, want 2", got)
+		}
+	})
+	t.Run("never more than one retry", func(t *testing.T) {
+		flaky.fails, asked = 5, nil
+		if w := c.do(http.MethodPost, "/set?k=c&v=3"); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("got %d, want 503", w.Code)
+		}
+		if len(asked) != 1 {
+			t.Fatalf("OnStoreError was asked %d times, want once", len(asked))
+		}
+	})
+	t.Run("no retry when the hook says no", func(t *testing.T) {
+		flaky.fails, asked, retry = 1, nil, false
+		if w := c.do(http.MethodPost, "/set?k=d&v=4"); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("got %d, want 503", w.Code)
+		}
+	})
+}
+
+// TestOnErrorMayUseTheSession: OnError receives the request, and a natural
+// OnError logs who lost a change (the session's ID, or its "user"). The
+// request must still end: OnError is called with no lock of the session
+// held. A deadlock here hangs the request and leaks its goroutine.
+func TestOnErrorMayUseTheSession(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		stored bool // the client holds a stored session, whose update fails
+	}{
+		{"a late change that needs a new token", false},
+		{"a late change the store fails to save", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var reported []error
+			e := newEnv(t, session.Config{OnError: func(r *http.Request, err error) {
+				_ = session.FromContext(r.Context()).ID() // who lost a change
+				reported = append(reported, err)
+			}})
+			c := e.client()
+			if tt.stored {
+				c.get("/set?k=a&v=1")
+				e.store.Store = updateFails{e.store.Store}
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c.serve(func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(http.StatusOK)
+					_ = session.FromContext(r.Context()).Set("late", true)
+				})
+			}()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second): // bounds a deadlock; a passing run takes microseconds
+				t.Fatal("the request never ended: OnError reading the session deadlocked on the session's lock")
+			}
+			if len(reported) != 1 {
+				t.Fatalf("OnError got %v, want one report", reported)
+			}
+		})
+	}
+}
+
+// TestBeforeHeadersALogoutAfterAFailedReadStillEndsTheSession is the
+// before-headers twin of "a logout after the read failed still ends the
+// session" in TestAfterHeadersAFailedReadLosesNothingSilently: a logout
+// handler reads the user (for its audit log), the read fails on a store
+// blip, it destroys the session and answers. The answer is the
+// ErrorHandler's 503, but ending a session needs nothing loaded and is
+// never half-done, so the store should be asked to delete it, as it is on
+// every other path (5xx, panic, after the headers).
+func TestBeforeHeadersALogoutAfterAFailedReadStillEndsTheSession(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	sw := &switchStore{Store: e.store.Store}
+	e.store.Store = sw
+	c := e.client()
+	c.get("/set?k=user&v=1")
+	id := tokenID(t, e, c.token)
+	c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		sw.failed = true
+		_, _, err := session.Get[string](s, "user")
+		sw.failed = false // the blip is over
+		if err == nil {
+			t.Fatal("the read did not fail")
+		}
+		s.Destroy()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	if _, found, _ := e.mem.Load(context.Background(), id, 0); found {
+		t.Fatalf("answered %d and the destroyed session is still stored: the logout was never sent to the store", c.last.Code)
 	}
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,15 +66,91 @@ type Config struct {
 	// MaxKeys is the most keys one session may hold. Default: 256.
 	MaxKeys int
 
-	// ErrorHandler writes the response when the store fails (503) or a
-	// limit is exceeded (413). Default: a JSON body when the client accepts
-	// JSON, plain text otherwise; see DefaultErrorHandler.
+	// ErrorHandler writes the response when the store fails (503), a limit
+	// is exceeded (413, or 503 for MaxSessions, 403 for MaxUserSessions) or
+	// a value a handler read and left unanswered cannot be decoded (500).
+	// Default: a JSON body when the client accepts JSON, plain text
+	// otherwise; see DefaultErrorHandler.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-	// OnError receives errors no response can carry any more: a change made
-	// after the response headers were sent that could not be saved.
-	// Default: log.Printf.
+	// OnError receives errors no response can carry: a change made after
+	// the response headers were sent that could not be saved, a change a
+	// panic discarded, a hook's error or panic, a failure of the reaper. r
+	// is nil for errors outside a request. Default: log.Printf.
 	OnError func(r *http.Request, err error)
+
+	// OnStoreError, when set, is called for each store call of a request
+	// that fails, with the session's ID (secret: log it with care); if it
+	// returns true the call is made once more, and only a second failure
+	// fails the request (the seed's OnException with aRetry). It is never
+	// asked twice for one call. Default: none, no retry.
+	OnStoreError func(r *http.Request, id string, err error) (retry bool)
+
+	// OnCreated runs when a new session is about to be stored for the first
+	// time (lazy creation: when the first request that set a value
+	// commits), and may Set default values. An error or panic goes to
+	// OnError; the session is stored all the same. Not called for a
+	// renewed (moved) session.
+	OnCreated func(ctx context.Context, s *Session) error
+
+	// OnDestroyed runs after a session was ended on purpose: a logout
+	// (Session.Destroy, CloseHandler), Manager.Destroy, Manager.DestroyUser,
+	// an eviction by MaxUserSessions, Manager.Clear. Never for a timeout
+	// (OnExpired). It runs on the server that ended the session; see
+	// Manager.Subscribe for every server. An error or panic goes to
+	// OnError.
+	OnDestroyed func(ctx context.Context, e Ended) error
+
+	// OnExpired runs once per session that timed out, on one server of the
+	// farm, with the values the session held. An error or a panic makes the
+	// expiry come back later (at least once, to this or another server);
+	// once it returned nil the expiry never fires again. It needs a store
+	// that keeps expired sessions (store.Expirer: memstore, redisstore with
+	// Index, sqlstore); New refuses it otherwise.
+	OnExpired func(ctx context.Context, e Expiry) error
+
+	// PublishEvents, when true, tells every server that shares the store
+	// about each session that ends here, destroyed or expired, so that its
+	// Manager.Subscribe callbacks run: to close that session's websockets
+	// wherever they are. It costs one store call per destroy and expiry. It
+	// needs a store.Notifier. Default: false.
+	PublishEvents bool
+
+	// ReapInterval is how often the reaper looks for expired sessions, on a
+	// store that keeps them (store.Expirer): it hands them to OnExpired and
+	// deletes them. A pass also runs when the Manager starts, so expiries
+	// that fell while no server ran fire then. Negative: no background
+	// reaper (call Manager.Reap). Default: 5 seconds.
+	ReapInterval time.Duration
+
+	// ReapLease is how long one server holds an expired session while its
+	// OnExpired runs; if the hook has not returned by then (the server
+	// died), another server gets it. Default: 1 minute.
+	ReapLease time.Duration
+
+	// MaxSessions, when positive, is the most sessions the application may
+	// have live at once, counted exactly across a farm; a request that
+	// would store one more fails with ErrMaxSessions (503), unless
+	// OnMaxSessions lets it through. A public server should set it: every
+	// client without a cookie can start a session, and one that opens
+	// sessions in a loop would otherwise fill the store. It needs a
+	// store.Limiter. Default: 0, no limit.
+	MaxSessions int
+
+	// OnMaxSessions, when set, decides for a request that would store a
+	// session beyond MaxSessions: true lets it through (an administrator,
+	// say), false fails it with ErrMaxSessions. Default: none, fail.
+	OnMaxSessions func(r *http.Request) bool
+
+	// MaxUserSessions, when positive, is the most sessions one user may
+	// have (Session.Login); what happens at the login that would exceed it
+	// is UserLimit's choice. It needs a store.Indexer. Concurrent logins of
+	// one user may exceed it briefly. Default: 0, no limit.
+	MaxUserSessions int
+
+	// UserLimit says what a login beyond MaxUserSessions does. Default:
+	// EvictOldest.
+	UserLimit UserLimit
 
 	// Now is the clock. Default: time.Now. Tests inject a fake one.
 	Now func() time.Time
@@ -125,6 +202,18 @@ const (
 	TransportHeader
 )
 
+// UserLimit says what a login beyond Config.MaxUserSessions does.
+type UserLimit int
+
+const (
+	// EvictOldest ends the user's oldest sessions (OnDestroyed with
+	// ReasonEvicted) to make room for the new one.
+	EvictOldest UserLimit = iota
+	// RefuseLogin fails the login with ErrTooManyUserSessions (403); the
+	// user's other sessions stay.
+	RefuseLogin
+)
+
 // Key is one signing key, with an optional encryption key.
 type Key struct {
 	// Hash signs tokens with HMAC-SHA256: 32 or 64 random bytes.
@@ -142,6 +231,8 @@ const (
 	defaultMaxKeyLength   = 128
 	defaultMaxValueSize   = 64 << 10
 	defaultMaxKeys        = 256
+	defaultReapInterval   = 5 * time.Second
+	defaultReapLease      = time.Minute
 	minHashKeyLength      = 32
 )
 
@@ -199,6 +290,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		// TLS-terminating proxy, and browsers drop such cookies.
 		return cfg, errors.New("session: Config.Cookie.SameSite None needs Cookie.Secure: true: browsers drop a SameSite=None cookie that is not Secure")
 	}
+	if cfg.MaxSessions < 0 || cfg.MaxUserSessions < 0 || cfg.ReapLease < 0 {
+		return cfg, errors.New("session: MaxSessions, MaxUserSessions and ReapLease must not be negative")
+	}
+	if cfg.UserLimit < EvictOldest || cfg.UserLimit > RefuseLogin {
+		return cfg, fmt.Errorf("session: unknown UserLimit %d", cfg.UserLimit)
+	}
+	setDefault(&cfg.ReapInterval, defaultReapInterval)
+	setDefault(&cfg.ReapLease, defaultReapLease)
 	if cfg.Codec == nil {
 		cfg.Codec = JSON{}
 	}

@@ -20,7 +20,7 @@
 //		s := session.FromContext(r.Context())
 //		n, _, err := session.Get[int](s, "n")
 //		if err != nil {
-//			return // the store failed: the middleware answers 503
+//			return // the middleware answers: 503 if the store failed, 500 if the value is unreadable
 //		}
 //		s.Set("n", n+1)
 //		fmt.Fprintln(w, n+1)

@@ -39,6 +39,11 @@ var ErrValueTooLarge = errors.New("session: value too large")
 // is store.ErrTooManyKeys, so errors.Is matches either name.
 var ErrTooManyKeys = store.ErrTooManyKeys
 
+// ErrMaxSessions is the error a request that would store a session beyond
+// Config.MaxSessions fails with, through the ErrorHandler (503). It is
+// store.ErrMaxSessions, so errors.Is matches either name.
+var ErrMaxSessions = store.ErrMaxSessions
+
 // ErrHeadersSent is returned by Session.Renew, and passed to Config.OnError
 // for other changes, when a change made after the response headers were sent
 // needed a new token (a new, renewed or re-created session) that could no
@@ -46,15 +51,20 @@ var ErrTooManyKeys = store.ErrTooManyKeys
 // writing the response.
 var ErrHeadersSent = errors.New("session: change needs a new session token but the response headers were already sent")
 
-// DefaultErrorHandler answers a store failure with 503 Service Unavailable,
-// an exceeded limit with 413 Content Too Large and a stored value that
-// cannot be decoded with 500: as JSON {"error":"...","message":"..."} when
+// DefaultErrorHandler answers a store failure or Config.MaxSessions with 503
+// Service Unavailable, an exceeded value limit with 413 Content Too Large,
+// Config.MaxUserSessions with 403 Forbidden and a stored value that cannot
+// be decoded with 500: as JSON {"error":"...","message":"..."} when
 // the client accepts JSON, as plain text otherwise.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := http.StatusServiceUnavailable, "session_store_unavailable", "the session store is unavailable, try again shortly"
 	switch {
 	case isLimitError(err):
 		status, code, msg = http.StatusRequestEntityTooLarge, "session_too_large", err.Error()
+	case errors.Is(err, ErrMaxSessions):
+		code, msg = "too_many_sessions", "the server has too many sessions, try again later"
+	case errors.Is(err, ErrTooManyUserSessions):
+		status, code, msg = http.StatusForbidden, "too_many_user_sessions", "this user has too many sessions: log out on another device first"
 	case errors.Is(err, ErrDecode):
 		status, code, msg = http.StatusInternalServerError, "session_value_unreadable", "a value stored in the session cannot be read"
 	}
@@ -78,6 +88,10 @@ func isLimitError(err error) bool {
 }
 
 func logError(r *http.Request, err error) {
+	if r == nil {
+		log.Print(err)
+		return
+	}
 	log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 }
 

@@ -26,7 +26,7 @@ func Example() {
 		s := session.FromContext(r.Context())
 		n, _, err := session.Get[int](s, "n")
 		if err != nil {
-			return // the store failed: the middleware answers 503
+			return // the middleware answers: 503 if the store failed, 500 if the value is unreadable
 		}
 		_ = s.Set("n", n+1)
 		fmt.Fprint(w, n+1)

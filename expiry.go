@@ -37,8 +37,8 @@ func (s *Session) tokenStale(now time.Time) bool {
 	return now.Sub(s.issued) >= s.m.cfg.TouchInterval
 }
 
-// renewed records that the store's expiry was just set to now+ttl: the
+// extended records that the store's expiry was just set to now+ttl: the
 // client needs a new token saying so.
-func (s *Session) renewed(now time.Time, ttl time.Duration) {
+func (s *Session) extended(now time.Time, ttl time.Duration) {
 	s.expires, s.issued, s.reissue = now.Add(ttl), now, true
 }

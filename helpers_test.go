@@ -103,6 +103,102 @@ func (c *countingStore) Delete(ctx context.Context, id string) (bool, error) {
 	return c.Store.Delete(ctx, id)
 }
 
+// The optional capabilities pass through countingStore when the store
+// underneath has them (and are counted too); without them Indexed reports
+// false and the rest say store.ErrNotIndexed.
+
+func (c *countingStore) Indexed() bool {
+	ix, ok := c.Store.(store.Indexer)
+	return ok && ix.Indexed()
+}
+
+func (c *countingStore) indexer(op string) (store.Indexer, error) {
+	c.record(op)
+	if ix, ok := c.Store.(store.Indexer); ok {
+		return ix, nil
+	}
+	return nil, store.ErrNotIndexed
+}
+
+func (c *countingStore) Count(ctx context.Context) (int, error) {
+	ix, err := c.indexer("Count")
+	if err != nil {
+		return 0, err
+	}
+	return ix.Count(ctx)
+}
+
+func (c *countingStore) List(ctx context.Context, cursor string, limit int) ([]store.Info, string, error) {
+	ix, err := c.indexer("List")
+	if err != nil {
+		return nil, "", err
+	}
+	return ix.List(ctx, cursor, limit)
+}
+
+func (c *countingStore) Peek(ctx context.Context, id string) (store.Record, bool, error) {
+	ix, err := c.indexer("Peek")
+	if err != nil {
+		return store.Record{}, false, err
+	}
+	return ix.Peek(ctx, id)
+}
+
+func (c *countingStore) Remove(ctx context.Context, id string) (store.Info, bool, error) {
+	ix, err := c.indexer("Remove")
+	if err != nil {
+		return store.Info{}, false, err
+	}
+	return ix.Remove(ctx, id)
+}
+
+func (c *countingStore) UserSessions(ctx context.Context, user string) ([]store.Info, error) {
+	ix, err := c.indexer("UserSessions")
+	if err != nil {
+		return nil, err
+	}
+	return ix.UserSessions(ctx, user)
+}
+
+func (c *countingStore) ClaimExpired(ctx context.Context, limit int, lease time.Duration) ([]store.Record, error) {
+	c.record("ClaimExpired")
+	if ex, ok := c.Store.(store.Expirer); ok {
+		return ex.ClaimExpired(ctx, limit, lease)
+	}
+	return nil, store.ErrNotIndexed
+}
+
+func (c *countingStore) Reap(ctx context.Context, ids ...string) error {
+	c.record("Reap")
+	if ex, ok := c.Store.(store.Expirer); ok {
+		return ex.Reap(ctx, ids...)
+	}
+	return store.ErrNotIndexed
+}
+
+func (c *countingStore) Reserve(ctx context.Context, id string, max int) (bool, error) {
+	c.record("Reserve")
+	if l, ok := c.Store.(store.Limiter); ok {
+		return l.Reserve(ctx, id, max)
+	}
+	return false, store.ErrNotIndexed
+}
+
+func (c *countingStore) Publish(ctx context.Context, e store.Event) error {
+	c.record("Publish")
+	if n, ok := c.Store.(store.Notifier); ok {
+		return n.Publish(ctx, e)
+	}
+	return store.ErrNotIndexed
+}
+
+func (c *countingStore) Subscribe(ctx context.Context, fn func(store.Event)) (<-chan struct{}, error) {
+	if n, ok := c.Store.(store.Notifier); ok {
+		return n.Subscribe(ctx, fn)
+	}
+	return nil, store.ErrNotIndexed
+}
+
 // failingStore fails every call, like a Redis that is down.
 type failingStore struct{ err error }
 
@@ -156,17 +252,22 @@ func newEnv(t testing.TB, cfg session.Config) *env {
 	if cfg.Now == nil {
 		cfg.Now = e.clock.Now
 	}
+	if cfg.ReapInterval == 0 {
+		cfg.ReapInterval = -1 // tests reap when they choose, with Manager.Reap
+	}
 	m, err := session.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() { m.Close() })
 	e.m = m
 	e.h = m.Handler(testRoutes(m))
 	return e
 }
 
 // testRoutes answers /get?k=, /set?k=&v= (v is JSON), /del?k=, /incr, /noop,
-// /keys, /clear, /destroy, /renew, /isnew and /close.
+// /keys, /clear, /destroy, /renew, /isnew, /close, /login?u=&label= and
+// /user.
 func testRoutes(m *session.Manager) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
@@ -228,6 +329,21 @@ func testRoutes(m *session.Manager) http.Handler {
 		fmt.Fprint(w, isNew)
 	})
 	mux.Handle("/close", m.CloseHandler())
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if err := session.FromContext(r.Context()).Login(q.Get("u"), q.Get("label")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})
+	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
+		user, err := session.FromContext(r.Context()).User()
+		if err != nil {
+			return
+		}
+		fmt.Fprint(w, user)
+	})
 	mux.Handle("/required", m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "in") })))
 	return mux
 }

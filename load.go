@@ -1,6 +1,9 @@
 package session
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // load reads the session from the store once, renewing its expiry in the
 // same round trip when a touch is due, and applies the recorded change on
@@ -23,19 +26,27 @@ func (s *Session) load() error {
 	if s.touchDue(now) {
 		ttl = s.ttl(now)
 	}
-	ctx, cancel := s.m.loadContext(s.ctx)
-	values, found, err := s.m.cfg.Store.Load(ctx, s.storedID(), ttl)
-	cancel()
+	var (
+		values map[string][]byte
+		found  bool
+	)
+	err := s.call(false, s.storedID(), func(ctx context.Context, _ bool) (err error) {
+		values, found, err = s.m.cfg.Store.Load(ctx, s.storedID(), ttl)
+		return err
+	})
 	if err != nil {
 		s.err = storeError("load", err)
 		return s.err
 	}
 	if !found {
+		if s.next() {
+			return s.load()
+		}
 		s.markGone()
 		return nil
 	}
 	if ttl > 0 {
-		s.renewed(now, ttl)
+		s.extended(now, ttl)
 	}
 	if values == nil { // a store may answer an empty session so
 		values = make(map[string][]byte, len(s.change.d.Set))

@@ -7,28 +7,45 @@ import (
 	"github.com/seed58a3dad2/session/store"
 )
 
-// A Manager is the session middleware, configured once. It is safe for
-// concurrent use.
+// A Manager is the session middleware, configured once, and the
+// administration of the sessions of its application. It is safe for
+// concurrent use. Close stops its reaper.
 type Manager struct {
 	cfg        Config
 	tokens     tokenCodec
 	cache      *tokenCache
+	handles    handles
 	cookieName string
 	// cookieAttrs follow the value in every Set-Cookie: "; Path=/; HttpOnly; ..."
 	cookieAttrs string
 	// nonblocking stores are called without a timeout context.
 	nonblocking bool
+
+	// The store's optional capabilities, nil when it lacks one (or keeps
+	// no index).
+	indexer  store.Indexer
+	expirer  store.Expirer
+	limiter  store.Limiter
+	notifier store.Notifier // set with Config.PublishEvents
+
+	events events
+	reaper reaper
 }
 
 // New checks cfg, fills in its defaults and returns a Manager. The error
-// says which field to fix.
+// says which field to fix. On a store that keeps expired sessions
+// (store.Expirer) it starts the reaper (Config.ReapInterval), which Close
+// stops.
 func New(cfg Config) (*Manager, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, tokens: newTokenCodec(cfg.Keys, cfg.MaxTokenLength), cache: newTokenCache()}
+	m := &Manager{cfg: cfg, tokens: newTokenCodec(cfg.Keys, cfg.MaxTokenLength), cache: newTokenCache(), handles: newHandles(cfg.Keys[0])}
 	_, m.nonblocking = cfg.Store.(store.Nonblocking)
+	if err := m.capabilities(); err != nil {
+		return nil, err
+	}
 	m.cookieName = cfg.Cookie.Prefix + cfg.Cookie.Name
 	if cfg.Cookie.HostPrefix {
 		m.cookieName = "__Host-" + m.cookieName
@@ -40,7 +57,44 @@ func New(cfg Config) (*Manager, error) {
 	if _, err := m.tokens.encode(token{id: newID(), created: now, issued: now}); err != nil {
 		return nil, fmt.Errorf("session: Config.MaxTokenLength %d is too short for a token (%w): leave it 0 for the default", cfg.MaxTokenLength, err)
 	}
+	m.reaper.start(m)
 	return m, nil
+}
+
+// capabilities finds the store's optional capabilities and checks that
+// every feature cfg switches on has the one it needs.
+func (m *Manager) capabilities() error {
+	if ix, ok := m.cfg.Store.(store.Indexer); ok && ix.Indexed() {
+		m.indexer = ix
+		m.expirer, _ = m.cfg.Store.(store.Expirer)
+		m.limiter, _ = m.cfg.Store.(store.Limiter)
+	}
+	if m.cfg.PublishEvents {
+		n, ok := m.cfg.Store.(store.Notifier)
+		if !ok {
+			return fmt.Errorf("session: Config.PublishEvents needs a store that carries events (store.Notifier): use memstore, redisstore or sqlstore")
+		}
+		m.notifier = n
+	}
+	const hint = "use memstore, redisstore with Config.Index, or sqlstore"
+	switch {
+	case m.cfg.OnExpired != nil && m.expirer == nil:
+		return fmt.Errorf("session: Config.OnExpired needs a store that keeps expired sessions (store.Expirer): %s", hint)
+	case m.cfg.MaxSessions > 0 && m.limiter == nil:
+		return fmt.Errorf("session: Config.MaxSessions needs a store that counts sessions (store.Limiter): %s", hint)
+	case m.cfg.MaxUserSessions > 0 && m.indexer == nil:
+		return fmt.Errorf("session: Config.MaxUserSessions needs a store that indexes sessions by user (store.Indexer): %s", hint)
+	}
+	return nil
+}
+
+// Close stops the reaper and the farm subscription (Subscribe), waiting for
+// a reaper pass or event delivery under way. The middleware keeps working;
+// the admin methods return ErrClosed. Close does not close the store.
+func (m *Manager) Close() error {
+	m.reaper.stop()
+	m.events.close()
+	return nil
 }
 
 // CookieName returns the full name of the session cookie, prefixes

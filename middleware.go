@@ -23,6 +23,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 )
@@ -40,12 +41,19 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One allocation for the handle, its context and the writer, which
 		// live and die with the request.
+		if FromContext(r.Context()) != nil {
+			// Mounted twice (a router's Use and a group's): the outer one
+			// serves the request.
+			next.ServeHTTP(w, r)
+			return
+		}
 		rs := &requestState{}
 		s, rw := &rs.session, &rs.writer
 		rs.ctx = sessionContext{Context: r.Context(), s: s}
 		r = r.WithContext(&rs.ctx)
 		m.start(s, r)
 		rw.ResponseWriter, rw.s, rw.r = w, s, r
+		rw.outer.save(w.Header())
 
 		returned := false
 		defer func() {
@@ -69,25 +77,52 @@ type requestState struct {
 // call: a missing or bad token means no session, a good one a session that
 // is presumed to exist until the store says otherwise.
 func (m *Manager) start(s *Session, r *http.Request) {
-	s.m, s.ctx = m, r.Context()
+	s.m, s.req, s.ctx = m, r, r.Context()
 	s.loaded = true // a new session holds nothing; a stored one is loaded lazily
 	vt, tok, src := m.readToken(r)
 	s.tok, s.source = tok, src
 	if tok != tokenValid {
 		return
 	}
+	if src == sourceCookie && m.sessionCookies(r) > 1 {
+		s.others = m.otherTokens(r, vt)
+	}
+	s.use(vt)
+}
+
+// use makes a verified token's session the handle's: presumed stored until
+// the store says otherwise, unless the token alone shows it is past its
+// Lifetime.
+func (s *Session) use(vt *verifiedToken) {
+	m := s.m
 	s.created = vt.created
 	if s.lifetimeOver(m.cfg.Now()) {
 		s.tok = tokenGone // past its absolute Lifetime: gone for sure, no need to ask
 		return
 	}
+	s.tok = tokenValid
 	s.state, s.id, s.issued = stateStored, vt.id, vt.issued
 	s.expires, s.tokenExpires = m.expiry(vt.created, vt.issued), vt.expires
 	s.loaded = false
 }
 
-// ErrResponseReplaced is returned by the Write, ReadFrom and Hijack methods
-// of the ResponseWriter a handler gets from Manager.Handler after its
+// next turns to the next session cookie the request sent that verified,
+// when the one in use named a session that is gone and nothing was read
+// from it; it reports whether there was one. s.mu must be held.
+func (s *Session) next() bool {
+	for len(s.others) > 0 && s.state == stateStored && !s.loaded {
+		vt := s.others[0]
+		s.others = s.others[1:]
+		if s.use(vt); s.tok == tokenValid {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrResponseReplaced is returned by the Write, WriteString, ReadFrom,
+// FlushError and Hijack methods of the ResponseWriter a handler gets from
+// Manager.Handler (and so by http.ResponseController) after its
 // response was replaced by the ErrorHandler's, because the session could not
 // be saved when the response started. The handler should stop writing.
 var ErrResponseReplaced = errors.New("session: response replaced by the session ErrorHandler: the session could not be saved")
@@ -99,6 +134,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	s           *Session
 	r           *http.Request
+	outer       outerHeaders // what the response had before the handler ran
 	wroteHeader bool
 	status      int  // the status the handler chose
 	replaced    bool // the ErrorHandler answered: the handler's output is dropped
@@ -121,7 +157,8 @@ func (w *responseWriter) WriteHeader(code int) {
 	h := w.Header()
 	if err := w.s.commit(h, w.r, code); err != nil {
 		w.replaced = true
-		clear(h)
+		w.outer.restore(h)
+		w.s.headersAfterFailure(h, w.r)
 		w.s.m.cfg.ErrorHandler(w.ResponseWriter, w.r, err)
 		return
 	}
@@ -210,6 +247,7 @@ func (w *responseWriter) handlerReturned() {
 	switch {
 	case !w.wroteHeader:
 		if err := w.s.unansweredReadError(); err != nil {
+			w.outer.restore(w.Header()) // nothing the failed handler set goes out
 			w.s.m.cfg.ErrorHandler(w, w.r, err)
 			if w.wroteHeader {
 				return
@@ -217,6 +255,39 @@ func (w *responseWriter) handlerReturned() {
 		}
 		w.WriteHeader(http.StatusOK)
 	case !w.replaced:
-		w.s.finish(w.r, w.status)
+		w.s.finish(w.r, w.status >= 500)
+	}
+}
+
+// outerHeaders remembers the headers a response had when the middleware got
+// it: those of middleware outside this one (CORS, security headers). When
+// the ErrorHandler answers instead of the handler, they stay and what the
+// handler set goes. Up to eight are kept without allocating.
+type outerHeaders struct {
+	n    int
+	keys [8]string
+	vals [8][]string
+	more http.Header // all of them, when there were more than eight
+}
+
+func (o *outerHeaders) save(h http.Header) {
+	if len(h) > len(o.keys) {
+		o.more = h.Clone()
+		return
+	}
+	for k, v := range h {
+		o.keys[o.n], o.vals[o.n] = k, v
+		o.n++
+	}
+}
+
+func (o *outerHeaders) restore(h http.Header) {
+	clear(h)
+	if o.more != nil {
+		maps.Copy(h, o.more)
+		return
+	}
+	for i := range o.n {
+		h[o.keys[i]] = o.vals[i]
 	}
 }

@@ -317,3 +317,39 @@ func TestFlushError(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorHandlerKeepsHeadersSetOutsideTheMiddleware: the README puts the
+// CORS middleware outside m.Handler. When the session cannot be saved the
+// ErrorHandler's 503 replaces the handler's response, but the headers an
+// outer middleware set before calling in (CORS, security headers) are not
+// the handler's: without Access-Control-Allow-Origin a script on another
+// origin cannot read the 503 at all (fetch rejects with a network error).
+func TestErrorHandlerKeepsHeadersSetOutsideTheMiddleware(t *testing.T) {
+	e := newEnv(t, session.Config{Store: failingStore{errDown}})
+	outer := func(next http.Handler) http.Handler { // what go-chi/cors does for an allowed origin
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "https://app.example.com")
+			w.Header().Set("X-Frame-Options", "DENY")
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := outer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.FromContext(r.Context()).Set("a", 1)
+		w.Header().Set("Content-Type", "text/html") // the handler's own: must go
+		w.Write([]byte("handler"))
+	})))
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	r.Header.Set("Accept", "application/json")
+	r.Header.Set(session.HeaderID, "")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d, want the ErrorHandler's 503", w.Code)
+	}
+	for k, want := range map[string]string{"Access-Control-Allow-Origin": "https://app.example.com", "X-Frame-Options": "DENY"} {
+		if got := w.Header().Get(k); got != want {
+			t.Errorf("%s: got %q, want %q, set outside the middleware", k, got, want)
+		}
+	}
+}

@@ -301,3 +301,29 @@ func validTokenFor(t *testing.T, e *env) string {
 	c.get("/set?k=a&v=1")
 	return c.token
 }
+
+// TestRenewTimingOutOnAPausedRedisKeepsTheClientsSession: a login during a
+// Redis stall. The Move times out at StoreTimeout and the client gets the
+// ErrorHandler's 503, with no new token, so it keeps its old one; but the
+// script was already sent, and Redis runs it when it resumes: the session
+// moves to an ID nobody holds. TestRenewFailureKeepsTheOldSession asserts
+// the same promise against a store whose Move fails before writing; a real
+// Redis cannot say which way a timed-out call went.
+func TestRenewTimingOutOnAPausedRedisKeepsTheClientsSession(t *testing.T) {
+	addr, pause, resume := redistest.PausableServer(t)
+	rc := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer rc.Close()
+	e := newEnv(t, session.Config{Store: redisstore.New(rc, redisstore.Config{}), StoreTimeout: 200 * time.Millisecond})
+	warmScripts(t, e)
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	pause()
+	w := c.do(http.MethodPost, "/renew")
+	resume()
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("the login on a paused Redis got %d, want 503", w.Code)
+	}
+	if got := c.get("/get?k=cart"); got != "3" {
+		t.Fatalf("after the login answered 503 the client's session holds cart=%q, want 3: its session moved to an ID it never got", got)
+	}
+}

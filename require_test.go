@@ -29,13 +29,15 @@ func TestExpiredSessionTells(t *testing.T) {
 	c.get("/set?k=a&v=1")
 	e.clock.Advance(21 * time.Minute)
 
-	t.Run("a required route answers session_expired and expires the cookie", func(t *testing.T) {
+	t.Run("a required route answers session_expired and leaves the cookie, which expires with its session", func(t *testing.T) {
 		w := c.do(http.MethodGet, "/required")
 		if w.Code != http.StatusUnauthorized || !contains(w.Body.String(), `"error":"session_expired"`) {
 			t.Fatalf("got %d %s", w.Code, w.Body)
 		}
-		if ck := cookieOf(w, "session"); ck == nil || ck.MaxAge >= 0 {
-			t.Fatalf("got cookie %v, want it expired", ck)
+		// Deleting it could delete the cookie a concurrent login of the
+		// same browser just set (TestARequestInFlightDuringALogin...).
+		if ck := cookieOf(w, "session"); ck != nil {
+			t.Fatalf("got cookie %v, want none", ck)
 		}
 	})
 	t.Run("without a token it answers session_required", func(t *testing.T) {

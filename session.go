@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -22,11 +23,13 @@ import (
 // made then are never saved.
 type Session struct {
 	m   *Manager
+	req *http.Request   // the request, for the hooks that take one
 	ctx context.Context // the request's, for store calls
 	mu  sync.Mutex      // protects everything below
 
-	tok    tokenState  // what the request's token turned out to be
-	source tokenSource // how the request sent it
+	tok    tokenState       // what the request's token turned out to be
+	source tokenSource      // how the request sent it
+	others []*verifiedToken // more session cookies that verified, for next
 
 	state   state     // what id stands for
 	id      string    // the ID the client will hold; "" in stateNone
@@ -42,13 +45,22 @@ type Session struct {
 	loaded  bool              // values holds the stored values with the change applied
 	values  map[string][]byte // valid when loaded
 	change  change            // recorded writes, saved at the commit
-	drop    []string          // stored IDs to delete at the commit
+	login   string            // the user Login recorded, for Config.MaxUserSessions
+	drop    []dropped         // stored sessions to end at the commit
 	err     error             // first store error: the response becomes the ErrorHandler's
 	readErr error             // first value that could not be decoded
 
+	moveUnsure  bool   // a renewal's store call timed out: it may yet happen
 	committed   bool   // the response headers went out
 	committedID string // the ID the client holds after the headers went out
 	accessed    bool   // the handler read the session: the response depends on it
+}
+
+// dropped is a stored session the request ended. An empty reason means it
+// ended on its own (its Lifetime): not a destroy.
+type dropped struct {
+	id     string
+	reason Reason
 }
 
 // state says what a Session's ID stands for, like scs's Status: one value
@@ -111,7 +123,8 @@ func (s *Session) ExpiresAt() time.Time {
 	switch s.state {
 	case stateNone:
 		return time.Time{}
-	case stateNew:
+	case stateNew, stateRenewed:
+		// The commit stores it with a fresh expiry.
 		return s.m.expiry(s.created, s.m.cfg.Now())
 	}
 	return s.expires
@@ -125,6 +138,9 @@ func (s *Session) ExpiresAt() time.Time {
 // Delete replaces it). A handler that returns without writing a response
 // after either gets the ErrorHandler's answer, never an empty 200.
 func (s *Session) Get(key string, v any) (ok bool, err error) {
+	if strings.HasPrefix(key, "@") {
+		return false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+	}
 	b, ok, err := s.raw(key)
 	if !ok || err != nil {
 		return false, err
@@ -211,9 +227,9 @@ func (s *Session) Set(key string, v any) error {
 }
 
 // Delete removes key from the session. Removing a key that does not exist
-// is not an error.
+// is not an error; keys starting with '@' are the store's, and left alone.
 func (s *Session) Delete(key string) {
-	if s == nil {
+	if s == nil || strings.HasPrefix(key, "@") {
 		return
 	}
 	s.mu.Lock()
@@ -250,7 +266,14 @@ func (s *Session) Keys() ([]string, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	return slices.Sorted(maps.Keys(s.values)), nil
+	keys := make([]string, 0, len(s.values))
+	for k := range s.values {
+		if !strings.HasPrefix(k, "@") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // Destroy ends the session: it is deleted from the store and the client's
@@ -264,7 +287,7 @@ func (s *Session) Destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inStore() {
-		s.drop = append(s.drop, s.storedID())
+		s.drop = append(s.drop, dropped{s.storedID(), ReasonLogout})
 	}
 	s.reset()
 }
@@ -291,6 +314,13 @@ func (s *Session) Renew() error {
 	if s.committed {
 		return ErrHeadersSent
 	}
+	s.renew()
+	return nil
+}
+
+// renew gives the handle a new ID, to be moved to at the commit. s.mu must
+// be held.
+func (s *Session) renew() {
 	switch s.state {
 	case stateStored:
 		s.state, s.from, s.id = stateRenewed, s.id, renewedID(s.id)
@@ -299,7 +329,6 @@ func (s *Session) Renew() error {
 	case stateNew:
 		s.id = newID() // never stored, never sent: nothing to move
 	}
-	return nil
 }
 
 // inStore reports whether the handle stands for a stored session. s.mu must
@@ -320,7 +349,7 @@ func (s *Session) storedID() string {
 // reset turns the handle into a new session without values. s.mu must be
 // held.
 func (s *Session) reset() {
-	s.state, s.id, s.from, s.reissue = stateNone, "", "", false
+	s.state, s.id, s.from, s.reissue, s.login = stateNone, "", "", false, ""
 	s.loaded, s.values = true, make(map[string][]byte)
 	s.change.reset()
 }
@@ -329,11 +358,11 @@ func (s *Session) reset() {
 // becomes a new session, with a fresh ID, holding only what this request
 // set. s.mu must be held.
 func (s *Session) markGone() {
-	set := s.change.setValues()
+	set, login := s.change.setValues(), s.login
 	s.tok = tokenGone
 	s.reset()
 	if len(set) > 0 {
-		s.state, s.id, s.created = stateNew, newID(), s.m.cfg.Now()
+		s.state, s.id, s.created, s.login = stateNew, newID(), s.m.cfg.Now(), login
 		s.values = maps.Clone(set)
 		for k, b := range set {
 			s.change.set(k, b)
@@ -367,6 +396,7 @@ func (s *Session) discard() {
 		s.state, s.id, s.from = stateStored, s.from, ""
 	}
 	s.change.reset()
+	s.login = ""
 	if s.state == stateStored {
 		s.loaded, s.values = false, nil // a read after this reads the store
 	}

@@ -538,3 +538,61 @@ func TestUndecodableValue(t *testing.T) {
 		}
 	})
 }
+
+// TestExpiresAtAfterRenewIsTheExpiryTheResponseCarries: a login handler
+// answers the expiry with its body (the example's login does:
+// {"user":..,"expires":..}). After Renew the commit's move always sets a
+// fresh expiry and issues a token saying so, as it does for a new session,
+// whose ExpiresAt already says so; a renewed one reports the old token's
+// expiry instead, up to IdleTimeout-TouchInterval short of the header.
+func TestExpiresAtAfterRenewIsTheExpiryTheResponseCarries(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	e.clock.Advance(10 * time.Minute)
+	var got time.Time
+	w := c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Set("user", "ann")
+		got = s.ExpiresAt()
+		w.WriteHeader(http.StatusOK)
+	})
+	if want := w.Header().Get(session.HeaderExpires); expiresHeader(got) != want {
+		t.Fatalf("ExpiresAt after Renew: got %s, want %s, the Session-Expires of the same response", expiresHeader(got), want)
+	}
+}
+
+// TestARequestInFlightDuringALoginDoesNotLogTheBrowserOut: a browser has one
+// cookie jar. A page polls (or loads an API call) while the user logs in:
+// the poll left with the old cookie, the login's response sets the new
+// one, then the poll's response arrives. The poll only read, yet finding
+// the old ID gone (moved by the login) its response expires the cookie:
+// the browser drops the token the login just gave it, and the user is
+// logged out by their own page. TestRenewIsAtomic checks each response on
+// its own; a browser applies them in turn.
+func TestARequestInFlightDuringALoginDoesNotLogTheBrowserOut(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	browser := e.client()
+	browser.get("/set?k=cart&v=3")
+	inFlight := browser.token // the poll's request carries the old cookie
+	browser.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Renew(); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Set("user", "ann")
+	})
+	poll := (&client{e: e, token: inFlight}).do(http.MethodGet, "/get?k=cart")
+	if ck := cookieOf(poll, e.m.CookieName()); ck != nil { // its response comes last: the jar applies it
+		browser.token = ck.Value
+		if ck.MaxAge < 0 {
+			browser.token = ""
+		}
+	}
+	if got := browser.get("/get?k=user"); got != `"ann"` {
+		t.Fatalf("after the poll's response (Set-Cookie %q) the browser's session has user=%s, want \"ann\": the login was undone", poll.Header().Values("Set-Cookie"), got)
+	}
+}

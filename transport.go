@@ -37,9 +37,11 @@ const (
 // token must not pick up a cookie set for another client of the origin.
 //
 // Of several session cookies (a sibling subdomain can add one for the
-// parent domain) the first that verifies wins, so a planted cookie can
-// neither log the user out nor pin them to another session. vt is what the
-// token says when tok is tokenValid.
+// parent domain) the first that verifies is used, and the others that
+// verify are kept for when its session turns out to be gone (Session.next),
+// so that a planted cookie can neither log the user out nor, unless its own
+// session is live, pin them to another session. vt is what the token says
+// when tok is tokenValid.
 func (m *Manager) readToken(r *http.Request) (vt *verifiedToken, tok tokenState, src tokenSource) {
 	if m.cfg.Transport != TransportCookie {
 		if v, ok := r.Header[HeaderID]; ok {
@@ -70,6 +72,42 @@ func (m *Manager) readToken(r *http.Request) (vt *verifiedToken, tok tokenState,
 		}
 	}
 	return nil, tok, src
+}
+
+// otherTokens returns the verified session cookies of a request besides
+// first, in the order sent. It runs only for a request that sent more than
+// one session cookie.
+func (m *Manager) otherTokens(r *http.Request, first *verifiedToken) []*verifiedToken {
+	var others []*verifiedToken
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var v string
+			var ok bool
+			v, line, ok = nextCookie(line, m.cookieName)
+			if !ok {
+				continue
+			}
+			if vt := m.verify(v); vt != nil && vt != first && vt.id != first.id {
+				others = append(others, vt)
+			}
+		}
+	}
+	return others
+}
+
+// sessionCookies counts the session cookies of a request, up to two.
+func (m *Manager) sessionCookies(r *http.Request) int {
+	n := 0
+	for _, line := range r.Header["Cookie"] {
+		for line != "" && n < 2 {
+			var ok bool
+			_, line, ok = nextCookie(line, m.cookieName)
+			if ok {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // nextCookie reads the first cookie of a Cookie header line and returns its
@@ -181,7 +219,15 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 		// No session: say so only about a token that was sent.
 		switch {
 		case s.tok == tokenNone:
+		case cookies && s.tok == tokenGone:
+			// A cookie whose session ended elsewhere (a timeout, a logout
+			// elsewhere, or a login of this very browser that moved it
+			// while this request was on its way) is left alone: deleting
+			// it could delete the cookie that login just set. It expires
+			// with the session it named.
 		case cookies:
+			// A token that does not verify, or a session this request
+			// destroyed.
 			m.setCookie(h, r, "", time.Time{}, time.Time{})
 			addHeader(h, "Cache-Control", cacheNoSetCookie)
 		case s.source == sourceHeader:
@@ -206,7 +252,7 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 		h[HeaderExpires] = expires
 		tok, err := m.issue(token{id: s.id, created: s.created, issued: s.issued}, expires)
 		if err != nil {
-			m.cfg.OnError(r, err)
+			m.cfg.OnError(s.hookRequest(), err)
 			return
 		}
 		if cookies {

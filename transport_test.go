@@ -360,3 +360,31 @@ func TestDuplicateCookies(t *testing.T) {
 		}
 	})
 }
+
+// TestAPlantedDeadCookieDoesNotLogTheUserOut: TestDuplicateCookies plants
+// garbage, which no longer works. A sibling subdomain can just as easily
+// plant a token that verifies but whose session is gone: the attacker's
+// own, after logging in and out once. It comes first (older, same path),
+// wins over the user's live cookie, and the response deletes the user's
+// host-only cookie: the logout the README says a planted cookie cannot
+// cause, repeated on every login for as long as the planted cookie lives.
+func TestAPlantedDeadCookieDoesNotLogTheUserOut(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	attacker := e.client()
+	attacker.get("/set?k=x&v=1")
+	dead := attacker.token
+	attacker.do(http.MethodPost, "/close")
+
+	user := e.client()
+	user.get(`/set?k=user&v="ann"`)
+	r := httptest.NewRequest(http.MethodGet, "/get?k=user", nil)
+	r.Header.Set("Cookie", e.m.CookieName()+"="+dead+"; "+e.m.CookieName()+"="+user.token)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if got := strings.TrimSpace(w.Body.String()); got != `"ann"` {
+		t.Errorf("got %q, want the user's session value \"ann\"", got)
+	}
+	if sc := w.Header().Values("Set-Cookie"); len(sc) != 0 {
+		t.Errorf("got Set-Cookie %q, want none: the user's cookie must not be deleted", sc)
+	}
+}

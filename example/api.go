@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -16,7 +17,9 @@ import (
 // maxBody bounds request bodies; the session's own limits apply on top.
 const maxBody = 64 << 10
 
-func newRouter(m *session.Manager) http.Handler {
+// newRouter returns the example's routes; with adminToken not empty, the
+// /admin routes too.
+func newRouter(m *session.Manager, adminToken string) http.Handler {
 	r := chi.NewRouter()
 	// The page at / and the client script hold no session, so they skip the
 	// middleware: a request through it renews its session when due, which
@@ -39,8 +42,13 @@ func newRouter(m *session.Manager) http.Handler {
 			r.Put("/values/{key}", putValue)
 			r.Get("/values/{key}", getValue)
 			r.Method(http.MethodPost, "/logout", m.CloseHandler())
+			r.With(m.Require).Get("/devices", devices(m))
+			r.With(m.Require).Post("/logout-others", logoutOthers(m))
 		})
 	})
+	if adminToken != "" {
+		r.Route("/admin", adminRoutes(m, adminToken))
+	}
 	return r
 }
 
@@ -49,8 +57,9 @@ type userReply struct {
 	Expires string `json:"expires"`
 }
 
-// login stores the user under a new session ID (keeping the session's other
-// values): the renewal defeats session fixation.
+// login records the user under a new session ID (keeping the session's
+// other values): the renewal defeats session fixation. The browser's
+// User-Agent labels the session in the devices list.
 func login(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		User string `json:"user"`
@@ -60,29 +69,90 @@ func login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := session.FromContext(r.Context())
-	if err := s.Renew(); err != nil {
-		writeError(w, http.StatusInternalServerError, "session_error", err.Error()) // only once the response started
-		return
-	}
-	if err := s.Set("user", body.User); err != nil {
+	if err := s.Login(body.User, label(r.UserAgent())); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, userReply{body.User, expires(s)})
 }
 
+// label shortens a User-Agent to a label for the devices list.
+func label(ua string) string {
+	const max = 80
+	if len(ua) > max {
+		ua = ua[:max]
+	}
+	return strings.ToValidUTF8(ua, "")
+}
+
 // whoami answers who is logged in; Require already turned away requests
 // without a live session.
 func whoami(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
-	user, ok, err := session.Get[string](s, "user")
+	user, err := s.User()
 	switch {
 	case err != nil:
 		return
-	case !ok:
+	case user == "":
 		writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
 	default:
 		writeJSON(w, http.StatusOK, userReply{user, expires(s)})
+	}
+}
+
+type device struct {
+	Handle     string `json:"handle"`
+	Created    string `json:"created"`
+	LastAccess string `json:"last_access"`
+	Expires    string `json:"expires"`
+	Current    bool   `json:"current"`
+}
+
+// devices lists the logged-in user's sessions ("your devices"), marking the
+// one that asks.
+func devices(m *session.Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		user, err := s.User()
+		switch {
+		case err != nil:
+			return
+		case user == "":
+			writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
+			return
+		}
+		list, err := m.UserSessions(r.Context(), user)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "session_store_unavailable", err.Error())
+			return
+		}
+		current := s.Handle()
+		out := make([]device, len(list))
+		for i, in := range list {
+			out[i] = device{in.Handle, timestamp(in.Created), timestamp(in.LastAccess), timestamp(in.Expires), in.Handle == current}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// logoutOthers ends the logged-in user's other sessions.
+func logoutOthers(m *session.Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		user, err := s.User()
+		switch {
+		case err != nil:
+			return
+		case user == "":
+			writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
+			return
+		}
+		n, err := m.DestroyUser(r.Context(), user, s)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "session_store_unavailable", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"ended": n})
 	}
 }
 
@@ -156,7 +226,12 @@ func allValues(w http.ResponseWriter, r *http.Request) {
 }
 
 func expires(s *session.Session) string {
-	return s.ExpiresAt().UTC().Format(expiresLayout)
+	return timestamp(s.ExpiresAt())
+}
+
+// timestamp formats t as Session-Expires does.
+func timestamp(t time.Time) string {
+	return t.UTC().Format(expiresLayout)
 }
 
 // expiresLayout is the layout of the Session-Expires header, RFC 3339 with

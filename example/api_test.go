@@ -44,7 +44,7 @@ func (c *apiClient) call(method, path, body string) (int, string, http.Header) {
 }
 
 func startExample(t *testing.T, storeName, redisAddr string, timeout time.Duration) (func() *apiClient, *session.Manager) {
-	st, closeStore, err := openStore(storeName, redisAddr, redistest.Prefix(t))
+	st, closeStore, err := openStore(storeName, redisAddr, redistest.Prefix(t), "example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func startExample(t *testing.T, storeName, redisAddr string, timeout time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newRouter(m))
+	srv := httptest.NewServer(newRouter(m, ""))
 	t.Cleanup(srv.Close)
 	return func() *apiClient {
 		jar, _ := cookiejar.New(nil)
@@ -174,13 +174,13 @@ func testEndpoints(t *testing.T, newClient func() *apiClient) {
 }
 
 func TestExampleRejectsUnknownStore(t *testing.T) {
-	if _, _, err := openStore("postgres", "", "session"); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
+	if _, _, err := openStore("postgres", "", "session", "example"); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestExampleHostileValues(t *testing.T) {
-	st, closeStore, err := openStore("memory", "", "session")
+	st, closeStore, err := openStore("memory", "", "session", "example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestExampleHostileValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newRouter(m))
+	srv := httptest.NewServer(newRouter(m, ""))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	c := &apiClient{t: t, base: srv.URL, http: &http.Client{Jar: jar}}

@@ -535,7 +535,7 @@ type recordedExample struct {
 
 func startRecordedExample(t *testing.T, idle time.Duration) *recordedExample {
 	t.Helper()
-	st, closeStore, err := openStore("memory", "", "session")
+	st, closeStore, err := openStore("memory", "", "session", "example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +552,7 @@ func startRecordedExample(t *testing.T, idle time.Duration) *recordedExample {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	srv := httptest.NewServer(rec.wrap(newRouter(m)))
+	srv := httptest.NewServer(rec.wrap(newRouter(m, "")))
 	t.Cleanup(srv.Close)
 	return &recordedExample{url: srv.URL, store: st, rec: rec, ids: ids}
 }

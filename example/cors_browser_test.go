@@ -42,7 +42,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	b := startBrowser(t)
 	page := startRecordedExample(t, 20*time.Minute) // serves / and /session.js
 
-	st, closeStore, err := openStore("memory", "", "session")
+	st, closeStore, err := openStore("memory", "", "session", "example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httptest.NewServer(allowOrigin(page.url, newRouter(m))) // another port: another origin
+	api := httptest.NewServer(allowOrigin(page.url, newRouter(m, ""))) // another port: another origin
 	t.Cleanup(api.Close)
 
 	p := b.newPage(t)

@@ -1,14 +1,20 @@
 // Command example is a small JSON API on the session middleware: log in,
-// count, keep values, log out. It is the demo and the smoke-test target. Its
-// page at / uses the JavaScript client (two panels, two sessions); /form is
-// the same counter for a browser without scripts, on the cookie alone.
+// count, keep values, list your devices, log out (here or everywhere else).
+// It is the demo and the smoke-test target. Its page at / uses the
+// JavaScript client (two panels, two sessions); /form is the same counter
+// for a browser without scripts, on the cookie alone.
 //
 //	go run ./example                         # in-memory sessions
 //	go run ./example -store miniredis        # an embedded Redis, in process
-//	go run ./example -store redis -redis 127.0.0.1:6379
+//	go run ./example -store redis -redis 127.0.0.1:6379 -app shop
 //
 // Signing keys come from SESSION_KEYS (comma-separated, newest first, each at
-// least 32 random bytes in hex or base64: `openssl rand -hex 32`).
+// least 32 random bytes in hex or base64: `openssl rand -hex 32`). With
+// ADMIN_TOKEN set, /admin/... answers requests that send
+// "Authorization: Bearer <ADMIN_TOKEN>". Every expiry and destroy is logged:
+//
+//	session expired app=<app> user=<user> keys=<n>
+//	session destroyed app=<app> user=<user> reason=<reason>
 package main
 
 import (
@@ -39,15 +45,16 @@ func main() {
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address, with -store redis")
 	timeout := flag.Duration("timeout", 20*time.Minute, "idle timeout of a session")
 	prefix := flag.String("prefix", "", "cookie name prefix, e.g. chat_")
+	app := flag.String("app", "example", "application name: servers with the same name share sessions")
 	flag.Parse()
 
-	if err := run(*addr, *storeName, *redisAddr, *timeout, *prefix); err != nil {
+	if err := run(*addr, *storeName, *redisAddr, *app, *timeout, *prefix); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string) error {
-	st, closeStore, err := openStore(storeName, redisAddr, "session")
+func run(addr, storeName, redisAddr, app string, timeout time.Duration, prefix string) error {
+	st, closeStore, err := openStore(storeName, redisAddr, "session", app)
 	if err != nil {
 		return err
 	}
@@ -57,17 +64,17 @@ func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string
 	if err != nil {
 		return err
 	}
-	m, err := session.New(session.Config{
-		Store:       st,
+	m, err := newManager(st, app, session.Config{
 		Keys:        keys,
 		IdleTimeout: timeout,
 		Cookie:      session.CookieConfig{Prefix: prefix},
-	})
+	}, log.Default())
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 
-	srv := newServer(addr, newRouter(m))
+	srv := newServer(addr, newRouter(m, os.Getenv("ADMIN_TOKEN")))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -81,6 +88,22 @@ func run(addr, storeName, redisAddr string, timeout time.Duration, prefix string
 		return err
 	}
 	return nil
+}
+
+// newManager returns the session manager of application app on st, with
+// hooks that log every expiry and destroy to logger in the one-line formats
+// operators' scripts read.
+func newManager(st store.Store, app string, cfg session.Config, logger *log.Logger) (*session.Manager, error) {
+	cfg.Store = st
+	cfg.OnExpired = func(ctx context.Context, e session.Expiry) error {
+		logger.Printf("session expired app=%s user=%s keys=%d", app, e.User, len(e.Values))
+		return nil
+	}
+	cfg.OnDestroyed = func(ctx context.Context, e session.Ended) error {
+		logger.Printf("session destroyed app=%s user=%s reason=%s", app, e.User, e.Reason)
+		return nil
+	}
+	return session.New(cfg)
 }
 
 // newServer returns the HTTP server, with a timeout for every stage, so a
@@ -97,9 +120,10 @@ func newServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
-// openStore returns the session store the -store flag names; Redis keys start
-// with keyPrefix.
-func openStore(name, redisAddr, keyPrefix string) (store.Store, func(), error) {
+// openStore returns the session store the -store flag names, for
+// application app; Redis keys start with keyPrefix. The Redis stores keep
+// the index that expiry events, devices and administration need.
+func openStore(name, redisAddr, keyPrefix, app string) (store.Store, func(), error) {
 	switch name {
 	case "memory":
 		ms := memstore.New(memstore.Config{})
@@ -114,14 +138,14 @@ func openStore(name, redisAddr, keyPrefix string) (store.Store, func(), error) {
 			client.Close()
 			return nil, nil, fmt.Errorf("cannot reach Redis at %s (set -redis, or use -store miniredis): %w", redisAddr, err)
 		}
-		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: "example"}), func() { client.Close() }, nil
+		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: app, Index: true}), func() { client.Close() }, nil
 	case "miniredis":
 		mr := miniredis.NewMiniRedis()
 		if err := mr.Start(); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
-		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: "example"}), func() { client.Close(); mr.Close() }, nil
+		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: app, Index: true}), func() { client.Close(); mr.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown -store %q: use memory, redis or miniredis", name)
 }

@@ -45,7 +45,7 @@ func showForm(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	n, _, err := session.Get[int](s, "n")
 	if err != nil {
-		return // the store failed: the middleware answers 503
+		return // the middleware answers: 503 if the store failed, 500 if the value is unreadable
 	}
 	view := struct {
 		N       int

@@ -24,7 +24,7 @@ func TestFormOnTheCookieAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newRouter(m)
+	h := newRouter(m, "")
 	var cookie *http.Cookie // what the browser holds
 
 	// do sends a request as a browser would (the cookie, no Session-Id) and

@@ -163,3 +163,39 @@ func TestDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadlineWithReadTimeoutDisabled: ContextTimeoutEnabled is not enough.
+// With ReadTimeout -2 ("no deadline at all", go-redis skips
+// SetReadDeadline) go-redis ignores the context's deadline too, yet New's
+// check passes: a stalled Redis then holds each call forever, not until
+// StoreTimeout. New should refuse such a client, as it refuses one without
+// ContextTimeoutEnabled.
+func TestDeadlineWithReadTimeoutDisabled(t *testing.T) {
+	addr, pause, _ := redistest.PausableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, ReadTimeout: -2, WriteTimeout: -2})
+	defer c.Close()
+	var s *redisstore.Store
+	func() {
+		defer func() { _ = recover() }() // refusing the client passes
+		s = redisstore.New(c, redisstore.Config{})
+	}()
+	if s == nil {
+		return
+	}
+	if _, _, err := s.Load(t.Context(), "x", 0); err != nil {
+		t.Fatal(err)
+	}
+	pause()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, _, err := s.Load(ctx, "x", 0); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("got no error from a paused Redis, want one")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("New accepted the client, and a Load on a paused Redis ignored its 300ms deadline for 2s")
+	}
+}

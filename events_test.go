@@ -1,0 +1,101 @@
+package session_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/fakeclock"
+	"github.com/seed58a3dad2/session/memstore"
+)
+
+func TestSubscribe(t *testing.T) {
+	clock := fakeclock.New()
+	st := memstore.New(memstore.Config{Now: clock.Now})
+	defer st.Close()
+	// Two servers of a farm: a publishes, b listens.
+	a := newEnv(t, session.Config{Store: st, Now: clock.Now, PublishEvents: true})
+	b := newEnv(t, session.Config{Store: st, Now: clock.Now})
+	events := make(chan session.Event, 10)
+	cancel, err := b.m.Subscribe(func(e session.Event) { events <- e })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	next := func(t *testing.T) session.Event {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5 s")
+			return session.Event{}
+		}
+	}
+
+	c := a.client()
+	c.get("/login?u=ann")
+	id := tokenID(t, a, c.token)
+	c.do(http.MethodPost, "/close")
+	if e := next(t); e.Kind != session.EventDestroyed || e.ID != id || e.User != "ann" || e.Reason != string(session.ReasonLogout) {
+		t.Fatalf("got %+v, want ann's logout", e)
+	}
+
+	c = a.client()
+	c.get("/set?k=a&v=1")
+	id = tokenID(t, a, c.token)
+	clock.Advance(time.Hour)
+	if _, err := a.m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t); e.Kind != session.EventExpired || e.ID != id {
+		t.Fatalf("got %+v, want the expiry", e)
+	}
+}
+
+func TestOnDestroyed(t *testing.T) {
+	t.Run("fires for a logout with the reason, not for a session that was gone", func(t *testing.T) {
+		var ended []session.Ended
+		e := newEnv(t, session.Config{OnDestroyed: func(ctx context.Context, x session.Ended) error {
+			ended = append(ended, x)
+			return nil
+		}})
+		c := e.client()
+		c.get("/login?u=ann")
+		handle := ""
+		c.serve(func(w http.ResponseWriter, r *http.Request) { handle = session.FromContext(r.Context()).Handle() })
+		c.do(http.MethodPost, "/close")
+		if len(ended) != 1 || ended[0].Reason != session.ReasonLogout || ended[0].User != "ann" || ended[0].Handle != handle {
+			t.Fatalf("got %+v, want one logout of ann's session", ended)
+		}
+		gone := e.client()
+		gone.get("/set?k=a&v=1")
+		if _, err := e.mem.Delete(t.Context(), tokenID(t, e, gone.token)); err != nil {
+			t.Fatal(err)
+		}
+		gone.do(http.MethodPost, "/close")
+		if len(ended) != 1 {
+			t.Fatalf("got %+v, want no event for a session that was already gone", ended)
+		}
+	})
+	t.Run("a hook that panics is reported and the logout still answers 204", func(t *testing.T) {
+		var reported []error
+		e := newEnv(t, session.Config{
+			OnError:     func(r *http.Request, err error) { reported = append(reported, err) },
+			OnDestroyed: func(context.Context, session.Ended) error { panic("boom") },
+		})
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		if w := c.do(http.MethodPost, "/close"); w.Code != http.StatusNoContent {
+			t.Fatalf("got %d, want 204", w.Code)
+		}
+		if len(reported) != 1 || !contains(reported[0].Error(), "boom") {
+			t.Fatalf("OnError got %v, want the panic", reported)
+		}
+		if got := c.get("/get?k=a"); got != "absent" {
+			t.Fatalf("after the logout got %s, want absent", got)
+		}
+	})
+}
