@@ -16,13 +16,21 @@ import (
 // modernc.org/sqlite registers its database/sql driver under.
 const SQLiteDriver = "sqlite"
 
-// sqliteParams are the settings OpenSQLite gives every connection, in
-// modernc.org/sqlite's DSN syntax: wait up to 10 seconds for another
-// process's write lock instead of failing at once; write-ahead logging,
-// where readers never wait for the writer; and synchronous=NORMAL, which in
-// that mode loses no committed transaction when the process dies (only,
-// possibly, the last ones when the machine loses power).
+// sqliteParams are the settings of every connection, in modernc.org/sqlite's
+// DSN syntax (see SQLiteDSN).
 const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+
+// SQLiteDSN returns the modernc.org/sqlite DSN OpenSQLite opens path with,
+// for a program that opens the database itself: "file:" and the path, with
+// the characters that SQLite's URI filenames give a meaning escaped, then
+// the parameters that set a busy timeout of 10 seconds (wait for another
+// process's write lock instead of failing at once), write-ahead logging
+// (readers never wait for the writer) and synchronous=NORMAL (in that mode
+// no committed transaction is lost when the process dies; only, possibly,
+// the last ones when the machine loses power).
+func SQLiteDSN(path string) string {
+	return "file:" + escapePath(path) + "?" + sqliteParams
+}
 
 // OpenSQLite opens the SQLite database file at path, creating it and its
 // directory if missing, with the settings a Store needs, and checks that it
@@ -32,11 +40,7 @@ const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pra
 //
 //	import _ "modernc.org/sqlite" // pure Go, no cgo
 //
-// OpenSQLite is
-//
-//	sql.Open("sqlite", "file:"+path+"?"+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
-//
-// with the path escaped, and a pool of at most 2×GOMAXPROCS connections
+// OpenSQLite is sql.Open("sqlite", SQLiteDSN(path)) with a pool of at most 2×GOMAXPROCS connections
 // (at least 4), all kept open: readers run in parallel, writers take turns
 // anyway. With another driver, open the database with the same settings
 // (for mattn/go-sqlite3:
@@ -54,7 +58,7 @@ func OpenSQLite(path string) (*sql.DB, error) {
 			return nil, fmt.Errorf("sqlstore: OpenSQLite: create the directory of %s: %w", path, err)
 		}
 	}
-	db, err := sql.Open(SQLiteDriver, "file:"+escapePath(path)+"?"+sqliteParams)
+	db, err := sql.Open(SQLiteDriver, SQLiteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: OpenSQLite %s: %w", path, err)
 	}

@@ -423,6 +423,14 @@ func (p *postgres) move(ctx context.Context, from, to string, c *change, now, ex
 	return found(err)
 }
 
+func (p *postgres) touch(ctx context.Context, id string, now, exp int64) (bool, error) {
+	res, err := p.db.ExecContext(ctx, p.q.touch, p.app, id, now, exp)
+	if err != nil {
+		return false, err
+	}
+	return affected(res)
+}
+
 func (p *postgres) remove(ctx context.Context, id string, now int64) (store.Info, bool, error) {
 	info := store.Info{ID: id}
 	var user, label []byte

@@ -212,6 +212,19 @@ func (l *sqlite) tx(ctx context.Context, fn func(q querier) error) (err error) {
 	return nil
 }
 
+// write runs one statement that writes, in SQLite's own transaction, once
+// this process's other writers are done: it then seldom waits for the lock,
+// and never polls for it (the busy handler sleeps between tries).
+func (l *sqlite) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	select {
+	case l.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-l.writer }()
+	return l.db.ExecContext(ctx, query, args...)
+}
+
 // rollback ends the transaction of conn, with a context of its own since
 // the caller's may be done, or discards conn.
 func rollback(conn *sql.Conn) {
@@ -267,6 +280,14 @@ func (l *sqlite) loadTouch(ctx context.Context, id string, now, exp int64) (valu
 		return nil, false, nil
 	}
 	return values, found, err
+}
+
+func (l *sqlite) touch(ctx context.Context, id string, now, exp int64) (bool, error) {
+	res, err := l.write(ctx, l.q.touch, l.app, id, now, exp)
+	if err != nil {
+		return false, err
+	}
+	return affected(res)
 }
 
 func (l *sqlite) create(ctx context.Context, id string, c *change, now, exp int64) error {

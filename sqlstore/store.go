@@ -25,6 +25,7 @@ type engine interface {
 	create(ctx context.Context, id string, c *change, now, exp int64) error
 	update(ctx context.Context, id string, c *change, now, exp int64, maxKeys int) (bool, error)
 	move(ctx context.Context, from, to string, c *change, now, exp int64, maxKeys int) (bool, error)
+	touch(ctx context.Context, id string, now, exp int64) (bool, error)
 	// remove deletes a live session and returns what it was.
 	remove(ctx context.Context, id string, now int64) (store.Info, bool, error)
 	claim(ctx context.Context, now, until, cut int64, limit int) ([]store.Record, error)
@@ -129,11 +130,11 @@ func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, 
 		return s.Delete(ctx, id)
 	}
 	now := millis(s.now())
-	res, err := s.db.ExecContext(ctx, s.q.touch, s.app, id, now, expiry(now, ttl))
+	found, err := s.e.touch(ctx, id, now, expiry(now, ttl))
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: touch: %w", err)
 	}
-	return affected(res)
+	return found, nil
 }
 
 // Delete removes session id and reports whether it was live. An expired
