@@ -20,6 +20,9 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlstore: publish: %w", err)
 	}
+	if !validText(e.ID) || !validText(e.Reason) {
+		return fmt.Errorf("sqlstore: publish: the ID %q and reason %q of an event must be valid UTF-8 without NUL bytes", e.ID, e.Reason)
+	}
 	if err := s.e.publish(ctx, e, millis(s.now())); err != nil {
 		return fmt.Errorf("sqlstore: publish: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/seed58a3dad2/session/store"
@@ -42,6 +43,7 @@ func (s *Store) Reap(ctx context.Context, ids ...string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlstore: reap: %w", err)
 	}
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !validText(id) })
 	if len(ids) == 0 {
 		return nil
 	}

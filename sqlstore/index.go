@@ -54,6 +54,9 @@ func (s *Store) Peek(ctx context.Context, id string) (store.Record, bool, error)
 	if err := ctx.Err(); err != nil {
 		return store.Record{}, false, fmt.Errorf("sqlstore: peek: %w", err)
 	}
+	if !validText(id) {
+		return store.Record{}, false, nil
+	}
 	rows, err := s.db.QueryContext(ctx, s.q.peek, s.app, id, millis(s.now()))
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("sqlstore: peek: %w", err)

@@ -38,6 +38,9 @@ func (s *Store) Reserve(ctx context.Context, id string, max int) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("sqlstore: reserve: %w", err)
 	}
+	if !validText(id) {
+		return false, badID("reserve", id)
+	}
 	t := s.now()
 	ok, err := s.e.reserve(ctx, id, max, millis(t), millis(t.Add(reservationGrace)))
 	if err != nil {

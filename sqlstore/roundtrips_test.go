@@ -145,6 +145,25 @@ func TestStatements(t *testing.T) {
 					}
 					return nil
 				}, costs("update begin guard apply rollback", "begin guard set_values recount rollback")},
+				// nkeys, the bound on a session's keys, grows by every key
+				// an update sets, new or not; past MaxKeys, the
+				// transaction counts exactly and sets it right.
+				{"an update whose bound reaches MaxKeys is one statement", func() error {
+					create("Abound", vals)
+					_, err := s.Update(ctx, "Abound", store.Delta{Set: kv("a", "x")}, hour, 3)
+					return err
+				}, costs("update", "begin guard set_values recount commit")},
+				{"an update whose bound would pass MaxKeys counts exactly", func() error {
+					found, err := s.Update(ctx, "Abound", store.Delta{Set: kv("a", "y")}, hour, 3)
+					if !found {
+						t.Errorf("Update: got found=false, want true")
+					}
+					return err
+				}, costs("update begin guard apply commit", "begin guard set_values recount commit")},
+				{"and the next is one statement again", func() error {
+					_, err := s.Update(ctx, "Abound", store.Delta{Set: kv("a", "z")}, hour, 3)
+					return err
+				}, costs("update", "begin guard set_values recount commit")},
 				{"update with a ttl of zero is a delete", func() error {
 					create("Aending", nil)
 					_, err := s.Update(ctx, "Aending", store.Delta{Set: vals}, 0, 0)
@@ -195,6 +214,75 @@ func TestStatements(t *testing.T) {
 					_, err := s.Delete(ctx, "Aempty")
 					return err
 				}, costs("delete", "begin delete commit")},
+			}
+			for _, st := range steps {
+				t.Run(st.name, func(t *testing.T) {
+					counter.Reset()
+					if err := st.call(); err != nil {
+						t.Fatalf("got error %v, want nil", err)
+					}
+					want := st.cost.postgres
+					if b.dialect == sqlstore.SQLite {
+						want = st.cost.sqlite
+					}
+					if got := counter.Statements(); !slices.Equal(got, want) {
+						t.Errorf("statements: got %q, want %q", got, want)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestCapabilityStatements(t *testing.T) {
+	const hour = time.Hour
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			s, counter := counted(t, b, sqlstore.Config{Now: clock.Now, Retention: hour})
+			ctx := t.Context()
+			for _, id := range []string{"Aold", "Bexpired", "Clive"} {
+				if err := s.Create(ctx, id, kv(store.UserKey, "ann", "n", "1"), hour, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			steps := []struct {
+				name string
+				call func() error
+				cost cost
+			}{
+				{"count is one query", func() error { _, err := s.Count(ctx); return err }, costs("count", "count")},
+				{"a page of a list is one query", func() error { _, _, err := s.List(ctx, "", 10); return err }, costs("list", "list")},
+				{"peek is one query", func() error { _, _, err := s.Peek(ctx, "Clive"); return err }, costs("peek", "peek")},
+				{"a user's sessions are one query", func() error { _, err := s.UserSessions(ctx, "ann"); return err },
+					costs("user_sessions", "user_sessions")},
+				{"reserve without a limit is one statement", func() error { _, err := s.Reserve(ctx, "Dnew", 0); return err },
+					costs("reserve", "begin reserve count commit")},
+				{"reserve with a limit is a transaction of two", func() error { _, err := s.Reserve(ctx, "Enew", 100); return err },
+					costs("begin reserve_lock reserve commit", "begin reserve_count reserve count commit")},
+				{"reserve at the limit looks for stale reservations", func() error {
+					if ok, err := s.Reserve(ctx, "Fnew", 2); ok || err != nil {
+						t.Errorf("Reserve: got %v, %v, want false, nil", ok, err)
+					}
+					return nil
+				}, costs("begin reserve_lock reserve_purge commit", "begin reserve_count reserve_purge commit")},
+				{"publish is one statement", func() error {
+					return s.Publish(ctx, store.Event{Kind: store.Destroyed, ID: "x", Reason: "logout"})
+				}, costs("publish", "begin publish publish_event commit")},
+				{"remove is one statement", func() error { _, _, err := s.Remove(ctx, "Clive"); return err },
+					costs("delete", "begin delete clear_values count commit")},
+				{"a claim is a transaction of one statement", func() error {
+					clock.Advance(hour + 30*time.Minute)
+					_, err := s.ClaimExpired(ctx, 10, time.Minute)
+					return err
+				}, costs("begin claim commit", "begin claim claim_values commit")},
+				{"reap is a transaction of two", func() error { return s.Reap(ctx, "Aold") },
+					costs("begin reap count commit", "begin reap reap_values count commit")},
+				{"a claim that finds sessions past retention forgets them", func() error {
+					clock.Advance(hour)
+					_, err := s.ClaimExpired(ctx, 10, time.Minute)
+					return err
+				}, costs("begin claim forget count commit", "begin claim reap reap_values count commit")},
 			}
 			for _, st := range steps {
 				t.Run(st.name, func(t *testing.T) {

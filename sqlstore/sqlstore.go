@@ -54,7 +54,8 @@ type Config struct {
 
 	// Application keeps sessions apart: stores with different Applications
 	// share the tables but never see, count or list each other's sessions,
-	// reservations or events. Default: "default".
+	// reservations or events. Valid UTF-8 without NUL bytes. Default:
+	// "default".
 	Application string
 
 	// Retention is how long an expired session is kept for ClaimExpired,
@@ -113,6 +114,11 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,39}$`)
 // capabilities of a server farm, store.Indexer, store.Expirer, store.Limiter
 // and store.Notifier, and is safe for concurrent use. Call Close to stop its
 // sweeper and subscriptions.
+//
+// Keys, values and the user of a session are stored byte for byte. Session
+// IDs are text, which on PostgreSQL must be valid UTF-8 without NUL bytes
+// (the middleware's are base64url): Create, Reserve and Move to such an ID
+// return an error, every other call reports it not found.
 type Store struct {
 	db             *sql.DB
 	e              engine // the statements of the dialect
@@ -207,6 +213,9 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.Application == "" {
 		cfg.Application = defaultApplication
+	}
+	if !validText(cfg.Application) {
+		return fmt.Errorf("sqlstore: Config.Application %q: use valid UTF-8 without NUL bytes", cfg.Application)
 	}
 	if cfg.Retention < 0 || cfg.SweepBatch < 0 || cfg.PollInterval < 0 || cfg.EventRetention < 0 {
 		return errors.New("sqlstore: Config.Retention, SweepBatch, PollInterval and EventRetention must not be negative")

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -36,6 +38,20 @@ type engine interface {
 	sweep(ctx context.Context, what sweepTarget, now, cut int64, n int) (int, error)
 }
 
+// validText reports whether s fits a text column: PostgreSQL's hold valid
+// UTF-8 without NUL bytes. Session IDs, applications and event reasons are
+// text (readable in psql and in the indexes); keys, values and users are
+// bytes.
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// badID returns the error for an ID that no session can have.
+func badID(op, id string) error {
+	return fmt.Errorf("sqlstore: %s: session ID %q is not valid UTF-8 without NUL bytes, which IDs must be "+
+		"(the middleware's are base64url)", op, id)
+}
+
 // errNotFound tells a transaction's caller that the session is not live,
 // after the transaction was rolled back.
 var errNotFound = errors.New("sqlstore: session not found")
@@ -46,6 +62,9 @@ var errNotFound = errors.New("sqlstore: session not found")
 func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("sqlstore: load: %w", err)
+	}
+	if !validText(id) {
+		return nil, false, nil // no session has it
 	}
 	now := millis(s.now())
 	var (
@@ -78,6 +97,9 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 	if ttl <= 0 {
 		return nil
 	}
+	if !validText(id) {
+		return badID("create", id)
+	}
 	now := millis(s.now())
 	err := s.e.create(ctx, id, newValues(values), now, expiry(now, ttl))
 	if err != nil && !errors.Is(err, store.ErrExists) {
@@ -94,6 +116,9 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 	}
 	if ttl <= 0 {
 		return s.Delete(ctx, id)
+	}
+	if !validText(id) {
+		return false, nil
 	}
 	now := millis(s.now())
 	found, err := s.e.update(ctx, id, newChange(&d), now, expiry(now, ttl), maxKeys)
@@ -112,6 +137,12 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	if ttl <= 0 {
 		return s.Delete(ctx, from)
 	}
+	if !validText(from) {
+		return false, nil
+	}
+	if !validText(to) {
+		return false, badID("move", to)
+	}
 	now := millis(s.now())
 	found, err := s.e.move(ctx, from, to, newChange(&d), now, expiry(now, ttl), maxKeys)
 	if err != nil && !errors.Is(err, store.ErrTooManyKeys) && !errors.Is(err, store.ErrExists) {
@@ -128,6 +159,9 @@ func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, 
 	}
 	if ttl <= 0 {
 		return s.Delete(ctx, id)
+	}
+	if !validText(id) {
+		return false, nil
 	}
 	now := millis(s.now())
 	found, err := s.e.touch(ctx, id, now, expiry(now, ttl))
@@ -148,6 +182,9 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 func (s *Store) remove(ctx context.Context, op, id string) (store.Info, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Info{}, false, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if !validText(id) {
+		return store.Info{}, false, nil
 	}
 	info, found, err := s.e.remove(ctx, id, millis(s.now()))
 	if err != nil {
