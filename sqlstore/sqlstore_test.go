@@ -13,7 +13,13 @@ import (
 	"github.com/seed58a3dad2/session/store/storetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(sqltest.Main(m)) }
+func TestMain(m *testing.M) {
+	if path := os.Getenv(crashChildEnv); path != "" {
+		// The test binary run again by TestSQLiteSurvivesAKill.
+		os.Exit(writeUntilKilled(path))
+	}
+	os.Exit(sqltest.Main(m))
+}
 
 // backend is a database to run tests against.
 type backend struct {
