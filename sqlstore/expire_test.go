@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"maps"
@@ -273,6 +274,39 @@ func TestSweep(t *testing.T) {
 				if ok, err := stores[0].Reserve(t.Context(), fmt.Sprint("new", i), 3); err != nil || !ok {
 					t.Errorf("Reserve %d of 3 after the sweep: got %v, %v, want true, nil", i+1, ok, err)
 				}
+			}
+		})
+
+		t.Run("the sweep skips rows another transaction holds, and does not wait for them", func(t *testing.T) {
+			if b.dialect == sqlstore.SQLite {
+				t.Skip("SQLite has no row locks: its writers take turns")
+			}
+			db := b.open(t)
+			clock := fakeclock.New()
+			s := newStore(t, db, b.dialect, sqlstore.Config{Now: clock.Now, Retention: time.Minute})
+			mustCreate(t, s, "held", nil, time.Minute)
+			mustCreate(t, s, "free", nil, time.Minute)
+			clock.Advance(5 * time.Minute)
+			// Another server's claim or sweep, in the middle of its
+			// transaction.
+			tx, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(t.Context(), "SELECT id FROM sessions WHERE id = 'held' FOR UPDATE"); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			if n, err := s.Sweep(ctx); err != nil || n != 1 {
+				t.Errorf("Sweep while a row is held: got %d, %v, want 1, nil (at once)", n, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.Sweep(t.Context()); err != nil || n != 1 {
+				t.Errorf("Sweep once the row is free: got %d, %v, want 1, nil", n, err)
 			}
 		})
 
