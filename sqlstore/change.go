@@ -47,7 +47,7 @@ func newChange(d *store.Delta) *change {
 	slices.Sort(del)
 	del = slices.Compact(del)
 	c.del, c.ndel = keyList(del)
-	c.user = metadata(d, store.UserKey)
+	c.user = user(metadata(d, store.UserKey))
 	c.label = metadata(d, store.LabelKey)
 	return c
 }
@@ -58,7 +58,7 @@ func newValues(values map[string][]byte) *change {
 	c.set, c.nset = pairs(values)
 	c.del = "[]"
 	if v, ok := values[store.UserKey]; ok {
-		c.user = column{change: true, value: nonNil(v)}
+		c.user = user(column{change: true, value: nonNil(v)})
 	}
 	if v, ok := values[store.LabelKey]; ok {
 		c.label = column{change: true, value: nonNil(v)}
@@ -75,6 +75,15 @@ func metadata(d *store.Delta, key string) column {
 		return column{change: true}
 	}
 	return column{}
+}
+
+// user returns c for the user column, where an empty user is no user
+// (NULL): such a session is in no user's list.
+func user(c column) column {
+	if len(c.value) == 0 {
+		c.value = nil
+	}
+	return c
 }
 
 // setOnly reports whether c only sets keys (or does nothing), the change a

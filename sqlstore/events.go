@@ -46,6 +46,9 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 // store.Notifier asks for, at the price of one query per subscription per
 // PollInterval.
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Event)) (<-chan struct{}, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: subscribe: %w", err)
+	}
 	var last int64
 	if err := s.db.QueryRowContext(ctx, s.q.lastEvent, s.app).Scan(&last); err != nil {
 		return nil, fmt.Errorf("sqlstore: subscribe: %w", err)

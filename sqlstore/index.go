@@ -92,10 +92,17 @@ func (s *Store) Remove(ctx context.Context, id string) (store.Info, bool, error)
 }
 
 // UserSessions returns the live sessions whose store.UserKey value is user,
-// oldest first, with one query on an index by user. The index is a column
+// oldest first, with one query on an index by user. A session whose user is
+// empty has none, and "" lists none. The index is a column
 // of the sessions' own rows, so it has no entries to prune: it goes with
 // its session.
 func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: user sessions: %w", err)
+	}
+	if user == "" {
+		return nil, nil // no session has the empty user: see change.user
+	}
 	rows, err := s.db.QueryContext(ctx, s.q.userSessions, s.app, []byte(user), millis(s.now()))
 	recs, err := readInfos(rows, err)
 	if err != nil {

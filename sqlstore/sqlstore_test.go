@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"os"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite" // OpenSQLite's driver
 
@@ -73,7 +74,8 @@ func TestConformance(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Harness {
-				s, clock := fresh(t, b)
+				clock := fakeclock.New()
+				s := newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now, Retention: 2 * time.Hour, PollInterval: 5 * time.Millisecond})
 				return storetest.Harness{Store: s, Advance: clock.Advance}
 			})
 		})
