@@ -242,6 +242,10 @@ func TestIndexer(t *testing.T) {
 				}
 			}
 			check("at first", "phone", "laptop")
+			mustCreate(t, s, "nobody", kv(store.UserKey, ""), time.Hour)
+			if got, err := s.UserSessions(ctx, ""); err != nil || len(got) != 0 {
+				t.Errorf(`UserSessions(""): got %v, %v, want none: an empty user is no user`, ids(got), err)
+			}
 			// A renewal keeps the session (and its Created) under a new ID.
 			if _, err := s.Move(ctx, "phone", "phone2", store.Delta{}, time.Hour, 0); err != nil {
 				t.Fatal(err)
