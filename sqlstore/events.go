@@ -50,7 +50,7 @@ func (s *Store) Subscribe(ctx context.Context, fn func(store.Event)) (<-chan str
 		return nil, fmt.Errorf("sqlstore: subscribe: %w", err)
 	}
 	var last int64
-	if err := s.db.QueryRowContext(ctx, s.q.lastEvent, s.app).Scan(&last); err != nil {
+	if err := s.e.reader().QueryRowContext(ctx, s.q.lastEvent, s.app).Scan(&last); err != nil {
 		return nil, fmt.Errorf("sqlstore: subscribe: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -101,7 +101,7 @@ func (s *Store) poll(ctx context.Context, last int64, fn func(store.Event)) {
 // events returns up to pollBatch events numbered after last, with their
 // numbers.
 func (s *Store) events(ctx context.Context, last int64) ([]store.Event, []int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.events, s.app, last, pollBatch)
+	rows, err := s.e.reader().QueryContext(ctx, s.q.events, s.app, last, pollBatch)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,7 +19,7 @@ func (s *Store) Indexed() bool { return true }
 // PostgreSQL), so it is an administrator's call, not a request's.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, s.q.count, s.app, millis(s.now())).Scan(&n); err != nil {
+	if err := s.e.reader().QueryRowContext(ctx, s.q.count, s.app, millis(s.now())).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count: %w", err)
 	}
 	return n, nil
@@ -35,7 +35,7 @@ func (s *Store) List(ctx context.Context, cursor string, limit int) ([]store.Inf
 		return nil, "", nil
 	}
 	// One more than asked: whether there is a next page.
-	rows, err := s.db.QueryContext(ctx, s.q.list, s.app, millis(s.now()), cursor, limit+1)
+	rows, err := s.e.reader().QueryContext(ctx, s.q.list, s.app, millis(s.now()), cursor, limit+1)
 	recs, err := readInfos(rows, err)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlstore: list: %w", err)
@@ -57,7 +57,7 @@ func (s *Store) Peek(ctx context.Context, id string) (store.Record, bool, error)
 	if !validText(id) {
 		return store.Record{}, false, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.peek, s.app, id, millis(s.now()))
+	rows, err := s.e.reader().QueryContext(ctx, s.q.peek, s.app, id, millis(s.now()))
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("sqlstore: peek: %w", err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Info, er
 	if user == "" {
 		return nil, nil // no session has the empty user: see change.user
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.userSessions, s.app, []byte(user), millis(s.now()))
+	rows, err := s.e.reader().QueryContext(ctx, s.q.userSessions, s.app, []byte(user), millis(s.now()))
 	recs, err := readInfos(rows, err)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user sessions: %w", err)

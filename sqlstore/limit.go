@@ -20,20 +20,26 @@ const purgeBatch = 1000
 // stored under it; it reports false, counting nothing, when max or more are
 // counted already. max of zero or less counts id without a limit.
 //
-// What is counted is kept in <Table>_counts, 64 rows per application, which
-// the statements that store, delete, move, reap and sweep sessions update
-// in the same transaction: a session counts from its Create (or from its
-// reservation) until it is deleted, moved away from, reaped or swept, so an
+// What counts: reservations, and the sessions stored under one (Create or
+// Move to a reserved ID consumes the reservation, and the session counts in
+// its place) until they are deleted, moved away from, reaped or swept; an
 // expired session counts until a claimer reaps it or the sweep removes it
-// after Retention. Reserve with a limit locks all 64 rows of the
-// application (in shard order, the order every transaction takes them in),
-// adds them up, and inserts the reservation before it lets go: concurrent
-// reservations on any number of servers take turns, and the limit is never
-// passed. When the limit is reached, reservations past their grace period
-// (a minute) are removed first to make room. Cost: on PostgreSQL a
-// transaction of two statements (three when it removes stale
-// reservations), during which the application's creates and deletes wait;
-// with max of zero or less, one statement and no wait.
+// after Retention. A session stored without a reservation does not count:
+// the middleware reserves every new session while MaxSessions is set, so
+// with the limit on from the start the count is exact, and the statements
+// that store and delete sessions touch no count while it is off. Switched
+// on later, it does not count the sessions of before until they end.
+//
+// The counts are 64 rows per application of <Table>_counts, whose sum is
+// what counts, so that concurrent reservations and deletes seldom update
+// the same row. Reserve with a limit locks all 64 (in shard order, where
+// every other transaction locks at most one), adds them up and inserts the
+// reservation before it lets go: concurrent reservations on any number of
+// servers take turns, and the limit is never passed. At the limit it first
+// removes reservations past their grace period (a minute) to make room.
+// Cost on PostgreSQL: a transaction of two statements (three at the limit),
+// during which the application's reservations, and deletes of counted
+// sessions, wait; with max of zero or less, one statement and no wait.
 func (s *Store) Reserve(ctx context.Context, id string, max int) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("sqlstore: reserve: %w", err)

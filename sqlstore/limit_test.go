@@ -99,12 +99,33 @@ func TestLimiter(t *testing.T) {
 			}
 		})
 
+		t.Run("a session stored without a reservation does not count", func(t *testing.T) {
+			// The middleware reserves every new session while MaxSessions
+			// is set; one stored while it was not counts toward nothing.
+			clock := fakeclock.New()
+			s := newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now})
+			mustCreate(t, s, "unlimited", nil, time.Hour)
+			if !reserve(t, s, "limited", 1) {
+				t.Errorf("Reserve: got false, want true")
+			}
+			mustCreate(t, s, "limited", nil, time.Hour)
+			if _, err := s.Delete(t.Context(), "unlimited"); err != nil {
+				t.Fatal(err)
+			}
+			if reserve(t, s, "another", 1) {
+				t.Errorf("Reserve after deleting the uncounted session: got true, want false")
+			}
+		})
+
 		t.Run("applications have limits of their own", func(t *testing.T) {
 			db := b.open(t)
 			clock := fakeclock.New()
 			shop := newStore(t, db, b.dialect, sqlstore.Config{Now: clock.Now, Application: "shop"})
 			blog := newStore(t, db, b.dialect, sqlstore.Config{Now: clock.Now, Application: "blog"})
-			mustCreate(t, shop, "a", nil, time.Hour) // counted without a reservation
+			if !reserve(t, shop, "a", 1) {
+				t.Fatal("shop's first Reserve: got false, want true")
+			}
+			mustCreate(t, shop, "a", nil, time.Hour)
 			if reserve(t, shop, "b", 1) {
 				t.Errorf("shop's Reserve at its limit: got true, want false")
 			}

@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
+	"math/rand/v2"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -26,12 +23,14 @@ import (
 //     (one that deletes or counts them) comes after the statement that
 //     locked the row, in the same transaction. A change that only sets keys
 //     does not need that (INSERT ... ON CONFLICT acts on the latest row), so
-//     it takes one statement (see update).
-//   - Locks are taken in one order: session rows, then reservation rows,
-//     then the rows of <Table>_counts in ascending shard order. Background
-//     work (sweeps, claims, reservation purges) skips rows another
-//     transaction holds (FOR UPDATE SKIP LOCKED) instead of waiting, so
-//     servers sweeping at once never do the same rows.
+//     it takes one statement (see update). Deleting a session's values is
+//     the foreign key's cascade, which sees the latest rows too.
+//   - A transaction locks at most one row of <Table>_counts, except Reserve,
+//     which locks them all in shard order: no two transactions wait for
+//     each other's counts. Work nobody waits for (sweeps, claims, purges of
+//     reservations) skips rows another transaction holds (FOR UPDATE SKIP
+//     LOCKED) instead of waiting, so servers doing it at once never do the
+//     same rows.
 type postgres struct {
 	db  *sql.DB
 	q   *queries
@@ -41,8 +40,8 @@ type postgres struct {
 
 // pgStatements are the statements of the postgres engine, with table names.
 type pgStatements struct {
-	loadTouch, create, update, guard, apply, move, remove, claim, forget,
-	reap, reserveLock, reservePurge, reserve, publish, lockShards, addShard, addShards,
+	loadTouch, create, update, guard, apply, move, remove, claim, reap,
+	reserveLock, reservePurge, reserve, publish, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
 }
 
@@ -56,15 +55,12 @@ func newPostgres(db *sql.DB, q *queries, app string) *postgres {
 		move:              q.sql(pgMove),
 		remove:            q.sql(pgRemove),
 		claim:             q.sql(pgClaim),
-		forget:            q.sql(pgForget),
 		reap:              q.sql(pgReap),
 		reserveLock:       q.sql(pgReserveLock),
 		reservePurge:      q.sql(pgReservePurge),
 		reserve:           q.sql(pgReserve),
 		publish:           q.sql(pgPublish),
-		lockShards:        q.sql(pgLockShards),
-		addShard:          q.sql(pgAddShard),
-		addShards:         q.sql(pgAddShards),
+		addCount:          q.sql(pgAddCount),
 		sweepSessions:     q.sql(pgSweepSessions),
 		sweepReservations: q.sql(pgSweepReservations),
 		sweepEvents:       q.sql(pgSweepEvents),
@@ -95,6 +91,12 @@ func (p *postgres) tx(ctx context.Context, fn func(q querier) error) error {
 
 // The JSON of a change is a text parameter cast to json in the statement
 // ($n::text::json), so that any driver sends it as it sends a string.
+//
+// A session counts toward Reserve's limit (counted) when it was stored
+// under a reservation, which it then replaces; <Table>_counts holds, in 64
+// rows per application whose sum is what counts, the reservations and the
+// counted sessions. A statement that deletes counted sessions subtracts
+// them from one row, chosen by the caller ($4 and the like).
 const (
 	pgLoadTouch = `/* sqlstore: load and touch */
 WITH s AS (
@@ -104,25 +106,21 @@ WITH s AS (
 SELECT v.id IS NOT NULL, v.key, v.value
 FROM s LEFT JOIN {V} v ON v.app = s.app AND v.id = s.id`
 
-	// pgCreate inserts the session unless its ID is taken, its values, and
-	// counts it toward the limit unless Reserve counted it already (then
-	// the reservation goes: the session counts in its place).
+	// pgCreate consumes the ID's reservation, if any, inserts the session
+	// (counted when there was one) unless its ID is taken, and its values.
 	pgCreate = `/* sqlstore: create */
-WITH s AS (
-	INSERT INTO {T} (app, id, created, access, expires, nkeys, usr, label)
-	VALUES ($1, $2, $3, $3, $4, $5, $6, $7)
+WITH r AS (
+	DELETE FROM {R} WHERE app = $1 AND id = $2
+	RETURNING 1),
+s AS (
+	INSERT INTO {T} (app, id, created, access, expires, nkeys, usr, label, counted)
+	VALUES ($1, $2, $3, $3, $4, $5, $6, $7, EXISTS (SELECT 1 FROM r))
 	ON CONFLICT DO NOTHING
 	RETURNING id),
 v AS (
 	INSERT INTO {V} (app, id, key, value)
 	SELECT $1, s.id, decode(e->>0, 'hex'), decode(e->>1, 'hex')
-	FROM s, json_array_elements($8::text::json) e),
-r AS (
-	DELETE FROM {R} WHERE app = $1 AND id = $2 AND EXISTS (SELECT 1 FROM s)
-	RETURNING 1),
-c AS (
-	UPDATE {C} SET n = n + 1
-	WHERE app = $1 AND shard = $9 AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM r))
+	FROM s, json_array_elements($8::text::json) e)
 SELECT count(*) FROM s`
 
 	// pgUpdate applies a change that only sets keys, in one statement: the
@@ -185,78 +183,97 @@ u AS (
 SELECT n FROM n`
 
 	// pgMove renames a live session unless the new ID is taken; the
-	// foreign key's ON UPDATE CASCADE renames its values with it. A
-	// reservation of the new ID is consumed; within one shard ($10) the
-	// count then drops by one, since the session moved away from is no
-	// longer counted.
+	// foreign key's ON UPDATE CASCADE renames its values with it. The new
+	// ID's reservation is consumed: the session is counted from now on,
+	// and if it was counted already, the reservation's count goes.
 	pgMove = `/* sqlstore: move */
 WITH t AS (
 	SELECT 1 FROM {T} WHERE app = $1 AND id = $3),
+f AS (
+	SELECT counted FROM {T} WHERE app = $1 AND id = $2),
+r AS (
+	DELETE FROM {R} WHERE app = $1 AND id = $3
+	RETURNING 1),
 m AS (
 	UPDATE {T} SET id = $3, access = $4, expires = $5,
 		usr = CASE WHEN $6 THEN $7 ELSE usr END,
-		label = CASE WHEN $8 THEN $9 ELSE label END
+		label = CASE WHEN $8 THEN $9 ELSE label END,
+		counted = counted OR EXISTS (SELECT 1 FROM r)
 	WHERE app = $1 AND id = $2 AND expires > $4 AND NOT EXISTS (SELECT 1 FROM t)
 	RETURNING nkeys),
-r AS (
-	DELETE FROM {R} WHERE app = $1 AND id = $3 AND EXISTS (SELECT 1 FROM m)
-	RETURNING 1),
 c AS (
 	UPDATE {C} SET n = n - 1
-	WHERE app = $1 AND shard = $10 AND $11 AND EXISTS (SELECT 1 FROM r))
-SELECT EXISTS (SELECT 1 FROM t), EXISTS (SELECT 1 FROM m),
-	coalesce((SELECT nkeys FROM m), 0), EXISTS (SELECT 1 FROM r)`
+	WHERE app = $1 AND shard = $10
+	AND EXISTS (SELECT 1 FROM m) AND EXISTS (SELECT 1 FROM r) AND (SELECT counted FROM f))
+SELECT EXISTS (SELECT 1 FROM t), EXISTS (SELECT 1 FROM m), coalesce((SELECT nkeys FROM m), 0)`
 
 	// pgRemove deletes a live session (its values go with it: ON DELETE
 	// CASCADE) and stops counting it.
 	pgRemove = `/* sqlstore: delete */
 WITH d AS (
 	DELETE FROM {T} WHERE app = $1 AND id = $2 AND expires > $3
-	RETURNING usr, label, created, access, expires),
+	RETURNING usr, label, created, access, expires, counted),
 c AS (
-	UPDATE {C} SET n = n - 1 WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d))
+	UPDATE {C} SET n = n - 1
+	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d WHERE counted))
 SELECT usr, label, created, access, expires FROM d`
 
-	// pgClaim leases up to $3 expired sessions that no unexpired lease
-	// holds, oldest first, skipping rows another claimer is leasing at
-	// the same moment, and returns them with their values, except those
-	// past retention ($5), returned without.
+	// pgClaim takes up to $3 expired sessions that no unexpired lease
+	// holds, oldest first, skipping rows another claimer is taking at the
+	// same moment. Those within retention ($5) it leases until $4 and
+	// returns with their values; those past it it deletes and returns
+	// without: they are handed out once, then forgotten.
 	pgClaim = `/* sqlstore: claim */
 WITH c AS (
-	SELECT id FROM {T}
+	SELECT id, expires FROM {T}
 	WHERE app = $1 AND expires <= $2 AND lease <= $2
 	ORDER BY expires LIMIT $3
 	FOR UPDATE SKIP LOCKED),
 s AS (
 	UPDATE {T} t SET lease = $4 FROM c
-	WHERE t.app = $1 AND t.id = c.id
-	RETURNING t.id, t.usr, t.label, t.created, t.access, t.expires)
+	WHERE t.app = $1 AND t.id = c.id AND c.expires > $5
+	RETURNING t.id, t.usr, t.label, t.created, t.access, t.expires),
+d AS (
+	DELETE FROM {T} t USING c
+	WHERE t.app = $1 AND t.id = c.id AND c.expires <= $5
+	RETURNING t.id, t.usr, t.label, t.created, t.access, t.expires, t.counted),
+n AS (
+	UPDATE {C} SET n = n - (SELECT count(*) FROM d WHERE counted)
+	WHERE app = $1 AND shard = $6 AND EXISTS (SELECT 1 FROM d WHERE counted))
 SELECT s.id, s.usr, s.label, s.created, s.access, s.expires, v.id IS NOT NULL, v.key, v.value
-FROM s LEFT JOIN {V} v ON v.app = $1 AND v.id = s.id AND s.expires > $5
-ORDER BY s.expires, s.id`
-
-	// pgForget deletes the sessions past retention that a claim returned.
-	pgForget = `/* sqlstore: forget */
-DELETE FROM {T}
-WHERE app = $1 AND id IN (SELECT json_array_elements_text($2::text::json)) AND expires <= $3
-RETURNING id`
+FROM s LEFT JOIN {V} v ON v.app = $1 AND v.id = s.id
+UNION ALL
+SELECT d.id, d.usr, d.label, d.created, d.access, d.expires, false, NULL::bytea, NULL::bytea FROM d
+ORDER BY 6, 1`
 
 	pgReap = `/* sqlstore: reap */
-DELETE FROM {T}
-WHERE app = $1 AND id IN (SELECT json_array_elements_text($2::text::json)) AND expires <= $3
-RETURNING id`
+WITH d AS (
+	DELETE FROM {T}
+	WHERE app = $1 AND id IN (SELECT json_array_elements_text($2::text::json)) AND expires <= $3
+	RETURNING counted),
+n AS (
+	UPDATE {C} SET n = n - (SELECT count(*) FROM d WHERE counted)
+	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d WHERE counted))
+SELECT count(*) FROM d`
 
 	// pgReserveLock locks every count of the application, in shard order,
-	// and returns their sum: the sessions and reservations counted.
+	// and returns their sum: the reservations and counted sessions.
 	pgReserveLock = `/* sqlstore: reserve lock */
 SELECT coalesce(sum(n), 0) FROM (
 	SELECT n FROM {C} WHERE app = $1 ORDER BY shard FOR UPDATE) l`
 
+	// pgReservePurge deletes lapsed reservations and subtracts them; the
+	// transaction holds every count already.
 	pgReservePurge = `/* sqlstore: reserve purge */
-DELETE FROM {R} WHERE app = $1 AND id IN (
-	SELECT id FROM {R} WHERE app = $1 AND until <= $2
-	LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id`
+WITH d AS (
+	DELETE FROM {R} WHERE app = $1 AND id IN (
+		SELECT id FROM {R} WHERE app = $1 AND until <= $2
+		LIMIT $3 FOR UPDATE SKIP LOCKED)
+	RETURNING 1),
+n AS (
+	UPDATE {C} SET n = n - (SELECT count(*) FROM d)
+	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d))
+SELECT count(*) FROM d`
 
 	pgReserve = `/* sqlstore: reserve */
 WITH r AS (
@@ -276,35 +293,38 @@ WITH a AS (
 INSERT INTO {E} (app, seq, at, kind, id, usr, reason)
 SELECT $1, last_event, $2, $3, $4, $5, $6 FROM a`
 
-	pgLockShards = `/* sqlstore: lock counts */
-SELECT shard FROM {C}
-WHERE app = $1 AND shard IN (SELECT json_array_elements_text($2::text::json)::smallint)
-ORDER BY shard FOR UPDATE`
-
-	pgAddShard = `/* sqlstore: count */
+	pgAddCount = `/* sqlstore: count */
 UPDATE {C} SET n = n + $3 WHERE app = $1 AND shard = $2`
 
-	pgAddShards = `/* sqlstore: count */
-UPDATE {C} SET n = n + (e->>1)::bigint
-FROM json_array_elements($2::text::json) e
-WHERE app = $1 AND shard = (e->>0)::smallint`
-
 	pgSweepSessions = `/* sqlstore: sweep */
-DELETE FROM {T} WHERE app = $1 AND id IN (
-	SELECT id FROM {T} WHERE app = $1 AND expires <= $2
-	ORDER BY expires LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id`
+WITH d AS (
+	DELETE FROM {T} WHERE app = $1 AND id IN (
+		SELECT id FROM {T} WHERE app = $1 AND expires <= $2
+		ORDER BY expires LIMIT $3 FOR UPDATE SKIP LOCKED)
+	RETURNING counted),
+n AS (
+	UPDATE {C} SET n = n - (SELECT count(*) FROM d WHERE counted)
+	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d WHERE counted))
+SELECT count(*) FROM d`
 
 	pgSweepReservations = `/* sqlstore: sweep reservations */
-DELETE FROM {R} WHERE app = $1 AND id IN (
-	SELECT id FROM {R} WHERE app = $1 AND until <= $2
-	LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id`
+WITH d AS (
+	DELETE FROM {R} WHERE app = $1 AND id IN (
+		SELECT id FROM {R} WHERE app = $1 AND until <= $2
+		LIMIT $3 FOR UPDATE SKIP LOCKED)
+	RETURNING 1),
+n AS (
+	UPDATE {C} SET n = n - (SELECT count(*) FROM d)
+	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d))
+SELECT count(*) FROM d`
 
 	pgSweepEvents = `/* sqlstore: sweep events */
-DELETE FROM {E} WHERE app = $1 AND seq IN (
-	SELECT seq FROM {E} WHERE app = $1 AND at <= $2
-	ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)`
+WITH d AS (
+	DELETE FROM {E} WHERE app = $1 AND seq IN (
+		SELECT seq FROM {E} WHERE app = $1 AND at <= $2
+		ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+	RETURNING 1)
+SELECT count(*) FROM d`
 )
 
 // pgSchemaLock serializes the servers that create or upgrade the tables of
@@ -321,6 +341,10 @@ func (p *postgres) setup(ctx context.Context, steps []migration) error {
 	})
 }
 
+// reader returns the pool: pgx prepares each statement once per connection
+// itself.
+func (p *postgres) reader() querier { return p.db }
+
 func (p *postgres) loadTouch(ctx context.Context, id string, now, exp int64) (map[string][]byte, bool, error) {
 	return readValues(p.db.QueryContext(ctx, p.sql.loadTouch, p.app, id, now, exp))
 }
@@ -328,7 +352,7 @@ func (p *postgres) loadTouch(ctx context.Context, id string, now, exp int64) (ma
 func (p *postgres) create(ctx context.Context, id string, c *change, now, exp int64) error {
 	var n int
 	err := p.db.QueryRowContext(ctx, p.sql.create, p.app, id, now, exp, c.nset,
-		c.user.value, c.label.value, c.set, shardOf(id)).Scan(&n)
+		c.user.value, c.label.value, c.set).Scan(&n)
 	if err != nil {
 		if uniqueViolation(err) { // a session being created under id at this very moment
 			return store.ErrExists
@@ -389,13 +413,12 @@ func (p *postgres) apply(ctx context.Context, q querier, id string, c *change, m
 // (a separate statement: the values are renamed by the foreign key's
 // cascade, which the change must see), in one transaction.
 func (p *postgres) move(ctx context.Context, from, to string, c *change, now, exp int64, maxKeys int) (bool, error) {
-	sameShard := shardOf(from) == shardOf(to)
 	err := p.tx(ctx, func(q querier) error {
-		var taken, moved, reserved bool
+		var taken, moved bool
 		var nkeys int
 		err := q.QueryRowContext(ctx, p.sql.move, p.app, from, to, now, exp,
-			c.user.change, c.user.value, c.label.change, c.label.value, shardOf(from), sameShard).
-			Scan(&taken, &moved, &nkeys, &reserved)
+			c.user.change, c.user.value, c.label.change, c.label.value, shardOf(to)).
+			Scan(&taken, &moved, &nkeys)
 		switch {
 		case uniqueViolation(err): // to is being created at this very moment
 			return store.ErrExists
@@ -405,15 +428,6 @@ func (p *postgres) move(ctx context.Context, from, to string, c *change, now, ex
 			return store.ErrExists
 		case !moved:
 			return errNotFound
-		}
-		if !sameShard {
-			counts := map[int]int64{shardOf(from): -1}
-			if !reserved {
-				counts[shardOf(to)]++
-			}
-			if err := p.addCounts(ctx, q, counts); err != nil {
-				return err
-			}
 		}
 		if c.empty() && (maxKeys <= 0 || nkeys <= maxKeys) {
 			return nil
@@ -447,78 +461,14 @@ func (p *postgres) remove(ctx context.Context, id string, now int64) (store.Info
 	return info, true, nil
 }
 
-// claim leases expired sessions and, in the same transaction, forgets those
-// past retention, which it returns without values: a claimer that dies
-// after the commit has seen each of them once, as the contract promises,
-// and one that dies before leaves them to the next claim.
 func (p *postgres) claim(ctx context.Context, now, until, cut int64, limit int) ([]store.Record, error) {
-	var recs []store.Record
-	err := p.tx(ctx, func(q querier) error {
-		rows, err := q.QueryContext(ctx, p.sql.claim, p.app, now, limit, until, cut)
-		if recs, err = readRecords(rows, err, cut); err != nil {
-			return err
-		}
-		var old []string
-		for _, r := range recs {
-			if r.Values == nil {
-				old = append(old, r.ID)
-			}
-		}
-		if len(old) == 0 {
-			return nil
-		}
-		return p.deleteCounted(ctx, q, p.sql.forget, p.app, idList(old), now)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return recs, nil
+	rows, err := p.db.QueryContext(ctx, p.sql.claim, p.app, now, limit, until, cut, anyShard())
+	return readRecords(rows, err, cut)
 }
 
 func (p *postgres) reap(ctx context.Context, ids []string, now int64) error {
-	return p.tx(ctx, func(q querier) error {
-		return p.deleteCounted(ctx, q, p.sql.reap, p.app, idList(ids), now)
-	})
-}
-
-// deleteCounted runs a statement that deletes sessions or reservations and
-// returns their IDs, then stops counting them.
-func (p *postgres) deleteCounted(ctx context.Context, q querier, query string, args ...any) error {
-	ids, err := readIDs(q.QueryContext(ctx, query, args...))
-	if err != nil {
-		return err
-	}
-	counts := make(map[int]int64)
-	for _, id := range ids {
-		counts[shardOf(id)]--
-	}
-	return p.addCounts(ctx, q, counts)
-}
-
-// addCounts adds to the counts of shards. Several rows are locked in shard
-// order first, the order every transaction takes them in, so that two
-// transactions never wait for each other's rows.
-func (p *postgres) addCounts(ctx context.Context, q querier, counts map[int]int64) error {
-	for shard, n := range counts {
-		if n == 0 {
-			delete(counts, shard)
-		}
-	}
-	switch len(counts) {
-	case 0:
-		return nil
-	case 1:
-		for shard, n := range counts {
-			_, err := q.ExecContext(ctx, p.sql.addShard, p.app, shard, n)
-			return err
-		}
-	}
-	order := slices.Sorted(maps.Keys(counts))
-	if _, err := q.ExecContext(ctx, p.sql.lockShards, p.app, intList(order)); err != nil {
-		return err
-	}
-	_, err := q.ExecContext(ctx, p.sql.addShards, p.app, shardCounts(order, counts))
-	return err
+	var n int
+	return p.db.QueryRowContext(ctx, p.sql.reap, p.app, idList(ids), now, shardOf(ids[0])).Scan(&n)
 }
 
 func (p *postgres) reserve(ctx context.Context, id string, max int, now, until int64) (bool, error) {
@@ -533,20 +483,12 @@ func (p *postgres) reserve(ctx context.Context, id string, max int, now, until i
 			return err
 		}
 		if total >= int64(max) {
-			// Reservations whose session never came make room first. The
-			// counts are all locked already: no order to keep.
-			ids, err := readIDs(q.QueryContext(ctx, p.sql.reservePurge, p.app, now, purgeBatch))
-			if err != nil {
+			// Reservations whose session never came make room first.
+			var purged int64
+			if err := q.QueryRowContext(ctx, p.sql.reservePurge, p.app, now, purgeBatch, shardOf(id)).Scan(&purged); err != nil {
 				return err
 			}
-			counts := make(map[int]int64)
-			for _, id := range ids {
-				counts[shardOf(id)]--
-			}
-			if err := p.addCounts(ctx, q, counts); err != nil {
-				return err
-			}
-			if total -= int64(len(ids)); total >= int64(max) {
+			if total-purged >= int64(max) {
 				return nil // commits the purge
 			}
 		}
@@ -568,34 +510,26 @@ func (p *postgres) publish(ctx context.Context, e store.Event, now int64) error 
 	return nil
 }
 
+// sweep removes one batch, in one statement.
 func (p *postgres) sweep(ctx context.Context, what sweepTarget, now, cut int64, n int) (int, error) {
-	if what == sweepEvents {
-		res, err := p.db.ExecContext(ctx, p.sql.sweepEvents, p.app, cut, n)
-		if err != nil {
-			return 0, err
-		}
-		removed, err := res.RowsAffected()
-		return int(removed), err
-	}
-	query := p.sql.sweepSessions
-	if what == sweepReservations {
+	var query string
+	args := []any{p.app, cut, n, anyShard()}
+	switch what {
+	case sweepSessions:
+		query = p.sql.sweepSessions
+	case sweepReservations:
 		query = p.sql.sweepReservations
+	case sweepEvents:
+		query, args = p.sql.sweepEvents, args[:3]
 	}
 	var removed int
-	err := p.tx(ctx, func(q querier) error {
-		ids, err := readIDs(q.QueryContext(ctx, query, p.app, cut, n))
-		if err != nil {
-			return err
-		}
-		removed = len(ids)
-		counts := make(map[int]int64)
-		for _, id := range ids {
-			counts[shardOf(id)]--
-		}
-		return p.addCounts(ctx, q, counts)
-	})
+	err := p.db.QueryRowContext(ctx, query, args...).Scan(&removed)
 	return removed, err
 }
+
+// anyShard returns a row of <Table>_counts to subtract from, at random so
+// that servers sweeping at once seldom update the same.
+func anyShard() int { return rand.IntN(shards) }
 
 // uniqueViolation reports whether err is PostgreSQL's unique_violation
 // (SQLSTATE 23505), as drivers that expose SQLSTATE report it (pgx's
@@ -620,28 +554,4 @@ func orElse(err, def error) error {
 		return err
 	}
 	return def
-}
-
-// intList returns ns as a JSON array.
-func intList(ns []int) string {
-	s := make([]string, len(ns))
-	for i, n := range ns {
-		s[i] = strconv.Itoa(n)
-	}
-	return "[" + strings.Join(s, ",") + "]"
-}
-
-// shardCounts returns counts as a JSON array of [shard, n] pairs in shard
-// order.
-func shardCounts(order []int, counts map[int]int64) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, shard := range order {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "[%d,%d]", shard, counts[shard])
-	}
-	b.WriteByte(']')
-	return b.String()
 }

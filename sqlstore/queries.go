@@ -68,7 +68,7 @@ WHERE s.app = $1 AND s.id = $2 AND s.expires > $3`
 UPDATE {T} SET access = $3, expires = $4
 WHERE app = $1 AND id = $2 AND expires > $3`
 
-	countSQL = `/* sqlstore: count */
+	countSQL = `/* sqlstore: count live */
 SELECT count(*) FROM {T} WHERE app = $1 AND expires > $2`
 
 	listSQL = `/* sqlstore: list */

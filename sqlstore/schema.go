@@ -27,10 +27,11 @@ var migrations = []migration{{
 		// by the store's clock. nkeys is an upper bound of the number of
 		// values (exact after any change that deletes keys or nears
 		// MaxKeys), lease the end of the current claim of an expired
-		// session (0: none); usr and label copy the values of the keys
-		// store.UserKey and store.LabelKey, for the indexes. IDs and
-		// applications compare byte by byte (COLLATE "C"): faster, and the
-		// same order on every server.
+		// session (0: none), counted whether the session counts toward
+		// Reserve's limit (it was stored under a reservation); usr and label
+		// copy the values of the keys store.UserKey and store.LabelKey, for
+		// the indexes. IDs and applications compare byte by byte (COLLATE
+		// "C"): faster, and the same order on every server.
 		`CREATE TABLE {T} (
 	app     text COLLATE "C" NOT NULL,
 	id      text COLLATE "C" NOT NULL,
@@ -39,6 +40,7 @@ var migrations = []migration{{
 	expires bigint NOT NULL,
 	lease   bigint NOT NULL DEFAULT 0,
 	nkeys   integer NOT NULL DEFAULT 0,
+	counted boolean NOT NULL DEFAULT false,
 	usr     bytea,
 	label   bytea,
 	PRIMARY KEY (app, id))`,
@@ -56,9 +58,9 @@ var migrations = []migration{{
 	value bytea NOT NULL,
 	PRIMARY KEY (app, id, key),
 	FOREIGN KEY (app, id) REFERENCES {T} (app, id) ON DELETE CASCADE ON UPDATE CASCADE)`,
-		// Sessions and reservations counted toward Reserve's limit, in 64
-		// rows per application (by the ID's first character), so that
-		// concurrent creates and deletes seldom wait for the same row.
+		// Reservations and counted sessions, toward Reserve's limit: the sum
+		// of an application's 64 rows, so that concurrent reservations and
+		// deletes seldom wait for the same row.
 		`CREATE TABLE {C} (
 	app   text COLLATE "C" NOT NULL,
 	shard smallint NOT NULL,
@@ -101,6 +103,7 @@ var migrations = []migration{{
 	expires INTEGER NOT NULL,
 	lease   INTEGER NOT NULL DEFAULT 0,
 	nkeys   INTEGER NOT NULL DEFAULT 0,
+	counted INTEGER NOT NULL DEFAULT 0,
 	usr     BLOB,
 	label   BLOB,
 	PRIMARY KEY (app, id)) STRICT`,

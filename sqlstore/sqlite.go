@@ -6,7 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -16,30 +16,37 @@ import (
 
 // sqlite runs a Store's operations on SQLite, which lets one connection at
 // a time write to a database file. Every operation that writes is one
-// transaction begun with BEGIN IMMEDIATE, which takes the write lock at
-// once: a transaction that began by reading and then wanted to write could
-// fail with SQLITE_BUSY when another wrote meanwhile, whatever the busy
-// timeout, and then the caller would see a 503. In this process, writers
-// also queue on a channel before they take a connection, so they wait in
-// turn instead of polling the lock; the busy timeout only serves against
-// other processes. Readers never wait: in write-ahead-log mode they read
-// the last committed state while a writer works.
+// transaction whose first statement writes: SQLite then takes the write
+// lock before the transaction has read anything, and waits for it (the
+// busy timeout). A transaction that read first and wrote later could fail
+// with SQLITE_BUSY when another wrote meanwhile, whatever the timeout, and
+// the caller would see a 503; TestStatements holds every transaction of
+// this file to the rule. In this process, writers also queue on a channel
+// before they begin, so they wait in turn instead of polling the lock; the
+// busy timeout only serves against other processes. Readers never wait: in
+// write-ahead-log mode they read the last committed state while a writer
+// works.
 //
 // Statements run in process, so a write of several statements costs what
-// one PostgreSQL statement does not: a round trip.
+// one PostgreSQL statement does not: a round trip. They are prepared once
+// per connection: compiling one costs about as much as running it.
 type sqlite struct {
 	db     *sql.DB
 	q      *queries
 	app    string
 	writer chan struct{} // holds a token while this process writes
 	sql    liteStatements
+	// prepared holds every statement of the engine by its text, prepared
+	// by setup; database/sql prepares each again, once, on every
+	// connection it runs on.
+	prepared map[string]*sql.Stmt
 }
 
 // liteStatements are the statements of the sqlite engine, with table names.
 type liteStatements struct {
-	create, setValues, countNew, consumeReservation, guard, clearValues, deleteValues,
-	recount, move, taken, moveValues, remove, claim, claimValues, reap, reapValues,
-	reserveCount, reservePurge, reserve, publish, publishEvent, addCounts,
+	create, setValues, consumeReservation, guard, clearValues, deleteValues,
+	recount, move, counted, taken, moveValues, remove, claim, claimValues, reap, reapValues,
+	reserveCount, reservePurge, reserve, publish, publishEvent, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
 }
 
@@ -47,13 +54,13 @@ func newSQLite(db *sql.DB, q *queries, app string) *sqlite {
 	return &sqlite{db: db, q: q, app: app, writer: make(chan struct{}, 1), sql: liteStatements{
 		create:             q.sql(liteCreate),
 		setValues:          q.sql(liteSetValues),
-		countNew:           q.sql(liteCountNew),
 		consumeReservation: q.sql(liteConsumeReservation),
 		guard:              q.sql(pgGuard), // the same in both dialects
 		clearValues:        q.sql(liteClearValues),
 		deleteValues:       q.sql(liteDeleteValues),
 		recount:            q.sql(liteRecount),
 		move:               q.sql(liteMove),
+		counted:            q.sql(liteCounted),
 		taken:              q.sql(liteTaken),
 		moveValues:         q.sql(liteMoveValues),
 		remove:             q.sql(liteRemove),
@@ -66,7 +73,7 @@ func newSQLite(db *sql.DB, q *queries, app string) *sqlite {
 		reserve:            q.sql(liteReserve),
 		publish:            q.sql(litePublish),
 		publishEvent:       q.sql(litePublishEvent),
-		addCounts:          q.sql(liteAddCounts),
+		addCount:           q.sql(liteAddCount),
 		sweepSessions:      q.sql(liteSweepSessions),
 		sweepReservations:  q.sql(liteSweepReservations),
 		sweepEvents:        q.sql(liteSweepEvents),
@@ -75,8 +82,8 @@ func newSQLite(db *sql.DB, q *queries, app string) *sqlite {
 
 const (
 	liteCreate = `/* sqlstore: create */
-INSERT INTO {T} (app, id, created, access, expires, nkeys, usr, label)
-VALUES ($1, $2, $3, $3, $4, $5, $6, $7)
+INSERT INTO {T} (app, id, created, access, expires, nkeys, usr, label, counted)
+VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)
 ON CONFLICT DO NOTHING`
 
 	// liteSetValues sets keys from a JSON array of [key, value] pairs in
@@ -87,13 +94,9 @@ INSERT INTO {V} (app, id, key, value)
 SELECT $1, $2, unhex(e.value ->> 0), unhex(e.value ->> 1) FROM json_each($3) e WHERE true
 ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value`
 
-	// liteCountNew counts a new session toward the limit unless Reserve
-	// counted it already; liteConsumeReservation then lets the session
-	// count in the reservation's place.
-	liteCountNew = `/* sqlstore: count */
-UPDATE {C} SET n = n + 1
-WHERE app = $1 AND shard = $3 AND NOT EXISTS (SELECT 1 FROM {R} WHERE app = $1 AND id = $2)`
-
+	// liteConsumeReservation deletes an ID's reservation, whose count the
+	// session stored under it takes over (counted), first in the
+	// transaction that stores it.
 	liteConsumeReservation = `/* sqlstore: consume reservation */
 DELETE FROM {R} WHERE app = $1 AND id = $2`
 
@@ -111,9 +114,13 @@ RETURNING nkeys`
 	liteMove = `/* sqlstore: move */
 UPDATE {T} SET id = $3, access = $4, expires = $5,
 	usr = CASE WHEN $6 THEN $7 ELSE usr END,
-	label = CASE WHEN $8 THEN $9 ELSE label END
+	label = CASE WHEN $8 THEN $9 ELSE label END,
+	counted = counted OR $10
 WHERE app = $1 AND id = $2 AND expires > $4
 AND NOT EXISTS (SELECT 1 FROM {T} WHERE app = $1 AND id = $3)`
+
+	liteCounted = `/* sqlstore: counted */
+SELECT counted FROM {T} WHERE app = $1 AND id = $2`
 
 	liteTaken = `/* sqlstore: taken */
 SELECT EXISTS (SELECT 1 FROM {T} WHERE app = $1 AND id = $2)`
@@ -123,7 +130,7 @@ UPDATE {V} SET id = $3 WHERE app = $1 AND id = $2`
 
 	liteRemove = `/* sqlstore: delete */
 DELETE FROM {T} WHERE app = $1 AND id = $2 AND expires > $3
-RETURNING usr, label, created, access, expires`
+RETURNING usr, label, created, access, expires, counted`
 
 	liteClaim = `/* sqlstore: claim */
 UPDATE {T} SET lease = $4 WHERE app = $1 AND id IN (
@@ -136,7 +143,7 @@ SELECT id, key, value FROM {V} WHERE app = $1 AND id IN (SELECT value FROM json_
 
 	liteReap = `/* sqlstore: reap */
 DELETE FROM {T} WHERE app = $1 AND id IN (SELECT value FROM json_each($2)) AND expires <= $3
-RETURNING id`
+RETURNING id, counted`
 
 	liteReapValues = `/* sqlstore: reap values */
 DELETE FROM {V} WHERE app = $1 AND id IN (SELECT value FROM json_each($2))`
@@ -158,16 +165,14 @@ UPDATE {A} SET last_event = last_event + 1 WHERE app = $1 RETURNING last_event`
 	litePublishEvent = `/* sqlstore: publish event */
 INSERT INTO {E} (app, seq, at, kind, id, usr, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
-	// liteAddCounts adds to counts from a JSON array of [shard, n] pairs.
-	liteAddCounts = `/* sqlstore: count */
-UPDATE {C} SET n = n + (e.value ->> 1) FROM json_each($2) e
-WHERE {C}.app = $1 AND {C}.shard = e.value ->> 0`
+	liteAddCount = `/* sqlstore: count */
+UPDATE {C} SET n = n + $3 WHERE app = $1 AND shard = $2`
 
 	liteSweepSessions = `/* sqlstore: sweep */
 DELETE FROM {T} WHERE app = $1 AND id IN (
 	SELECT id FROM {T} WHERE app = $1 AND expires <= $2
 	ORDER BY expires LIMIT $3)
-RETURNING id`
+RETURNING id, counted`
 
 	liteSweepReservations = `/* sqlstore: sweep reservations */
 DELETE FROM {R} WHERE app = $1 AND id IN (
@@ -179,13 +184,49 @@ DELETE FROM {E} WHERE app = $1 AND seq IN (
 	SELECT seq FROM {E} WHERE app = $1 AND at <= $2 ORDER BY seq LIMIT $3)`
 )
 
-// tx runs fn in a transaction begun with BEGIN IMMEDIATE on a connection of
-// its own, committed when fn returns nil and rolled back otherwise. The
-// driver does not know of the transaction (database/sql's BeginTx would
-// begin a deferred one unless the DSN says otherwise), so a connection
-// whose transaction cannot be seen to end is discarded rather than returned
-// to the pool.
-func (l *sqlite) tx(ctx context.Context, fn func(q querier) error) (err error) {
+// tx runs fn in a transaction whose statements are prepared, committed when
+// fn returns nil and rolled back otherwise. fn's first statement must write
+// (see sqlite).
+func (l *sqlite) tx(ctx context.Context, fn func(q querier) error) error {
+	select {
+	case l.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-l.writer }()
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(preparedTx{tx: tx, prepared: l.prepared}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// write runs one statement that writes, in SQLite's own transaction, once
+// this process's other writers are done.
+func (l *sqlite) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	select {
+	case l.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-l.writer }()
+	return l.reader().ExecContext(ctx, query, args...)
+}
+
+// reader returns what runs statements outside a transaction: the prepared
+// statements.
+func (l *sqlite) reader() querier { return preparedDB{db: l.db, prepared: l.prepared} }
+
+// immediate runs fn in a transaction begun with BEGIN IMMEDIATE on a
+// connection of its own, which takes the write lock before fn reads: for
+// setup, whose first statements read the schema version. The driver does
+// not know of the transaction, so a connection whose transaction cannot be
+// seen to end is discarded rather than returned to the pool.
+func (l *sqlite) immediate(ctx context.Context, fn func(q querier) error) error {
 	select {
 	case l.writer <- struct{}{}:
 	case <-ctx.Done():
@@ -210,19 +251,6 @@ func (l *sqlite) tx(ctx context.Context, fn func(q querier) error) (err error) {
 		return err
 	}
 	return nil
-}
-
-// write runs one statement that writes, in SQLite's own transaction, once
-// this process's other writers are done: it then seldom waits for the lock,
-// and never polls for it (the busy handler sleeps between tries).
-func (l *sqlite) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	select {
-	case l.writer <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-l.writer }()
-	return l.db.ExecContext(ctx, query, args...)
 }
 
 // rollback ends the transaction of conn, with a context of its own since
@@ -261,7 +289,29 @@ func (l *sqlite) setup(ctx context.Context, steps []migration) error {
 			"while another process writes: open the database with sqlstore.OpenSQLite, or add " +
 			"_pragma=busy_timeout(10000) to a modernc.org/sqlite DSN (_busy_timeout=10000 for mattn/go-sqlite3)")
 	}
-	return l.tx(ctx, func(q querier) error { return migrate(ctx, q, l.q, steps, SQLite, l.app) })
+	if err := l.immediate(ctx, func(q querier) error { return migrate(ctx, q, l.q, steps, SQLite, l.app) }); err != nil {
+		return err
+	}
+	return l.prepare(ctx)
+}
+
+// prepare prepares every statement of the engine, now that the tables
+// exist.
+func (l *sqlite) prepare(ctx context.Context) error {
+	texts := []string{l.q.load, l.q.touch, l.q.count, l.q.list, l.q.peek, l.q.userSessions, l.q.lastEvent, l.q.events}
+	v := reflect.ValueOf(l.sql)
+	for i := range v.NumField() {
+		texts = append(texts, v.Field(i).String())
+	}
+	l.prepared = make(map[string]*sql.Stmt, len(texts))
+	for _, text := range texts {
+		st, err := l.db.PrepareContext(ctx, text)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", text, err)
+		}
+		l.prepared[text] = st
+	}
+	return nil
 }
 
 func (l *sqlite) loadTouch(ctx context.Context, id string, now, exp int64) (values map[string][]byte, found bool, err error) {
@@ -292,24 +342,32 @@ func (l *sqlite) touch(ctx context.Context, id string, now, exp int64) (bool, er
 
 func (l *sqlite) create(ctx context.Context, id string, c *change, now, exp int64) error {
 	return l.tx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, l.sql.create, l.app, id, now, exp, c.nset, c.user.value, c.label.value)
+		reserved, err := l.consumeReservation(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		res, err := q.ExecContext(ctx, l.sql.create, l.app, id, now, exp, c.nset, c.user.value, c.label.value, reserved)
 		if err != nil {
 			return err
 		}
 		if ok, err := affected(res); err != nil || !ok {
-			return orElse(err, store.ErrExists)
+			return orElse(err, store.ErrExists) // rolls the reservation back
 		}
 		if c.nset > 0 {
-			if _, err := q.ExecContext(ctx, l.sql.setValues, l.app, id, c.set); err != nil {
-				return err
-			}
+			_, err = q.ExecContext(ctx, l.sql.setValues, l.app, id, c.set)
 		}
-		if _, err := q.ExecContext(ctx, l.sql.countNew, l.app, id, shardOf(id)); err != nil {
-			return err
-		}
-		_, err = q.ExecContext(ctx, l.sql.consumeReservation, l.app, id)
 		return err
 	})
+}
+
+// consumeReservation deletes the reservation of id and reports whether
+// there was one.
+func (l *sqlite) consumeReservation(ctx context.Context, q querier, id string) (bool, error) {
+	res, err := q.ExecContext(ctx, l.sql.consumeReservation, l.app, id)
+	if err != nil {
+		return false, err
+	}
+	return affected(res)
 }
 
 func (l *sqlite) update(ctx context.Context, id string, c *change, now, exp int64, maxKeys int) (bool, error) {
@@ -359,10 +417,25 @@ func (l *sqlite) apply(ctx context.Context, q querier, id string, c *change, max
 	return nil
 }
 
+// move consumes the reservation of the new ID first (a write: see sqlite),
+// then renames the session and its values and applies the change. A
+// session that was counted already counts once: its reservation's count
+// goes.
 func (l *sqlite) move(ctx context.Context, from, to string, c *change, now, exp int64, maxKeys int) (bool, error) {
 	err := l.tx(ctx, func(q querier) error {
+		reserved, err := l.consumeReservation(ctx, q, to)
+		if err != nil {
+			return err
+		}
+		var counted bool
+		if reserved {
+			err := q.QueryRowContext(ctx, l.sql.counted, l.app, from).Scan(&counted)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		res, err := q.ExecContext(ctx, l.sql.move, l.app, from, to, now, exp,
-			c.user.change, c.user.value, c.label.change, c.label.value)
+			c.user.change, c.user.value, c.label.change, c.label.value, reserved)
 		if err != nil {
 			return err
 		}
@@ -382,20 +455,10 @@ func (l *sqlite) move(ctx context.Context, from, to string, c *change, now, exp 
 		if _, err := q.ExecContext(ctx, l.sql.moveValues, l.app, from, to); err != nil {
 			return err
 		}
-		res, err = q.ExecContext(ctx, l.sql.consumeReservation, l.app, to)
-		if err != nil {
-			return err
-		}
-		reserved, err := affected(res)
-		if err != nil {
-			return err
-		}
-		counts := map[int]int64{shardOf(from): -1}
-		if !reserved {
-			counts[shardOf(to)]++
-		}
-		if err := l.addCounts(ctx, q, counts); err != nil {
-			return err
+		if reserved && counted {
+			if err := l.addCount(ctx, q, shardOf(to), -1); err != nil {
+				return err
+			}
 		}
 		return l.apply(ctx, q, to, c, maxKeys)
 	})
@@ -406,7 +469,8 @@ func (l *sqlite) remove(ctx context.Context, id string, now int64) (info store.I
 	err = l.tx(ctx, func(q querier) error {
 		var user, label []byte
 		var created, access, expires int64
-		err := q.QueryRowContext(ctx, l.sql.remove, l.app, id, now).Scan(&user, &label, &created, &access, &expires)
+		var counted bool
+		err := q.QueryRowContext(ctx, l.sql.remove, l.app, id, now).Scan(&user, &label, &created, &access, &expires, &counted)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -419,7 +483,10 @@ func (l *sqlite) remove(ctx context.Context, id string, now int64) (info store.I
 		if _, err := q.ExecContext(ctx, l.sql.clearValues, l.app, id); err != nil {
 			return err
 		}
-		return l.addCounts(ctx, q, map[int]int64{shardOf(id): -1})
+		if !counted {
+			return nil
+		}
+		return l.addCount(ctx, q, shardOf(id), -1)
 	})
 	if err != nil {
 		return store.Info{}, false, err
@@ -456,7 +523,8 @@ func (l *sqlite) claim(ctx context.Context, now, until, cut int64, limit int) (r
 		if len(old) == 0 {
 			return nil
 		}
-		return l.deleteSessions(ctx, q, l.sql.reap, idList(old), now)
+		_, err = l.deleteSessions(ctx, q, l.sql.reap, idList(old), now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -466,77 +534,94 @@ func (l *sqlite) claim(ctx context.Context, now, until, cut int64, limit int) (r
 
 func (l *sqlite) reap(ctx context.Context, ids []string, now int64) error {
 	return l.tx(ctx, func(q querier) error {
-		return l.deleteSessions(ctx, q, l.sql.reap, idList(ids), now)
+		_, err := l.deleteSessions(ctx, q, l.sql.reap, idList(ids), now)
+		return err
 	})
 }
 
 // deleteSessions runs a statement that deletes expired sessions and returns
-// their IDs, then deletes their values and stops counting them.
-func (l *sqlite) deleteSessions(ctx context.Context, q querier, query string, args ...any) error {
-	ids, err := readIDs(q.QueryContext(ctx, query, append([]any{l.app}, args...)...))
-	if err != nil || len(ids) == 0 {
-		return err
+// their IDs and whether each was counted, then deletes their values and
+// stops counting them.
+func (l *sqlite) deleteSessions(ctx context.Context, q querier, query string, args ...any) (int, error) {
+	rows, err := q.QueryContext(ctx, query, append([]any{l.app}, args...)...)
+	if err != nil {
+		return 0, err
 	}
-	if _, err := q.ExecContext(ctx, l.sql.reapValues, l.app, idList(ids)); err != nil {
-		return err
-	}
-	counts := make(map[int]int64)
-	for _, id := range ids {
-		counts[shardOf(id)]--
-	}
-	return l.addCounts(ctx, q, counts)
-}
-
-// addCounts adds to the counts of shards, in one statement.
-func (l *sqlite) addCounts(ctx context.Context, q querier, counts map[int]int64) error {
-	for shard, n := range counts {
-		if n == 0 {
-			delete(counts, shard)
+	defer rows.Close()
+	var ids []string
+	counted := 0
+	for rows.Next() {
+		var id string
+		var c bool
+		if err := rows.Scan(&id, &c); err != nil {
+			return 0, err
+		}
+		ids = append(ids, id)
+		if c {
+			counted++
 		}
 	}
-	if len(counts) == 0 {
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	if _, err := q.ExecContext(ctx, l.sql.reapValues, l.app, idList(ids)); err != nil {
+		return 0, err
+	}
+	return len(ids), l.addCount(ctx, q, shardOf(ids[0]), -int64(counted))
+}
+
+// addCount adds n to one row of the application's counts: only their sum
+// matters.
+func (l *sqlite) addCount(ctx context.Context, q querier, shard int, n int64) error {
+	if n == 0 {
 		return nil
 	}
-	_, err := q.ExecContext(ctx, l.sql.addCounts, l.app, shardCounts(slices.Sorted(maps.Keys(counts)), counts))
+	_, err := q.ExecContext(ctx, l.sql.addCount, l.app, shard, n)
 	return err
 }
 
-func (l *sqlite) reserve(ctx context.Context, id string, max int, now, until int64) (ok bool, err error) {
-	err = l.tx(ctx, func(q querier) error {
-		if max > 0 {
-			var total int64
-			if err := q.QueryRowContext(ctx, l.sql.reserveCount, l.app).Scan(&total); err != nil {
-				return err
-			}
-			if total >= int64(max) {
-				ids, err := readIDs(q.QueryContext(ctx, l.sql.reservePurge, l.app, now, purgeBatch))
-				if err != nil {
-					return err
-				}
-				counts := make(map[int]int64)
-				for _, id := range ids {
-					counts[shardOf(id)]--
-				}
-				if err := l.addCounts(ctx, q, counts); err != nil {
-					return err
-				}
-				if total-int64(len(ids)) >= int64(max) {
-					return nil // commits the purge
-				}
-			}
-		}
-		ok = true
+// reserve inserts the reservation first (a write: see sqlite), then counts;
+// over the limit it removes lapsed reservations and counts again, and
+// rolls back if that made no room.
+func (l *sqlite) reserve(ctx context.Context, id string, max int, now, until int64) (bool, error) {
+	err := l.tx(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, l.sql.reserve, l.app, id, until)
 		if err != nil {
 			return err
 		}
 		if added, err := affected(res); err != nil || !added {
+			return err // reserved already: counted
+		}
+		if err := l.addCount(ctx, q, shardOf(id), 1); err != nil {
 			return err
 		}
-		return l.addCounts(ctx, q, map[int]int64{shardOf(id): 1})
+		if max <= 0 {
+			return nil
+		}
+		var total int64
+		if err := q.QueryRowContext(ctx, l.sql.reserveCount, l.app).Scan(&total); err != nil {
+			return err
+		}
+		if total <= int64(max) {
+			return nil
+		}
+		ids, err := readIDs(q.QueryContext(ctx, l.sql.reservePurge, l.app, now, purgeBatch))
+		if err != nil {
+			return err
+		}
+		if total-int64(len(ids)) > int64(max) {
+			return errLimit
+		}
+		return l.addCount(ctx, q, shardOf(id), -int64(len(ids)))
 	})
-	return ok && err == nil, err
+	if errors.Is(err, errLimit) {
+		return false, nil
+	}
+	return err == nil, err
 }
+
+// errLimit rolls back a reservation beyond the limit.
+var errLimit = errors.New("sqlstore: the limit is reached")
 
 func (l *sqlite) publish(ctx context.Context, e store.Event, now int64) error {
 	return l.tx(ctx, func(q querier) error {
@@ -566,30 +651,71 @@ func (l *sqlite) sweep(ctx context.Context, what sweepTarget, now, cut int64, n 
 			return err
 		case sweepReservations:
 			ids, err := readIDs(q.QueryContext(ctx, l.sql.sweepReservations, l.app, cut, n))
-			if err != nil {
-				return err
-			}
-			removed = len(ids)
-			counts := make(map[int]int64)
-			for _, id := range ids {
-				counts[shardOf(id)]--
-			}
-			return l.addCounts(ctx, q, counts)
-		default:
-			ids, err := readIDs(q.QueryContext(ctx, l.sql.sweepSessions, l.app, cut, n))
 			if err != nil || len(ids) == 0 {
 				return err
 			}
 			removed = len(ids)
-			if _, err := q.ExecContext(ctx, l.sql.reapValues, l.app, idList(ids)); err != nil {
-				return err
-			}
-			counts := make(map[int]int64)
-			for _, id := range ids {
-				counts[shardOf(id)]--
-			}
-			return l.addCounts(ctx, q, counts)
+			return l.addCount(ctx, q, shardOf(ids[0]), -int64(len(ids)))
+		default:
+			var err error
+			removed, err = l.deleteSessions(ctx, q, l.sql.sweepSessions, cut, n)
+			return err
 		}
 	})
 	return removed, err
+}
+
+// preparedDB runs the statements that have been prepared through their
+// *sql.Stmt, and any other through db.
+type preparedDB struct {
+	db       *sql.DB
+	prepared map[string]*sql.Stmt
+}
+
+func (p preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.prepared[query]; st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.db.ExecContext(ctx, query, args...)
+}
+
+func (p preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.prepared[query]; st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.db.QueryContext(ctx, query, args...)
+}
+
+func (p preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.prepared[query]; st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.db.QueryRowContext(ctx, query, args...)
+}
+
+// preparedTx is preparedDB in a transaction.
+type preparedTx struct {
+	tx       *sql.Tx
+	prepared map[string]*sql.Stmt
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.prepared[query]; st != nil {
+		return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return p.tx.ExecContext(ctx, query, args...)
+}
+
+func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.prepared[query]; st != nil {
+		return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return p.tx.QueryContext(ctx, query, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.prepared[query]; st != nil {
+		return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return p.tx.QueryRowContext(ctx, query, args...)
 }

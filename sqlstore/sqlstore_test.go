@@ -28,16 +28,16 @@ type backend struct {
 	dialect sqlstore.Dialect
 	// open returns a database no other test uses: a new SQLite file, or a
 	// schema of the test's own on PostgreSQL (skipped without one).
-	open func(t *testing.T) *sql.DB
+	open func(t testing.TB) *sql.DB
 }
 
 var backends = []backend{
 	{"on SQLite", sqlstore.SQLite, openSQLite},
-	{"on PostgreSQL", sqlstore.Postgres, func(t *testing.T) *sql.DB { return sqltest.Postgres(t) }},
+	{"on PostgreSQL", sqlstore.Postgres, func(t testing.TB) *sql.DB { return sqltest.Postgres(t) }},
 }
 
 // openSQLite returns a new SQLite database file, opened with OpenSQLite.
-func openSQLite(t *testing.T) *sql.DB {
+func openSQLite(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sqlstore.OpenSQLite(sqltest.SQLitePath(t))
 	if err != nil {
@@ -49,7 +49,7 @@ func openSQLite(t *testing.T) *sql.DB {
 
 // newStore returns a Store on db, closed in t.Cleanup. Its sweeper is off
 // (tests sweep when they mean to) unless cfg says otherwise.
-func newStore(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, cfg sqlstore.Config) *sqlstore.Store {
+func newStore(t testing.TB, db *sql.DB, dialect sqlstore.Dialect, cfg sqlstore.Config) *sqlstore.Store {
 	t.Helper()
 	cfg.Dialect = dialect
 	if cfg.SweepInterval == 0 {
@@ -64,7 +64,7 @@ func newStore(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, cfg sqlstore.C
 }
 
 // fresh returns a Store on a database of its own, and its clock.
-func fresh(t *testing.T, b backend) (*sqlstore.Store, *fakeclock.Clock) {
+func fresh(t testing.TB, b backend) (*sqlstore.Store, *fakeclock.Clock) {
 	t.Helper()
 	clock := fakeclock.New()
 	return newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now}), clock

@@ -21,6 +21,9 @@ type engine interface {
 	// setup creates or upgrades the tables with steps and registers the
 	// application.
 	setup(ctx context.Context, steps []migration) error
+	// reader returns what runs the statements outside a transaction: the
+	// reads Store runs itself, with the statements of queries.
+	reader() querier
 	// loadTouch is Load with a ttl: the values of a live session, whose
 	// expiry becomes exp.
 	loadTouch(ctx context.Context, id string, now, exp int64) (map[string][]byte, bool, error)
@@ -75,7 +78,7 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 	if ttl > 0 {
 		values, found, err = s.e.loadTouch(ctx, id, now, expiry(now, ttl))
 	} else {
-		values, found, err = readValues(s.db.QueryContext(ctx, s.q.load, s.app, id, now))
+		values, found, err = readValues(s.e.reader().QueryContext(ctx, s.q.load, s.app, id, now))
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlstore: load: %w", err)
