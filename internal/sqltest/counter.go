@@ -29,7 +29,14 @@ type Counter struct {
 // Connector returns a connector that opens connections with inner and
 // records what they are sent in c.
 func (c *Counter) Connector(inner driver.Connector) driver.Connector {
-	return &connector{inner: inner, c: c}
+	return Hook(inner, c.add)
+}
+
+// Hook returns a connector that opens connections with inner and calls
+// record with the name of everything they are sent, as Counter records it
+// (see Name). record must be safe for concurrent use.
+func Hook(inner driver.Connector, record func(name string)) driver.Connector {
+	return &connector{inner: inner, record: record}
 }
 
 // Statements returns the names of what was recorded since the last Reset, in
@@ -76,8 +83,8 @@ func Name(query string) string {
 }
 
 type connector struct {
-	inner driver.Connector
-	c     *Counter
+	inner  driver.Connector
+	record func(name string)
 }
 
 func (k *connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -85,7 +92,7 @@ func (k *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{inner: inner, c: k.c}, nil
+	return &conn{inner: inner, record: k.record}, nil
 }
 
 func (k *connector) Driver() driver.Driver { return k.inner.Driver() }
@@ -95,8 +102,8 @@ func (k *connector) Driver() driver.Driver { return k.inner.Driver() }
 // inner connection lacks one, it answers as database/sql expects of a
 // connection without it.
 type conn struct {
-	inner driver.Conn
-	c     *Counter
+	inner  driver.Conn
+	record func(name string)
 }
 
 var (
@@ -125,7 +132,7 @@ func (w *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{inner: s, name: Name(query), c: w.c}, nil
+	return &stmt{inner: s, name: Name(query), record: w.record}, nil
 }
 
 func (w *conn) Close() error { return w.inner.Close() }
@@ -135,7 +142,7 @@ func (w *conn) Begin() (driver.Tx, error) {
 }
 
 func (w *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	w.c.add("begin")
+	w.record("begin")
 	var t driver.Tx
 	var err error
 	if b, ok := w.inner.(driver.ConnBeginTx); ok {
@@ -146,7 +153,7 @@ func (w *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err != nil {
 		return nil, err
 	}
-	return &tx{inner: t, c: w.c}, nil
+	return &tx{inner: t, record: w.record}, nil
 }
 
 func (w *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -156,7 +163,7 @@ func (w *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	r, err := e.ExecContext(ctx, query, args)
 	if !errors.Is(err, driver.ErrSkip) {
-		w.c.add(Name(query))
+		w.record(Name(query))
 	}
 	return r, err
 }
@@ -168,7 +175,7 @@ func (w *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	r, err := q.QueryContext(ctx, query, args)
 	if !errors.Is(err, driver.ErrSkip) {
-		w.c.add(Name(query))
+		w.record(Name(query))
 	}
 	return r, err
 }
@@ -202,41 +209,41 @@ func (w *conn) IsValid() bool {
 }
 
 type tx struct {
-	inner driver.Tx
-	c     *Counter
+	inner  driver.Tx
+	record func(name string)
 }
 
 func (t *tx) Commit() error {
-	t.c.add("commit")
+	t.record("commit")
 	return t.inner.Commit()
 }
 
 func (t *tx) Rollback() error {
-	t.c.add("rollback")
+	t.record("rollback")
 	return t.inner.Rollback()
 }
 
 type stmt struct {
-	inner driver.Stmt
-	name  string
-	c     *Counter
+	inner  driver.Stmt
+	name   string
+	record func(name string)
 }
 
 func (s *stmt) Close() error  { return s.inner.Close() }
 func (s *stmt) NumInput() int { return s.inner.NumInput() }
 
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
-	s.c.add(s.name)
+	s.record(s.name)
 	return s.inner.Exec(args) //nolint:staticcheck // what database/sql calls without ExecContext
 }
 
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
-	s.c.add(s.name)
+	s.record(s.name)
 	return s.inner.Query(args) //nolint:staticcheck // as Exec
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.c.add(s.name)
+	s.record(s.name)
 	if e, ok := s.inner.(driver.StmtExecContext); ok {
 		return e.ExecContext(ctx, args)
 	}
@@ -248,7 +255,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.c.add(s.name)
+	s.record(s.name)
 	if q, ok := s.inner.(driver.StmtQueryContext); ok {
 		return q.QueryContext(ctx, args)
 	}
