@@ -36,7 +36,7 @@ func TestSentinel(t *testing.T) {
 func testDeployment(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	t.Run("the round-trip budget holds with the counts of a single server", func(t *testing.T) {
 		e, counter := countedEnv(t, client(t), session.Config{TouchInterval: time.Minute})
-		runBudget(t, e, roundTripCounter(counter))
+		runBudget(t, e, budget, roundTripCounter(counter))
 	})
 	t.Run("concurrent writes to one session are all kept", func(t *testing.T) {
 		e, _ := countedEnv(t, client(t), session.Config{MaxKeys: 1000})
@@ -157,13 +157,13 @@ func roundTripCounter(c *redistest.Counter) func() int64 {
 func TestRoundTripBudgetMiniredis(t *testing.T) {
 	e, counter := redisEnv(t, miniredisClient(t), session.Config{TouchInterval: time.Minute})
 	warmScripts(t, e)
-	runBudget(t, e, roundTripCounter(counter))
+	runBudget(t, e, budget, roundTripCounter(counter))
 }
 
 func TestRoundTripBudgetRedis(t *testing.T) {
 	e, counter := redisEnv(t, redistest.Client(t), session.Config{TouchInterval: time.Minute})
 	warmScripts(t, e)
-	runBudget(t, e, roundTripCounter(counter))
+	runBudget(t, e, budget, roundTripCounter(counter))
 }
 
 func TestRoundTripCommandsRedis(t *testing.T) {

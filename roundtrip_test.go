@@ -37,10 +37,41 @@ var budget = []budgetCase{
 	{"write with a dead token: 2, the guard refuses and a fresh session takes the write", true, false, true, "/set?k=b&v=2", []string{"Update", "Create"}},
 }
 
+// farmConfig switches on every farm feature that costs store calls on the
+// request path: MaxSessions, MaxUserSessions and PublishEvents (the hooks
+// themselves cost none).
+var farmConfig = session.Config{
+	TouchInterval:   time.Minute,
+	MaxSessions:     1000,
+	MaxUserSessions: 5,
+	PublishEvents:   true,
+	OnExpired:       func(context.Context, session.Expiry) error { return nil },
+	OnDestroyed:     func(context.Context, session.Ended) error { return nil },
+}
+
+// farmBudget is the budget with farmConfig: the README's round-trip table
+// with the farm features on.
+var farmBudget = []budgetCase{
+	{"no token, session untouched: 0", false, false, false, "/noop", nil},
+	{"token, session untouched, no touch due: 0", true, false, false, "/noop", nil},
+	{"token, session untouched, touch due: 1", true, true, false, "/noop", []string{"Touch"}},
+	{"read only: 1", true, false, false, "/get?k=a", []string{"Load"}},
+	{"write only: 1", true, false, false, "/set?k=b&v=2", []string{"Update"}},
+	{"new session with data: counted toward MaxSessions, then created", false, false, false, "/set?k=a&v=1", []string{"Reserve", "Create"}},
+	{"destroy: the session, then the event to the farm", true, false, false, "/close", []string{"Delete", "Publish"}},
+	{"renew: the new ID counted, then the move", true, false, false, "/renew", []string{"Reserve", "Move"}},
+	{"login: the user's sessions for MaxUserSessions, the new ID counted, the move", true, false, false, "/login?u=ann", []string{"UserSessions", "Reserve", "Move"}},
+	{"write with a dead token: the refused update, then a new session", true, false, true, "/set?k=b&v=2", []string{"Update", "Reserve", "Create"}},
+}
+
+func TestRoundTripBudgetMemstoreFarm(t *testing.T) {
+	runBudget(t, newEnv(t, farmConfig), farmBudget, nil)
+}
+
 // runBudget plays every budget case against e, checking the store calls with
 // e.store and, when roundTrips is given, the round trips the backend counted
 // since its last call.
-func runBudget(t *testing.T, e *env, roundTrips func() int64) {
+func runBudget(t *testing.T, e *env, budget []budgetCase, roundTrips func() int64) {
 	for _, tt := range budget {
 		t.Run(tt.name, func(t *testing.T) {
 			c := e.client()
@@ -77,5 +108,5 @@ func runBudget(t *testing.T, e *env, roundTrips func() int64) {
 }
 
 func TestRoundTripBudgetMemstore(t *testing.T) {
-	runBudget(t, newEnv(t, session.Config{TouchInterval: time.Minute}), nil)
+	runBudget(t, newEnv(t, session.Config{TouchInterval: time.Minute}), budget, nil)
 }

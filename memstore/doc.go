@@ -2,9 +2,13 @@
 // right for tests, development and single-instance deployments, but lost on
 // restart and not shared between servers (use redisstore for that). A Store
 // splits its sessions into independently locked shards so that concurrent
-// requests rarely wait for each other, treats expired sessions as missing on
-// every access, and runs a sweeper that removes them every SweepInterval
-// until Close.
+// requests rarely wait for each other, and treats expired sessions as
+// missing on every access. It keeps an expired session's values for
+// Retention, for a claimer (store.Expirer), and runs a sweeper that removes
+// the sessions past it every SweepInterval until Close. It also keeps an
+// index by user in each shard (store.Indexer), counts sessions toward a
+// limit (store.Limiter) and hands events to subscribers in the process
+// (store.Notifier).
 //
 //	s := memstore.New(memstore.Config{})
 //	defer s.Close()

@@ -3,7 +3,10 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed58a3dad2/session/store"
@@ -11,10 +14,18 @@ import (
 
 // Config configures a Store. The zero value is ready to use.
 type Config struct {
-	// SweepInterval is how often the background sweeper removes expired
-	// sessions. Expired sessions are never returned in between; the sweep
-	// only bounds the memory they hold. Default: 1 minute.
+	// SweepInterval is how often the background sweeper removes the
+	// sessions that expired longer ago than Retention. Expired sessions
+	// are never returned by Load and the other calls of store.Store in
+	// between; the sweep only bounds the memory they hold. Default: 1
+	// minute.
 	SweepInterval time.Duration
+	// Retention is how long an expired session's values are kept for a
+	// claimer (store.Expirer: the middleware's OnExpired hook gets them),
+	// counted from its expiry. Memory holds every session that expired
+	// within Retention, reaped or not yet; a program that never claims
+	// expired sessions may set it as low as a nanosecond. Default: 1 hour.
+	Retention time.Duration
 	// Now returns the current time; tests set it to a fake clock.
 	// Default: time.Now.
 	Now func() time.Time
@@ -24,11 +35,22 @@ type Config struct {
 // requests for different sessions rarely wait for each other.
 const numShards = 32
 
-// Store keeps sessions in memory. It implements store.Store, and is safe for
-// concurrent use. Call Close to stop its sweeper when done with it.
+// Store keeps sessions in memory. It implements store.Store and, in this
+// process, every optional capability: store.Indexer (always indexed),
+// store.Expirer, store.Limiter and store.Notifier. It is safe for concurrent
+// use. Call Close to stop its sweeper when done with it.
 type Store struct {
-	now    func() time.Time
-	shards [numShards]shard
+	now       func() time.Time
+	retention time.Duration
+	shards    [numShards]shard
+
+	// stored counts the entries of all shards, live or expired, for
+	// Reserve; pending holds the reservations not stored yet.
+	stored  atomic.Int64
+	pending reservations
+
+	subs       subscribers
+	claimStart atomic.Uint32 // spreads ClaimExpired's start over the shards
 
 	stop      chan struct{} // closed by Close to stop the sweeper
 	done      chan struct{} // closed by the sweeper when it returns
@@ -38,40 +60,74 @@ type Store struct {
 var (
 	_ store.Store       = (*Store)(nil)
 	_ store.Nonblocking = (*Store)(nil)
+	_ store.Indexer     = (*Store)(nil)
+	_ store.Expirer     = (*Store)(nil)
+	_ store.Limiter     = (*Store)(nil)
+	_ store.Notifier    = (*Store)(nil)
 )
 
 // Nonblocking tells the middleware that calls never wait: it needs no
 // per-call timeout.
 func (s *Store) Nonblocking() {}
 
-// shard is one part of the map.
+// shard is one part of the map, with the index by user of its sessions. A
+// session and its index entry are in the same shard, changed under the same
+// lock: Move, which holds the locks of both shards it touches, moves both.
 type shard struct {
-	mu      sync.Mutex        // protects entries
-	entries map[string]*entry // by session ID
+	mu      sync.Mutex        // protects entries, users and the entries' fields
+	entries map[string]*entry // by session ID, live or expired until forgotten
+	// users holds, for each user, the IDs of the entries whose user it
+	// is; nil until a session of this shard has one.
+	users map[string]map[string]struct{}
 }
 
-// entry is one session.
+// entry is one session. Times are in Unix nanoseconds, except expires,
+// whose monotonic reading keeps expiry right when the wall clock is set.
+// There is one per session, so it stays small: 64 bytes, indexed in what
+// would be padding, the user looked up in values rather than kept twice.
 type entry struct {
 	values  map[string][]byte // owned by the store: copied in and out
 	expires time.Time
+	created int64 // when Create stored it
+	access  int64 // when its time to live was last set
+	claim   int64 // when the lease of a claim on it ends; 0: never claimed
+	// indexed is whether values[store.UserKey] is set and not empty, and
+	// so indexed in shard.users: the request path looks the user up only
+	// for such sessions.
+	indexed bool
+}
+
+// user returns the user e belongs to; nil for none.
+func (e *entry) user() []byte {
+	if !e.indexed {
+		return nil
+	}
+	return e.values[store.UserKey]
 }
 
 // New returns an empty Store and starts its sweeper. It panics if
-// cfg.SweepInterval is negative.
+// cfg.SweepInterval or cfg.Retention is negative.
 func New(cfg Config) *Store {
 	if cfg.SweepInterval < 0 {
 		panic(fmt.Sprintf("memstore: negative SweepInterval %v", cfg.SweepInterval))
 	}
+	if cfg.Retention < 0 {
+		panic(fmt.Sprintf("memstore: negative Retention %v", cfg.Retention))
+	}
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = time.Hour
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	s := &Store{
-		now:  cfg.Now,
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		now:       cfg.Now,
+		retention: cfg.Retention,
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	for i := range s.shards {
 		s.shards[i].entries = make(map[string]*entry)
@@ -96,24 +152,27 @@ func (s *Store) sweep(interval time.Duration) {
 }
 
 // Close stops the sweeper and waits for it to return. The Store keeps
-// working; expired sessions are then only removed when accessed or by Sweep.
-// Close always returns nil, and may be called more than once.
+// working; expired sessions are then only removed when reaped, accessed past
+// their retention, or by Sweep. Subscriptions (Subscribe) end with their
+// context, not with Close. Close always returns nil, and may be called more
+// than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return nil
 }
 
-// Sweep removes every expired session now. The sweeper calls it every
-// SweepInterval.
+// Sweep removes every session that expired longer ago than Retention now,
+// claimed or not, so that no claim returns it any more. The sweeper calls
+// it every SweepInterval.
 func (s *Store) Sweep() {
 	now := s.now()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for id, e := range sh.entries {
-			if e.expired(now) {
-				delete(sh.entries, id)
+			if s.forgotten(e, now) {
+				s.drop(sh, id, e)
 			}
 		}
 		sh.mu.Unlock()
@@ -153,24 +212,60 @@ func shardOf(id string) int {
 	return int(h % numShards)
 }
 
-// live returns the unexpired entry for id, removing an expired one. The
-// caller holds sh.mu.
-func (sh *shard) live(id string, now time.Time) (*entry, bool) {
+// live returns the unexpired entry for id. An expired one stays for its
+// claimer, until it is forgotten: then live removes it. The caller holds
+// sh.mu.
+func (s *Store) live(sh *shard, id string, now time.Time) (*entry, bool) {
 	e, ok := sh.entries[id]
 	if !ok {
 		return nil, false
 	}
 	if e.expired(now) {
-		delete(sh.entries, id)
+		if s.forgotten(e, now) {
+			s.drop(sh, id, e)
+		}
 		return nil, false
 	}
 	return e, true
+}
+
+// inUse reports whether id is taken, by a live session or by an expired one
+// kept for its claimer, removing a forgotten one. The caller holds sh.mu.
+func (s *Store) inUse(sh *shard, id string, now time.Time) bool {
+	e, ok := sh.entries[id]
+	if ok && s.forgotten(e, now) {
+		s.drop(sh, id, e)
+		return false
+	}
+	return ok
 }
 
 // expired reports whether e has expired at now. A session lives for exactly
 // its ttl: it has expired once now reaches its expiry.
 func (e *entry) expired(now time.Time) bool {
 	return !now.Before(e.expires)
+}
+
+// forgotten reports whether e expired longer ago than the retention at now:
+// no claimer gets its values any more.
+func (s *Store) forgotten(e *entry, now time.Time) bool {
+	return !now.Before(e.expires.Add(s.retention))
+}
+
+// drop removes entry e of session id from sh, and from what indexes and
+// counts it. The caller holds sh.mu.
+func (s *Store) drop(sh *shard, id string, e *entry) {
+	delete(sh.entries, id)
+	sh.unindex(id, e.user())
+	s.stored.Add(-1)
+}
+
+// add stores e under id in sh, indexes it and counts it. The caller holds
+// sh.mu.
+func (s *Store) add(sh *shard, id string, e *entry) {
+	sh.entries[id] = e
+	sh.index(id, e.user())
+	s.reserved(id, 1)
 }
 
 // Load returns a copy of the values of session id, and sets its time to live
@@ -183,19 +278,20 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.live(id, now)
+	e, ok := s.live(sh, id, now)
 	if !ok {
 		return nil, false, nil
 	}
 	if ttl > 0 {
-		e.expires = now.Add(ttl)
+		e.expires, e.access = now.Add(ttl), now.UnixNano()
 	}
 	return clone(e.values), true, nil
 }
 
 // Create stores a new session with a copy of values, expiring after ttl. A
 // ttl of zero or less creates a session that has already expired, so nothing
-// is stored.
+// is stored. The ID of an expired session that is kept for its claimer is
+// in use: ErrExists.
 func (s *Store) Create(ctx context.Context, id string, values map[string][]byte, ttl time.Duration, maxKeys int) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -204,15 +300,17 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 		return store.ErrTooManyKeys
 	}
 	now := s.now()
-	e := &entry{values: clone(values), expires: now.Add(ttl)}
+	at := now.UnixNano()
+	e := &entry{expires: now.Add(ttl), created: at, access: at}
+	e.values, e.indexed = cloneIndexed(values)
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.live(id, now); ok {
+	if s.inUse(sh, id, now) {
 		return store.ErrExists
 	}
 	if ttl > 0 {
-		sh.entries[id] = e
+		s.add(sh, id, e)
 	}
 	return nil
 }
@@ -220,26 +318,43 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 // Update applies d to session id and sets its time to live to ttl. A ttl of
 // zero or less ends the session.
 func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
-	return s.renew(ctx, id, ttl, func(e *entry) error {
+	return s.renew(ctx, id, ttl, func(sh *shard, e *entry) error {
 		if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
 			return store.ErrTooManyKeys
 		}
-		apply(e.values, &d)
+		if old, changed := apply(e.values, &d); changed {
+			sh.reindex(id, e, old)
+		}
 		return nil
 	})
 }
 
-// apply changes values as d says: Clear, then Del, then Set.
-func apply(values map[string][]byte, d *store.Delta) {
+// apply changes values as d says: Clear (which keeps the metadata), then
+// Del, then Set. When d may have changed the value of store.UserKey, which
+// the index by user follows, it reports changed and the value before (never
+// modified: values gets new slices); a Delta that leaves the user alone
+// costs a string comparison per key.
+func apply(values map[string][]byte, d *store.Delta) (old []byte, changed bool) {
 	if d.Clear {
-		clear(values)
+		for k := range values {
+			if !isMeta(k) {
+				delete(values, k)
+			}
+		}
 	}
 	for _, k := range d.Del {
+		if k == store.UserKey && !changed {
+			old, changed = values[k], true
+		}
 		delete(values, k)
 	}
 	for k, v := range d.Set {
+		if k == store.UserKey && !changed {
+			old, changed = values[k], true
+		}
 		values[k] = cloneBytes(v)
 	}
+	return old, changed
 }
 
 // Move gives session from the ID to, with d applied, under the locks of
@@ -262,24 +377,31 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 		s.shards[j].mu.Lock()
 		defer s.shards[j].mu.Unlock()
 	}
-	e, ok := src.live(from, now)
+	e, ok := s.live(src, from, now)
 	if !ok {
 		return false, nil
 	}
 	if ttl <= 0 {
-		delete(src.entries, from)
+		s.drop(src, from, e)
 		return true, nil
 	}
-	if _, ok := dst.live(to, now); ok {
+	if s.inUse(dst, to, now) {
 		return false, store.ErrExists
 	}
 	if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
 		return false, store.ErrTooManyKeys
 	}
+	// Out of src and its index, into dst with the user d leaves: counted
+	// all along, so stored stays, and a reservation of to is used up.
 	delete(src.entries, from)
-	apply(e.values, &d)
-	e.expires = now.Add(ttl)
+	src.unindex(from, e.user())
+	if _, changed := apply(e.values, &d); changed {
+		e.indexed = len(e.values[store.UserKey]) > 0
+	}
+	e.expires, e.access = now.Add(ttl), now.UnixNano()
 	dst.entries[to] = e
+	dst.index(to, e.user())
+	s.reserved(to, 0)
 	return true, nil
 }
 
@@ -287,7 +409,7 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 // then sets its time to live to ttl; a ttl of zero or less ends the session
 // instead. found is false when there is no live entry. An error from change
 // leaves the entry as it was.
-func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change func(*entry) error) (found bool, err error) {
+func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change func(*shard, *entry) error) (found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -295,20 +417,20 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.live(id, now)
+	e, ok := s.live(sh, id, now)
 	if !ok {
 		return false, nil
 	}
 	if ttl <= 0 {
-		delete(sh.entries, id)
+		s.drop(sh, id, e)
 		return true, nil
 	}
 	if change != nil {
-		if err := change(e); err != nil {
+		if err := change(sh, e); err != nil {
 			return false, err
 		}
 	}
-	e.expires = now.Add(ttl)
+	e.expires, e.access = now.Add(ttl), now.UnixNano()
 	return true, nil
 }
 
@@ -316,7 +438,13 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 // number no greater than maxKeys when that is all it takes to know.
 func keysAfter(values map[string][]byte, d *store.Delta, maxKeys int) int {
 	if d.Clear {
-		return len(d.Set)
+		n := len(d.Set)
+		for k := range values {
+			if _, set := d.Set[k]; isMeta(k) && !set && !slices.Contains(d.Del, k) {
+				n++ // kept by the Clear
+			}
+		}
+		return n
 	}
 	// Cheap upper bound first: only a Delta near the limit pays for the
 	// exact count.
@@ -344,7 +472,8 @@ func (s *Store) Touch(ctx context.Context, id string, ttl time.Duration) (bool, 
 	return s.renew(ctx, id, ttl, nil)
 }
 
-// Delete removes session id, if it is stored, and reports whether it was.
+// Delete removes session id, if it is live, and reports whether it was. An
+// expired session stays for its claimer.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -352,8 +481,10 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	_, found := sh.live(id, s.now())
-	delete(sh.entries, id)
+	e, found := s.live(sh, id, s.now())
+	if found {
+		s.drop(sh, id, e)
+	}
 	return found, nil
 }
 
@@ -366,8 +497,23 @@ func clone(values map[string][]byte) map[string][]byte {
 	return c
 }
 
+// cloneIndexed is clone for Create, which also needs to know whether
+// values name a user: comparing keys while copying costs less than a lookup.
+func cloneIndexed(values map[string][]byte) (c map[string][]byte, user bool) {
+	c = make(map[string][]byte, len(values))
+	for k, v := range values {
+		c[k] = cloneBytes(v)
+		user = user || (k == store.UserKey && len(v) > 0)
+	}
+	return c, user
+}
+
 // cloneBytes returns a copy of b; a nil or empty b gives an empty, non-nil
 // slice, so that a stored empty value reads back the same way every time.
 func cloneBytes(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
 }
+
+// isMeta reports whether key is the middleware's metadata, which Clear
+// keeps.
+func isMeta(key string) bool { return strings.HasPrefix(key, "@") }

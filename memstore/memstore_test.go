@@ -14,7 +14,7 @@ func TestConformance(t *testing.T) {
 		clock := fakeclock.New()
 		s := memstore.New(memstore.Config{Now: clock.Now})
 		t.Cleanup(func() { _ = s.Close() })
-		return storetest.Harness{Store: s, Advance: clock.Advance}
+		return storetest.Harness{Store: s, Advance: clock.Advance, Now: clock.Now, Retention: time.Hour}
 	})
 }
 
@@ -56,6 +56,15 @@ func TestNew(t *testing.T) {
 			}
 		}()
 		s := memstore.New(memstore.Config{SweepInterval: -time.Second})
+		_ = s.Close()
+	})
+	t.Run("a negative Retention panics at construction", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("New: got no panic, want one")
+			}
+		}()
+		s := memstore.New(memstore.Config{Retention: -time.Second})
 		_ = s.Close()
 	})
 	t.Run("Close can be called more than once", func(t *testing.T) {

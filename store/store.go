@@ -57,7 +57,8 @@ type Store interface {
 	// ttl, atomically. If the session does not exist (it expired or was
 	// destroyed) nothing is written and found is false: a write must never
 	// bring a session back to life. An Update that would leave the session
-	// with more than maxKeys values (when maxKeys > 0) writes nothing and
+	// with more than maxKeys values, metadata included (when maxKeys > 0),
+	// writes nothing and
 	// returns ErrTooManyKeys.
 	Update(ctx context.Context, id string, d Delta, ttl time.Duration, maxKeys int) (found bool, err error)
 
@@ -93,7 +94,9 @@ type Nonblocking interface {
 // Delta is a change to a session's values, as recorded during one request.
 // It is applied in this order: Clear, then Del, then Set.
 type Delta struct {
-	// Clear removes every value of the session first.
+	// Clear removes every value of the session first, except the
+	// middleware's metadata (keys starting with '@': see UserKey), which
+	// describes the session rather than holds the application's data.
 	Clear bool
 	// Del lists keys to remove.
 	Del []string

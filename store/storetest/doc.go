@@ -17,6 +17,28 @@
 //		})
 //	}
 //
+// The optional capabilities have a topic each, run for every store: Indexer
+// (Count, List, Peek, Remove, UserSessions and the index by user that
+// follows store.UserKey), Expirer (claims, leases, Reap, retention, and an
+// expired session that is gone for every other call), Limiter (exact counts
+// under concurrent Reserves, and what stops a session counting) and
+// Notifier (delivery, cancellation, one event at a time). A case of a
+// capability skips, naming it, when the store does not implement its
+// interface, or implements store.Indexer with Indexed reporting false; so a
+// store without them passes with those topics skipped. Two Harness fields
+// serve these cases only: Now, the store's clock, against which the times in
+// store.Info are checked within a few seconds (without it they are checked
+// against each other), and Retention, the Expirer's retention, without
+// which its case skips. The Notifier's cases wait for events on channels,
+// at most ten seconds each, and never sleep:
+//
+//	return storetest.Harness{
+//		Store:     s,
+//		Advance:   clock.Advance,
+//		Now:       clock.Now,
+//		Retention: time.Hour, // what s was configured with
+//	}
+//
 // Each case is a subtest named <Topic>/<Case>, such as Update/Deleted, run
 // by the function test<Topic><Case> (testUpdateDeleted) in the file named
 // for its topic (update.go), where a table beside it holds the sentence that

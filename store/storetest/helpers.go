@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -130,4 +131,23 @@ func canceled(t *testing.T) context.Context {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	return ctx
+}
+
+// createTTL stores a session with vals that expires after d, or fails the
+// test.
+func createTTL(t *testing.T, h Harness, id string, vals map[string][]byte, d time.Duration) {
+	t.Helper()
+	if err := h.Store.Create(t.Context(), id, vals, d, 0); err != nil {
+		t.Fatalf("Create with ttl %v: got error %v, want nil", d, err)
+	}
+}
+
+// del deletes session id and returns found, or fails the test.
+func del(t *testing.T, h Harness, id string) bool {
+	t.Helper()
+	found, err := h.Store.Delete(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Delete: got error %v, want nil", err)
+	}
+	return found
 }

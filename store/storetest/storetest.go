@@ -13,8 +13,26 @@ type Harness struct {
 	Store store.Store
 	// Advance moves the store's notion of time forward by d, so that
 	// expiry can be tested without waiting: a fake clock for an in-memory
-	// store, FastForward for miniredis, reduced TTLs for a real Redis.
+	// store, FastForward for miniredis, reduced TTLs for a real Redis. It
+	// moves every clock the store reads, also the one its timestamps
+	// (store.Info) and leases come from.
 	Advance func(d time.Duration)
+
+	// The fields below are needed by the cases of the optional
+	// capabilities only (store.Indexer, store.Expirer, ...); their zero
+	// value means "not needed" and is right for a store that has none.
+
+	// Now returns the time on the store's clock, the one Advance moves and
+	// store.Info's times come from. The cases compare those times with
+	// it, within a few seconds, so a store on another machine may read
+	// its own clock. Nil: the cases check the times against each other
+	// only (Expires is LastAccess plus the ttl, Advance moves LastAccess
+	// by what it advanced), taking Created as the store reports it.
+	Now func() time.Time
+	// Retention is how long the store's store.Expirer keeps an expired
+	// session's values for a claimer (its configuration's retention). The
+	// cases that need it skip when it is zero.
+	Retention time.Duration
 }
 
 // ttl is the time to live of sessions in the suite: long enough that a real
@@ -74,4 +92,8 @@ var topics = []topic{
 	{"Limits", limitCases},
 	{"Concurrency", concurrencyCases},
 	{"Move", moveCases},
+	{"Indexer", indexerCases},
+	{"Expirer", expirerCases},
+	{"Limiter", limiterCases},
+	{"Notifier", notifierCases},
 }

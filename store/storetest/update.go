@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -15,6 +16,40 @@ var updateCases = []testCase{
 	{"Deleted", testUpdateDeleted, "updating a deleted session reports not found and creates nothing"},
 	{"Emptied", testUpdateEmptied, "a session whose values were all removed still exists"},
 	{"TouchMissing", testUpdateTouchMissing, "touching a missing session reports not found and creates nothing"},
+	{"ClearKeepsMetadata", testUpdateClearKeepsMetadata, "Clear removes the values but keeps the metadata ('@' keys), which counts toward maxKeys, in Update and Move alike"},
+}
+
+func testUpdateClearKeepsMetadata(t *testing.T, h Harness) {
+	start := values("a", "1", "b", "2", store.UserKey, "ann", store.LabelKey, "Firefox")
+	want := values("c", "3", store.UserKey, "ann", store.LabelKey, "Firefox")
+
+	id := newID(t)
+	create(t, h, id, start)
+	if found := update(t, h, id, store.Delta{Clear: true, Set: values("c", "3")}); !found {
+		t.Fatalf("Update with Clear: got found=false, want true")
+	}
+	wantValues(t, h, id, want)
+
+	from := newID(t)
+	create(t, h, from, start)
+	to := renewedID(t, from)
+	if found, err := h.Store.Move(t.Context(), from, to, store.Delta{Clear: true, Set: values("c", "3")}, ttl, 0); err != nil || !found {
+		t.Fatalf("Move with Clear: got %v, %v, want true, nil", found, err)
+	}
+	wantValues(t, h, to, want)
+
+	// Two metadata values kept and two set make four: over a limit of 3.
+	id = newID(t)
+	create(t, h, id, start)
+	if _, err := h.Store.Update(t.Context(), id, store.Delta{Clear: true, Set: values("c", "3", "d", "4")}, ttl, 3); !errors.Is(err, store.ErrTooManyKeys) {
+		t.Errorf("Update with Clear over maxKeys: got error %v, want %v", err, store.ErrTooManyKeys)
+	}
+	wantValues(t, h, id, start)
+	// Setting a kept metadata key does not count it twice.
+	if found, err := h.Store.Update(t.Context(), id, store.Delta{Clear: true, Set: values("c", "3", store.UserKey, "bob")}, ttl, 3); err != nil || !found {
+		t.Errorf("Update with Clear within maxKeys: got %v, %v, want true, nil", found, err)
+	}
+	wantValues(t, h, id, values("c", "3", store.UserKey, "bob", store.LabelKey, "Firefox"))
 }
 
 func testUpdateOrder(t *testing.T, h Harness) {
