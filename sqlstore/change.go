@@ -15,7 +15,7 @@ import (
 // unhex). One parameter then carries any number of keys, byte for byte, with
 // any driver, and each operation is a fixed number of statements.
 type change struct {
-	clear bool   // remove every value first
+	clear bool   // remove every value but the metadata ('@' keys) first
 	set   string // [["<hex key>","<hex value>"],...]
 	nset  int    // how many keys set holds
 	del   string // ["<hex key>",...]: keys to delete, none of them in set
@@ -66,12 +66,13 @@ func newValues(values map[string][]byte) *change {
 	return c
 }
 
-// metadata returns what d does to the metadata value of key.
+// metadata returns what d does to the metadata value of key. Clear keeps
+// metadata: only Del and Set change it.
 func metadata(d *store.Delta, key string) column {
 	if v, ok := d.Set[key]; ok {
 		return column{change: true, value: nonNil(v)}
 	}
-	if d.Clear || slices.Contains(d.Del, key) {
+	if slices.Contains(d.Del, key) {
 		return column{change: true}
 	}
 	return column{}

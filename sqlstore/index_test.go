@@ -261,15 +261,15 @@ func TestIndexer(t *testing.T) {
 			if _, err := s.Update(ctx, "laptop", store.Delta{Clear: true, Set: kv("x", "1")}, time.Hour, 0); err != nil {
 				t.Fatal(err)
 			}
-			check("after a clear", "phone2")
+			check("after a clear, which keeps the metadata", "phone2", "laptop")
 			if _, err := s.Update(ctx, "bob", store.Delta{Set: kv(store.UserKey, "ann")}, time.Hour, 0); err != nil {
 				t.Fatal(err)
 			}
-			check("after another user's session changed hands", "phone2", "bob")
+			check("after another user's session changed hands", "phone2", "laptop", "bob")
 			if _, err := s.Delete(ctx, "phone2"); err != nil {
 				t.Fatal(err)
 			}
-			check("after a delete", "bob")
+			check("after a delete", "laptop", "bob")
 		})
 	})
 }

@@ -162,6 +162,8 @@ WHERE app = $1 AND id = $2 AND expires > $3`
 	// were when it began, so the keys it deletes and those it sets are
 	// kept apart (newChange and the clear condition), and the count is
 	// worked out from what was there rather than read after the change.
+	// Clear ($3) deletes every value but the metadata, whose keys start
+	// with '@' (0x40).
 	pgApply = `/* sqlstore: apply */
 WITH sk AS (
 	SELECT decode(e->>0, 'hex') AS key, decode(e->>1, 'hex') AS value
@@ -170,14 +172,16 @@ dk AS (
 	SELECT decode(x, 'hex') AS key FROM json_array_elements_text($5::text::json) x),
 d AS (
 	DELETE FROM {V} WHERE app = $1 AND id = $2
-	AND (key IN (SELECT key FROM dk) OR ($3 AND key NOT IN (SELECT key FROM sk)))),
+	AND (key IN (SELECT key FROM dk)
+		OR ($3 AND substr(key, 1, 1) <> '\x40'::bytea AND key NOT IN (SELECT key FROM sk)))),
 v AS (
 	INSERT INTO {V} (app, id, key, value) SELECT $1, $2, key, value FROM sk
 	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value),
 n AS (
-	SELECT (SELECT count(*) FROM sk) + CASE WHEN $3 THEN 0 ELSE (
+	SELECT (SELECT count(*) FROM sk) + (
 		SELECT count(*) FROM {V} WHERE app = $1 AND id = $2
-		AND key NOT IN (SELECT key FROM dk) AND key NOT IN (SELECT key FROM sk)) END AS n),
+		AND (NOT $3 OR substr(key, 1, 1) = '\x40'::bytea)
+		AND key NOT IN (SELECT key FROM dk) AND key NOT IN (SELECT key FROM sk)) AS n),
 u AS (
 	UPDATE {T} SET nkeys = (SELECT n FROM n) WHERE app = $1 AND id = $2)
 SELECT n FROM n`

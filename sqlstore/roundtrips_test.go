@@ -175,7 +175,7 @@ func TestStatements(t *testing.T) {
 					create("Aending", nil)
 					_, err := s.Update(ctx, "Aending", store.Delta{Set: vals}, 0, 0)
 					return err
-				}, costs("delete", "begin delete clear_values commit")},
+				}, costs("delete", "begin delete drop_values commit")},
 				{"touch is one statement", func() error {
 					_, err := s.Touch(ctx, "Aid", hour)
 					return err
@@ -220,15 +220,15 @@ func TestStatements(t *testing.T) {
 				{"move with a ttl of zero is a delete", func() error {
 					_, err := s.Move(ctx, "Amoved", "Agone", store.Delta{Set: vals}, 0, 0)
 					return err
-				}, costs("delete", "begin delete clear_values commit")},
+				}, costs("delete", "begin delete drop_values commit")},
 				{"delete is one statement", func() error {
 					_, err := s.Delete(ctx, "Aempty")
 					return err
-				}, costs("delete", "begin delete clear_values commit")},
+				}, costs("delete", "begin delete drop_values commit")},
 				{"delete of a counted session stops counting it", func() error {
 					_, err := s.Delete(ctx, "Acounted2")
 					return err
-				}, costs("delete", "begin delete clear_values count commit")},
+				}, costs("delete", "begin delete drop_values count commit")},
 				{"delete of a missing session", func() error {
 					_, err := s.Delete(ctx, "Aempty")
 					return err
@@ -295,7 +295,7 @@ func TestCapabilityStatements(t *testing.T) {
 					return s.Publish(ctx, store.Event{Kind: store.Destroyed, ID: "x", Reason: "logout"})
 				}, costs("publish", "begin publish publish_event commit")},
 				{"remove is one statement", func() error { _, _, err := s.Remove(ctx, "Clive"); return err },
-					costs("delete", "begin delete clear_values commit")},
+					costs("delete", "begin delete drop_values commit")},
 				{"a claim is one statement", func() error {
 					clock.Advance(hour + 30*time.Minute)
 					_, err := s.ClaimExpired(ctx, 10, time.Minute)

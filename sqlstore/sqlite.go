@@ -44,7 +44,7 @@ type sqlite struct {
 
 // liteStatements are the statements of the sqlite engine, with table names.
 type liteStatements struct {
-	create, setValues, consumeReservation, guard, clearValues, deleteValues,
+	create, setValues, consumeReservation, guard, clearValues, dropValues, deleteValues,
 	recount, move, counted, taken, moveValues, remove, claim, claimValues, reap, reapValues,
 	reserveCount, reservePurge, reserve, publish, publishEvent, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
@@ -57,6 +57,7 @@ func newSQLite(db *sql.DB, q *queries, app string) *sqlite {
 		consumeReservation: q.sql(liteConsumeReservation),
 		guard:              q.sql(pgGuard), // the same in both dialects
 		clearValues:        q.sql(liteClearValues),
+		dropValues:         q.sql(liteDropValues),
 		deleteValues:       q.sql(liteDeleteValues),
 		recount:            q.sql(liteRecount),
 		move:               q.sql(liteMove),
@@ -100,7 +101,12 @@ ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value`
 	liteConsumeReservation = `/* sqlstore: consume reservation */
 DELETE FROM {R} WHERE app = $1 AND id = $2`
 
+	// liteClearValues deletes every value of a session but the metadata,
+	// whose keys start with '@' (0x40).
 	liteClearValues = `/* sqlstore: clear values */
+DELETE FROM {V} WHERE app = $1 AND id = $2 AND substr(key, 1, 1) <> x'40'`
+
+	liteDropValues = `/* sqlstore: drop values */
 DELETE FROM {V} WHERE app = $1 AND id = $2`
 
 	liteDeleteValues = `/* sqlstore: delete values */
@@ -392,12 +398,12 @@ func (l *sqlite) apply(ctx context.Context, q querier, id string, c *change, max
 	if c.empty() && maxKeys <= 0 {
 		return nil
 	}
-	switch {
-	case c.clear:
+	if c.clear {
 		if _, err := q.ExecContext(ctx, l.sql.clearValues, l.app, id); err != nil {
 			return err
 		}
-	case c.ndel > 0:
+	}
+	if c.ndel > 0 {
 		if _, err := q.ExecContext(ctx, l.sql.deleteValues, l.app, id, c.del); err != nil {
 			return err
 		}
@@ -480,7 +486,7 @@ func (l *sqlite) remove(ctx context.Context, id string, now int64) (info store.I
 		ok = true
 		info.ID = id
 		fillInfo(&info, user, label, created, access, expires)
-		if _, err := q.ExecContext(ctx, l.sql.clearValues, l.app, id); err != nil {
+		if _, err := q.ExecContext(ctx, l.sql.dropValues, l.app, id); err != nil {
 			return err
 		}
 		if !counted {

@@ -76,7 +76,7 @@ func TestConformance(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Harness {
 				clock := fakeclock.New()
 				s := newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now, Retention: 2 * time.Hour, PollInterval: 5 * time.Millisecond})
-				return storetest.Harness{Store: s, Advance: clock.Advance}
+				return storetest.Harness{Store: s, Advance: clock.Advance, Now: clock.Now, Retention: 2 * time.Hour}
 			})
 		})
 	}
