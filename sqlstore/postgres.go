@@ -108,9 +108,11 @@ FROM s LEFT JOIN {V} v ON v.app = s.app AND v.id = s.id`
 
 	// pgCreate consumes the ID's reservation, if any, inserts the session
 	// (counted when there was one) unless its ID is taken, and its values.
+	// A taken ID keeps its reservation.
 	pgCreate = `/* sqlstore: create */
 WITH r AS (
 	DELETE FROM {R} WHERE app = $1 AND id = $2
+	AND NOT EXISTS (SELECT 1 FROM {T} WHERE app = $1 AND id = $2)
 	RETURNING 1),
 s AS (
 	INSERT INTO {T} (app, id, created, access, expires, nkeys, usr, label, counted)

@@ -120,7 +120,6 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,39}$`)
 // (the middleware's are base64url): Create, Reserve and Move to such an ID
 // return an error, every other call reports it not found.
 type Store struct {
-	db             *sql.DB
 	e              engine // the statements of the dialect
 	q              *queries
 	app            string
@@ -168,7 +167,6 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 	}
 	q := newQueries(cfg.Table)
 	s := &Store{
-		db:             db,
 		q:              q,
 		app:            cfg.Application,
 		now:            cfg.Now,
