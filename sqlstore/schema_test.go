@@ -151,25 +151,4 @@ func TestNew(t *testing.T) {
 		}
 	})
 
-	t.Run("OpenSQLite creates the file and its directories", func(t *testing.T) {
-		path := t.TempDir() + "/a/b c/sessions?#%.db"
-		db, err := sqlstore.OpenSQLite(path)
-		if err != nil {
-			t.Fatalf("OpenSQLite: got error %v, want nil", err)
-		}
-		defer db.Close()
-		s := newStore(t, db, sqlstore.SQLite, sqlstore.Config{})
-		mustCreate(t, s, "id", nil, time.Hour)
-		_ = s.Close()
-		_ = db.Close()
-		again, err := sqlstore.OpenSQLite(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer again.Close()
-		s = newStore(t, again, sqlstore.SQLite, sqlstore.Config{})
-		if _, found, err := s.Load(t.Context(), "id", 0); err != nil || !found {
-			t.Errorf("Load after reopening %q: got %v, %v, want true, nil", path, found, err)
-		}
-	})
 }
