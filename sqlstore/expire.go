@@ -16,10 +16,11 @@ import (
 // ClaimExpired leases up to limit sessions that expired and that no
 // unexpired lease holds, oldest first, each until lease from now, and
 // returns them with their values and metadata; a session that expired
-// longer than Retention ago is returned with nil Values and deleted in the
-// same transaction. On PostgreSQL, claimers skip the rows another claimer is
-// leasing at that moment (FOR UPDATE SKIP LOCKED), so any number of servers
-// claim at once, each a different session, without waiting for each other.
+// longer than Retention ago is returned with nil Values and deleted, in the
+// same statement on PostgreSQL (the same transaction on SQLite). On
+// PostgreSQL, claimers skip the rows another claimer is taking at that
+// moment (FOR UPDATE SKIP LOCKED), so any number of servers claim at once,
+// each a different session, without waiting for each other.
 func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration) ([]store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: claim expired: %w", err)
@@ -37,8 +38,8 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 }
 
 // Reap deletes the expired sessions ids for good, and stops counting them
-// toward Reserve's limit, in one transaction. A session that is live (an ID
-// that was never claimed, say) is left alone.
+// toward Reserve's limit, in one statement on PostgreSQL (a transaction on
+// SQLite). A session that is live is left alone.
 func (s *Store) Reap(ctx context.Context, ids ...string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlstore: reap: %w", err)
@@ -67,16 +68,17 @@ const (
 
 // Sweep removes, now, the sessions that expired longer than Retention ago
 // (which no claimer took), the reservations past their grace period and the
-// events older than EventRetention, in transactions of at most SweepBatch
+// events older than EventRetention, in batches of at most SweepBatch
 // rows each, and returns how many rows it removed. The sweeper calls it
 // every SweepInterval.
 //
 // It touches only rows that no request reads or writes (expired sessions,
-// stale reservations, old events), so requests never wait for it, except
-// briefly for the rows of <Table>_counts it updates in each batch. On
-// PostgreSQL, servers sweeping at once skip each other's rows (FOR UPDATE
-// SKIP LOCKED) and lock counts in one order, so they neither repeat work
-// nor deadlock; on SQLite, writers take turns.
+// stale reservations, old events). On PostgreSQL each batch is one
+// statement; servers sweeping at once skip each other's rows (FOR UPDATE
+// SKIP LOCKED), so they neither repeat work nor wait for each other, and a
+// batch updates one row of <Table>_counts, which only a reservation or the
+// delete of a counted session may wait for, until the batch commits. On
+// SQLite each batch is a write transaction, which writers wait for.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	now := s.now()
 	cuts := []struct {

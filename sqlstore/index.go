@@ -15,8 +15,8 @@ func (s *Store) Indexed() bool { return true }
 
 // Count returns how many sessions of the application are live, with one
 // query that counts entries of the index by expiry: its cost grows with the
-// number of live sessions (tens of milliseconds per hundred thousand on
-// PostgreSQL), so it is an administrator's call, not a request's.
+// number of live sessions, so it is an administrator's call, not a
+// request's.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
 	if err := s.e.reader().QueryRowContext(ctx, s.q.count, s.app, millis(s.now())).Scan(&n); err != nil {

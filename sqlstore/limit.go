@@ -28,7 +28,7 @@ const purgeBatch = 1000
 // the middleware reserves every new session while MaxSessions is set, so
 // with the limit on from the start the count is exact, and the statements
 // that store and delete sessions touch no count while it is off. Switched
-// on later, it does not count the sessions of before until they end.
+// on later, it counts the sessions stored (or renewed) since.
 //
 // The counts are 64 rows per application of <Table>_counts, whose sum is
 // what counts, so that concurrent reservations and deletes seldom update

@@ -18,9 +18,9 @@ type Dialect int
 
 const (
 	// Postgres is PostgreSQL 12 or later, through any database/sql driver
-	// (tested with github.com/jackc/pgx/v5/stdlib).
+	// (tested with PostgreSQL 15 and github.com/jackc/pgx/v5/stdlib).
 	Postgres Dialect = iota + 1
-	// SQLite is SQLite 3.45 or later (the unhex function and STRICT tables),
+	// SQLite is SQLite 3.41 or later (for its unhex function),
 	// through any database/sql driver (tested with modernc.org/sqlite, which
 	// needs no cgo).
 	SQLite
@@ -70,8 +70,9 @@ type Config struct {
 	// yourself). Default: 1 minute.
 	SweepInterval time.Duration
 
-	// SweepBatch is how many rows one transaction of the sweep removes, so
-	// that a sweep never holds locks for long. Default: 500.
+	// SweepBatch is how many rows one batch of the sweep removes, in a
+	// statement or transaction of its own, so that a sweep never holds
+	// locks for long. Default: 500.
 	SweepBatch int
 
 	// PollInterval is how often each subscription (Subscribe) asks the
