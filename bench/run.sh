@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every contender on every endpoint against a private Redis and prints
-# the markdown table of BENCHMARKS.md. Loopback only; stops everything it
-# started. About 5 minutes with the defaults.
+# Runs every contender on every endpoint against a private Redis (and, for
+# the SQL contenders, SQLite files and a private PostgreSQL) and prints the
+# markdown table of BENCHMARKS.md. Loopback only; stops everything it
+# started. About 10 minutes with the defaults.
 #
 #   bench/run.sh                      # from the repository root
 #   DURATION=10s CONCURRENCY=64 bench/run.sh
@@ -24,10 +25,28 @@ CONCURRENCY=${CONCURRENCY:-32}
 POOL=${POOL:-64}
 SERVER_PROCS=${SERVER_PROCS:-1}
 LOAD_PROCS=${LOAD_PROCS:-1}
-CONTENDERS=${CONTENDERS:-"floor bare session-redis session-mem scs gorilla"}
+CONTENDERS=${CONTENDERS:-"floor bare session-redis session-mem scs gorilla floor-sqlite session-sqlite scs-sqlite floor-pg session-pg scs-pg"}
 ENDPOINTS=${ENDPOINTS:-"/login /read /write /writeonly /noop"}
 
 command -v redis-server >/dev/null || { echo "run.sh needs redis-server (apt-get install redis-server)" >&2; exit 1; }
+
+# The PostgreSQL contenders need the server's initdb and postgres (Debian
+# keeps them off PATH); without them they are left out.
+pgbin=""
+if command -v initdb >/dev/null; then
+  pgbin=$(dirname "$(command -v initdb)")
+else
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && { pgbin=$d; break; }
+  done
+fi
+if [ -z "$pgbin" ]; then
+  kept=""
+  for c in $CONTENDERS; do
+    case $c in *-pg) echo "no PostgreSQL (apt-get install postgresql): leaving out $c" >&2 ;; *) kept="$kept $c" ;; esac
+  done
+  CONTENDERS=$kept
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -72,6 +91,28 @@ pids+=($!)
 wait_port "$rport"
 redis="127.0.0.1:$rport"
 
+# A private PostgreSQL when a -pg contender runs, on a free port, in $work,
+# as the postgres user when this runs as root (the server refuses root).
+# synchronous_commit=off: a commit does not wait for its WAL to reach the
+# disk, as Redis here does not persist at all; fsync stays on.
+pg=""
+case " $CONTENDERS " in *-pg\ *)
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$work"
+    as_pg=(runuser -u postgres --)
+  fi
+  "${as_pg[@]}" "$pgbin/initdb" -D "$work/pgdata" -U postgres --auth=trust -E UTF8 --no-locale >"$work/initdb.log" 2>&1 ||
+    { cat "$work/initdb.log" >&2; exit 1; }
+  pport=$(free_port)
+  "${as_pg[@]}" "$pgbin/postgres" -D "$work/pgdata" -p "$pport" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories= -c max_connections=500 -c synchronous_commit=off 2>>"$work/postgres.log" &
+  pids+=($!)
+  wait_port "$pport"
+  pg="postgres://postgres@127.0.0.1:$pport/postgres?sslmode=disable"
+  ;;
+esac
+
 # Every server runs from the start (idle ones cost nothing); each round
 # drives every endpoint of every contender in turn, so that a slow spell of
 # the machine hits all contenders alike, and the report takes the median of
@@ -80,7 +121,7 @@ declare -A port
 for c in $CONTENDERS; do
   port[$c]=$(free_port)
   GOMAXPROCS=$SERVER_PROCS "$work/server" -contender "$c" -addr "127.0.0.1:${port[$c]}" \
-    -redis "$redis" -pool "$POOL" 2>>"$work/server.log" &
+    -redis "$redis" -pool "$POOL" -sqlite "$work/$c.db" -pg "$pg" 2>>"$work/server.log" &
   pids+=($!)
   wait_port "${port[$c]}"
 done

@@ -174,7 +174,7 @@ func testEndpoints(t *testing.T, newClient func() *apiClient) {
 }
 
 func TestExampleRejectsUnknownStore(t *testing.T) {
-	if _, _, err := openStore("postgres", "", "session", "example"); err == nil || !strings.Contains(err.Error(), "memory, redis or miniredis") {
+	if _, _, err := openStore("mongodb", "", "session", "example"); err == nil || !strings.Contains(err.Error(), "memory, redis, miniredis, sqlite or postgres") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -7,6 +7,8 @@
 //	go run ./example                         # in-memory sessions
 //	go run ./example -store miniredis        # an embedded Redis, in process
 //	go run ./example -store redis -redis 127.0.0.1:6379 -app shop
+//	go run ./example -store sqlite           # sessions in a file: they survive a restart
+//	go run ./example -store postgres -dsn postgres://user:password@127.0.0.1:5432/db
 //
 // Signing keys come from SESSION_KEYS (comma-separated, newest first, each at
 // least 32 random bytes in hex or base64: `openssl rand -hex 32`). With
@@ -20,6 +22,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,34 +30,47 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for -store postgres
 	"github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go, for -store sqlite
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/redisstore"
+	"github.com/seed58a3dad2/session/sqlstore"
 	"github.com/seed58a3dad2/session/store"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	storeName := flag.String("store", "memory", "session store: memory, redis or miniredis (embedded, in process)")
+	storeName := flag.String("store", "memory", "session store: memory, redis, miniredis (embedded, in process), sqlite (a file) or postgres")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address, with -store redis")
+	dbPath := flag.String("db", "", "SQLite database file, with -store sqlite (default: session-example/sessions.db in the user's cache directory)")
+	dsn := flag.String("dsn", "", "PostgreSQL connection string, with -store postgres, e.g. postgres://user:password@127.0.0.1:5432/db")
 	timeout := flag.Duration("timeout", 20*time.Minute, "idle timeout of a session")
 	prefix := flag.String("prefix", "", "cookie name prefix, e.g. chat_")
 	app := flag.String("app", "example", "application name: servers with the same name share sessions")
 	flag.Parse()
 
-	if err := run(*addr, *storeName, *redisAddr, *app, *timeout, *prefix); err != nil {
+	target := *redisAddr // where the store lives: see openStore
+	switch *storeName {
+	case "sqlite":
+		target = *dbPath
+	case "postgres":
+		target = *dsn
+	}
+	if err := run(*addr, *storeName, target, *app, *timeout, *prefix); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, storeName, redisAddr, app string, timeout time.Duration, prefix string) error {
-	st, closeStore, err := openStore(storeName, redisAddr, "session", app)
+func run(addr, storeName, target, app string, timeout time.Duration, prefix string) error {
+	st, closeStore, err := openStore(storeName, target, "session", app)
 	if err != nil {
 		return err
 	}
@@ -120,10 +136,11 @@ func newServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
-// openStore returns the session store the -store flag names, for
-// application app; Redis keys start with keyPrefix. The Redis stores keep
-// the index that expiry events, devices and administration need.
-func openStore(name, redisAddr, keyPrefix, app string) (store.Store, func(), error) {
+// openStore returns the session store the -store flag names. target is
+// where it lives: the Redis address (-redis), the SQLite file (-db; "" for
+// the default) or the PostgreSQL connection string (-dsn). Redis keys start
+// with keyPrefix.
+func openStore(name, target, keyPrefix, app string) (store.Store, func(), error) {
 	switch name {
 	case "memory":
 		ms := memstore.New(memstore.Config{})
@@ -131,12 +148,12 @@ func openStore(name, redisAddr, keyPrefix, app string) (store.Store, func(), err
 	case "redis":
 		// ContextTimeoutEnabled: calls end at the middleware's StoreTimeout
 		// even when Redis stalls (redisstore.New requires it).
-		client := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
+		client := redis.NewClient(&redis.Options{Addr: target, ContextTimeoutEnabled: true})
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if err := client.Ping(ctx).Err(); err != nil {
 			client.Close()
-			return nil, nil, fmt.Errorf("cannot reach Redis at %s (set -redis, or use -store miniredis): %w", redisAddr, err)
+			return nil, nil, fmt.Errorf("cannot reach Redis at %s (set -redis, or use -store miniredis): %w", target, err)
 		}
 		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: app, Index: true}), func() { client.Close() }, nil
 	case "miniredis":
@@ -146,8 +163,58 @@ func openStore(name, redisAddr, keyPrefix, app string) (store.Store, func(), err
 		}
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 		return redisstore.New(client, redisstore.Config{Prefix: keyPrefix, Application: app, Index: true}), func() { client.Close(); mr.Close() }, nil
+	case "sqlite":
+		path := target
+		if path == "" {
+			path = defaultSQLitePath()
+		}
+		db, err := sqlstore.OpenSQLite(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.SQLite, Application: app})
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		log.Printf("sessions in %s", path)
+		return st, func() { st.Close(); db.Close() }, nil
+	case "postgres":
+		if target == "" {
+			return nil, nil, errors.New("-store postgres needs -dsn, e.g. -dsn postgres://user:password@127.0.0.1:5432/db")
+		}
+		db, err := sql.Open("pgx", target)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-dsn: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("cannot reach PostgreSQL (check -dsn): %w", err)
+		}
+		st, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Postgres, Application: app})
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return st, func() { st.Close(); db.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("unknown -store %q: use memory, redis or miniredis", name)
+	return nil, nil, fmt.Errorf("unknown -store %q: use memory, redis, miniredis, sqlite or postgres", name)
+}
+
+// defaultSQLitePath is where -store sqlite keeps sessions without -db: in
+// the user's cache directory, which outlives restarts (the point of the
+// file) and is the place for data that can be lost without harm (users
+// sign in again), and which keeps a `go run ./example` in a checkout from
+// leaving a database in the working tree. Without one (no $HOME), the
+// working directory.
+func defaultSQLitePath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "sessions.db"
+	}
+	return filepath.Join(dir, "session-example", "sessions.db")
 }
 
 // signingKeys reads SESSION_KEYS, or makes a key for this process only.

@@ -22,8 +22,9 @@ type result = res.Result
 
 var (
 	endpoints  = []string{"/login", "/read", "/write", "/writeonly", "/noop"}
-	contenders = []string{"floor", "bare", "session-redis", "session-mem", "scs", "gorilla"}
-	describe   = map[string]string{
+	contenders = []string{"floor", "bare", "session-redis", "session-mem", "scs", "gorilla",
+		"floor-sqlite", "session-sqlite", "scs-sqlite", "floor-pg", "session-pg", "scs-pg"}
+	describe = map[string]string{
 		"/login":     "new session with two values",
 		"/read":      "read one value",
 		"/write":     "read then write (increment)",
@@ -74,12 +75,12 @@ func main() {
 	fmt.Println("| endpoint | contender | req/s | x floor | p50 µs | x floor | p99 µs | x floor | server CPU µs/req | x floor | Redis CPU µs/req | Redis cmds/req | x floor | round trips/req | cmds sent/req | commands executed per request |")
 	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, e := range endpoints {
-		fl, hasFloor := get("floor", e)
 		for _, c := range contenders {
 			r, ok := get(c, e)
 			if !ok {
 				continue
 			}
+			fl, hasFloor := get(floorOf(c), e)
 			ratio := func(v, f float64) string {
 				if !hasFloor || f == 0 {
 					return "–"
@@ -143,6 +144,15 @@ func main() {
 		}
 	}
 	for _, e := range endpoints {
+		for _, db := range []string{"sqlite", "pg"} {
+			ours, ok1 := get("session-"+db, e)
+			p, ok2 := get("scs-"+db, e)
+			if !ok1 || !ok2 || p.RPS == 0 {
+				continue
+			}
+			check(fmt.Sprintf("`%s` on %s: req/s x scs", e, db), ours.RPS/p.RPS, 1, ours.RPS > p.RPS)
+			check(fmt.Sprintf("`%s` on %s: round trips/req minus scs's", e, db), ours.RoundTrips-p.RoundTrips, 0, ours.RoundTrips <= p.RoundTrips+0.05)
+		}
 		ours, ok := get("session-redis", e)
 		if !ok {
 			continue
@@ -157,6 +167,21 @@ func main() {
 			check(fmt.Sprintf("`%s` Redis cmds executed/req minus %s's", e, peer), ours.RedisCmds-p.RedisCmds, 0, ours.RedisCmds <= p.RedisCmds+0.05)
 		}
 	}
+}
+
+// floorOf returns the contender whose figures c's are a ratio of: the
+// one-statement floor on the same database for a SQL contender, else the
+// one-command Redis floor. For the SQL contenders "Redis cmds" are zero and
+// "round trips" and "cmds sent" count what the database driver was sent
+// (statements, with BEGIN and COMMIT among the round trips).
+func floorOf(c string) string {
+	switch {
+	case strings.HasSuffix(c, "-sqlite"):
+		return "floor-sqlite"
+	case strings.HasSuffix(c, "-pg"):
+		return "floor-pg"
+	}
+	return "floor"
 }
 
 // median returns the median of each figure over the rounds of one cell

@@ -8,9 +8,9 @@
 //	/noop       behind the middleware, never touches the session
 //
 // and /_stats (outside any middleware) answers the round trips and commands
-// its Redis client has sent so far, counted by a go-redis hook, and the CPU
-// time the process has used. See
-// ../run.sh and ../../BENCHMARKS.md.
+// its Redis client has sent so far, counted by a go-redis hook (for the SQL
+// contenders, sql.go: the statements its database driver was sent), and the
+// CPU time the process has used. See ../run.sh and ../../BENCHMARKS.md.
 package main
 
 import (
@@ -57,12 +57,22 @@ var contenders = map[string]func(*redis.Client) http.Handler{
 }
 
 func main() {
-	name := flag.String("contender", "", "bare, floor, session-redis, session-mem, scs or gorilla")
+	name := flag.String("contender", "", "bare, floor, session-redis, session-mem, scs, gorilla, or on SQL: session-sqlite, scs-sqlite, floor-sqlite, session-pg, scs-pg, floor-pg")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	redisAddr := flag.String("redis", "", "Redis address, host:port")
-	pool := flag.Int("pool", 64, "go-redis PoolSize, the same for every contender")
+	pool := flag.Int("pool", 64, "go-redis PoolSize (database/sql's most open connections for the SQL contenders), the same for every contender")
+	sqlitePath := flag.String("sqlite", "", "SQLite database file, for the -sqlite contenders")
+	pgDSN := flag.String("pg", "", "PostgreSQL connection string, for the -pg contenders")
 	flag.Parse()
 
+	if sc, ok := sqlContenders[*name]; ok {
+		db, stats := openSQL(sc.dialect, *sqlitePath, *pgDSN, *pool)
+		mux := http.NewServeMux()
+		mux.Handle("/_stats", stats)
+		mux.Handle("/", sc.build(db, sc.dialect))
+		serve(*name, *addr, mux)
+		return
+	}
 	build, ok := contenders[*name]
 	if !ok {
 		log.Fatalf("unknown -contender %q", *name)
@@ -82,12 +92,17 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/_stats", &hook)
 	mux.Handle("/", build(client))
-	ln, err := net.Listen("tcp", *addr)
+	serve(*name, *addr, mux)
+}
+
+// serve serves h on addr until the process is killed.
+func serve(name, addr string, h http.Handler) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-	log.Printf("%s listening on %s", *name, ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	log.Printf("%s listening on %s", name, ln.Addr())
 	log.Fatal(srv.Serve(ln))
 }
 
@@ -225,8 +240,13 @@ func ours(st store.Store) http.Handler {
 // ours. With an IdleTimeout, scs loads the session (GET) and writes it back
 // whole (SET) on every request that carries a token.
 func scsRedis(c *redis.Client) http.Handler {
+	return scsWith(goredisstore.New(c))
+}
+
+// scsWith is scs with an IdleTimeout like ours on st.
+func scsWith(st scs.Store) http.Handler {
 	sm := scs.New()
-	sm.Store = goredisstore.New(c)
+	sm.Store = st
 	sm.IdleTimeout = idleTimeout
 	sm.Cookie.Name = "session"
 	mux := http.NewServeMux()

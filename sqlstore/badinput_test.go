@@ -1,0 +1,189 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/seed58a3dad2/session/internal/fakeclock"
+	"github.com/seed58a3dad2/session/sqlstore"
+	"github.com/seed58a3dad2/session/store"
+)
+
+// hostile are strings that would break a statement built by concatenation,
+// or a decoder that assumes text.
+var hostile = []string{
+	`'; DROP TABLE sessions; --`,
+	`" OR 1=1 --`,
+	`\`, `\\x00`, `$1`, `?`, `?1`, `{T}`, `%s`, `*/ SELECT 1 /*`,
+	"\x00", "nul\x00in the middle", "\xff\xfe not UTF-8 \xc3\x28",
+	"",
+}
+
+func TestBadInput(t *testing.T) {
+	// Every byte value, 256 times: 64 KiB.
+	big := bytes.Repeat(func() []byte {
+		b := make([]byte, 256)
+		for i := range b {
+			b[i] = byte(i)
+		}
+		return b
+	}(), 256)
+	longKey := string(big[:128]) // the middleware's default MaxKeyLength
+	forEach(t, func(t *testing.T, b backend) {
+		t.Run("keys and values at the limits round-trip byte for byte through every path", func(t *testing.T) {
+			clock := fakeclock.New()
+			s := newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now})
+			ctx := t.Context()
+			vals := map[string][]byte{longKey: big, "empty": {}, store.UserKey: []byte("ann\x00\xff")}
+			for i, h := range hostile {
+				vals[h] = append([]byte(h), byte(i))
+			}
+			want := maps.Clone(vals)
+			check := func(step, id string) {
+				t.Helper()
+				got, found, err := s.Load(ctx, id, 0)
+				if err != nil || !found {
+					t.Fatalf("%s: Load: got %v, %v, want true, nil", step, found, err)
+				}
+				if !maps.EqualFunc(got, want, bytes.Equal) {
+					for k := range want {
+						if !bytes.Equal(got[k], want[k]) {
+							t.Errorf("%s: value of key %q: got %d bytes, want %d", step, k, len(got[k]), len(want[k]))
+						}
+					}
+					if len(got) != len(want) {
+						t.Errorf("%s: got %d keys, want %d", step, len(got), len(want))
+					}
+				}
+			}
+			mustCreate(t, s, "Aid", vals, time.Hour)
+			check("Create", "Aid")
+			// Set only (PostgreSQL's one statement), then with a delete
+			// (the transaction).
+			set := map[string][]byte{longKey: slices.Clone(big[1:]), "\x00": []byte("again")}
+			if _, err := s.Update(ctx, "Aid", store.Delta{Set: set}, time.Hour, 0); err != nil {
+				t.Fatal(err)
+			}
+			maps.Copy(want, set)
+			check("Update that sets", "Aid")
+			del := []string{hostile[0], "\xff\xfe not UTF-8 \xc3\x28"}
+			if _, err := s.Update(ctx, "Aid", store.Delta{Del: del, Set: map[string][]byte{"": big}}, time.Hour, 100); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range del {
+				delete(want, k)
+			}
+			want[""] = big
+			check("Update that deletes", "Aid")
+			if _, err := s.Move(ctx, "Aid", "Amoved", store.Delta{Set: map[string][]byte{"moved": big}}, time.Hour, 100); err != nil {
+				t.Fatal(err)
+			}
+			want["moved"] = big
+			check("Move", "Amoved")
+			rec, _, err := s.Peek(ctx, "Amoved")
+			if err != nil || !maps.EqualFunc(rec.Values, want, bytes.Equal) || rec.User != "ann\x00\xff" {
+				t.Errorf("Peek: got user %q and %d values, %v, want them as stored", rec.User, len(rec.Values), err)
+			}
+			if u, err := s.UserSessions(ctx, "ann\x00\xff"); err != nil || len(u) != 1 {
+				t.Errorf("UserSessions of a user with a NUL byte: got %v, %v, want the session", u, err)
+			}
+			clock.Advance(61 * time.Minute) // expired, within Retention
+			recs := claim(t, s, 10)
+			if len(recs) != 1 || !maps.EqualFunc(recs[0].Values, want, bytes.Equal) {
+				t.Errorf("ClaimExpired: got %d records, want the session with its values", len(recs))
+			}
+		})
+
+		t.Run("hostile IDs, applications and events are only ever data", func(t *testing.T) {
+			db := b.open(t)
+			clock := fakeclock.New()
+			for _, h := range hostile {
+				if h == "" {
+					continue // the default application
+				}
+				if !utf8.ValidString(h) || strings.ContainsRune(h, 0) {
+					continue // see "IDs and applications that text cannot hold"
+				}
+				s := newStore(t, db, b.dialect, sqlstore.Config{Now: clock.Now, Application: h, PollInterval: time.Millisecond})
+				ctx := t.Context()
+				id := h + "-id"
+				mustCreate(t, s, id, map[string][]byte{h: []byte(h)}, time.Minute)
+				if got, found, err := s.Load(ctx, id, time.Minute); err != nil || !found || string(got[h]) != h {
+					t.Errorf("app %q: Load: got %q, %v, %v", h, got, found, err)
+				}
+				if ok, err := s.Reserve(ctx, h, 0); err != nil || !ok {
+					t.Errorf("app %q: Reserve: got %v, %v", h, ok, err)
+				}
+				r := newReceived()
+				subscribe(t, s, r)
+				e := store.Event{Kind: store.Destroyed, ID: id, User: h, Reason: strings.ToValidUTF8(h, "?")}
+				if err := s.Publish(ctx, e); err != nil {
+					t.Errorf("app %q: Publish: %v", h, err)
+				} else if got := r.wait(t, 1); got[0] != e {
+					t.Errorf("app %q: got event %+v, want %+v", h, got[0], e)
+				}
+				clock.Advance(2 * time.Minute)
+				recs := claim(t, s, 10)
+				if len(recs) != 1 || recs[0].ID != id {
+					t.Fatalf("app %q: ClaimExpired: got %v, want [%q]", h, recordIDs(recs), id)
+				}
+				if err := s.Reap(ctx, id); err != nil {
+					t.Errorf("app %q: Reap: %v", h, err)
+				}
+				clock.Advance(2 * time.Minute)
+				if recs := claim(t, s, 10); len(recs) != 0 {
+					t.Errorf("app %q: ClaimExpired after Reap: got %v, want none", h, recordIDs(recs))
+				}
+			}
+			if n := rows(t, db, "sessions_apps"); n != len(hostile)-4 {
+				t.Errorf("applications registered: got %d, want %d (the tables are intact)", n, len(hostile)-4)
+			}
+		})
+
+		t.Run("IDs and applications that text cannot hold are refused, or not found", func(t *testing.T) {
+			db := b.open(t)
+			ctx := t.Context()
+			s := newStore(t, db, b.dialect, sqlstore.Config{})
+			for _, bad := range []string{"\x00", "a\x00b", "\xff\xfe", "\xc3\x28"} {
+				if _, err := sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Application: bad}); err == nil ||
+					!strings.Contains(err.Error(), "Config.Application") {
+					t.Errorf("New with Application %q: got error %v, want one about Config.Application", bad, err)
+				}
+				if err := s.Create(ctx, bad, nil, time.Hour, 0); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+					t.Errorf("Create(%q): got error %v, want one about UTF-8", bad, err)
+				}
+				if _, err := s.Reserve(ctx, bad, 0); err == nil {
+					t.Errorf("Reserve(%q): got error nil, want one", bad)
+				}
+				mustCreate(t, s, "Agood", nil, time.Hour)
+				if _, err := s.Move(ctx, "Agood", bad, store.Delta{}, time.Hour, 0); err == nil {
+					t.Errorf("Move to %q: got error nil, want one", bad)
+				}
+				for name, call := range map[string]func() (bool, error){
+					"Load":   func() (bool, error) { _, f, err := s.Load(ctx, bad, time.Hour); return f, err },
+					"Update": func() (bool, error) { return s.Update(ctx, bad, store.Delta{Set: kv("a", "1")}, time.Hour, 0) },
+					"Touch":  func() (bool, error) { return s.Touch(ctx, bad, time.Hour) },
+					"Move":   func() (bool, error) { return s.Move(ctx, bad, "Anew", store.Delta{}, time.Hour, 0) },
+					"Delete": func() (bool, error) { return s.Delete(ctx, bad) },
+					"Peek":   func() (bool, error) { _, f, err := s.Peek(ctx, bad); return f, err },
+					"Remove": func() (bool, error) { _, f, err := s.Remove(ctx, bad); return f, err },
+				} {
+					if found, err := call(); found || err != nil {
+						t.Errorf("%s(%q): got %v, %v, want false, nil", name, bad, found, err)
+					}
+				}
+				if err := s.Reap(ctx, bad); err != nil {
+					t.Errorf("Reap(%q): got error %v, want nil", bad, err)
+				}
+				if _, err := s.Delete(ctx, "Agood"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	})
+}
