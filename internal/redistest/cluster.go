@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/seed58a3dad2/session/internal/testenv"
 )
 
 // clusterSkipMessage is what tests report when no Redis Cluster is available.
@@ -57,11 +58,11 @@ func ClusterClient(t testing.TB) *redis.ClusterClient {
 	}
 	server, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip(clusterSkipMessage)
+		testenv.Missing(t, clusterSkipMessage)
 	}
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
-		t.Skip(clusterSkipMessage)
+		testenv.Missing(t, clusterSkipMessage)
 	}
 	addrs := cluster.acquire(t, server, cli)
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/seed58a3dad2/session/internal/testenv"
 )
 
 // skipMessage is what tests report when no real Redis is available.
@@ -55,7 +56,7 @@ func Client(t testing.TB) redis.UniversalClient {
 	}
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip(skipMessage)
+		testenv.Missing(t, skipMessage)
 	}
 	addr := startServer(t, path).addr
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
@@ -89,7 +90,7 @@ func PausableServer(t testing.TB) (addr string, pause, resume func()) {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil || stopSignal == nil {
-		t.Skip("no pausable Redis: install redis-server (on a Unix system, for SIGSTOP) to run tests that pause a private server")
+		testenv.Missing(t, "no pausable Redis: install redis-server (on a Unix system, for SIGSTOP) to run tests that pause a private server")
 	}
 	srv := startServer(t, path)
 	signal := func(sig os.Signal) {

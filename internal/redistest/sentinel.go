@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/seed58a3dad2/session/internal/testenv"
 )
 
 // sentinelSkipMessage is what tests report when no Sentinel can be started.
@@ -33,7 +34,7 @@ func SentinelClient(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip(sentinelSkipMessage)
+		testenv.Missing(t, sentinelSkipMessage)
 	}
 	primary := startServer(t, path).addr
 	host, port, err := net.SplitHostPort(primary)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/seed58a3dad2/session/internal/testenv"
 )
 
 // skipMessage is what tests report when no PostgreSQL is available.
@@ -92,7 +93,7 @@ func PostgresConfig(t testing.TB) *pgx.ConnConfig {
 	shared.once.Do(setUp)
 	switch {
 	case shared.skip != "":
-		t.Skip(shared.skip)
+		testenv.Missing(t, shared.skip)
 	case shared.err != nil:
 		t.Fatalf("sqltest: %v", shared.err)
 	}
