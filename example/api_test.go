@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/internal/redistest"
+	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/store"
 )
 
@@ -224,3 +228,139 @@ func TestExampleHostileValues(t *testing.T) {
 		}
 	})
 }
+
+func TestExampleFarmRoutes(t *testing.T) {
+	clock := fakeclock.New()
+	st := memstore.New(memstore.Config{Now: clock.Now})
+	t.Cleanup(func() { st.Close() })
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	logger := log.New(writerFunc(func(p []byte) (int, error) {
+		logsMu.Lock()
+		defer logsMu.Unlock()
+		return logs.Write(p)
+	}), "", 0)
+	m, err := newManager(st, "shop", session.Config{Keys: []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}, Now: clock.Now, ReapInterval: -1}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	srv := httptest.NewServer(newRouter(m, "s3cret"))
+	t.Cleanup(srv.Close)
+	newClient := func() *apiClient {
+		jar, _ := cookiejar.New(nil)
+		return &apiClient{t: t, base: srv.URL, http: &http.Client{Jar: jar}}
+	}
+	wantLog := func(line string) {
+		t.Helper()
+		logsMu.Lock()
+		defer logsMu.Unlock()
+		if !strings.Contains(logs.String(), line+"\n") {
+			t.Fatalf("the log has no line %q:\n%s", line, logs.String())
+		}
+	}
+	admin := func(method, path string) (int, string) {
+		t.Helper()
+		c := newClient()
+		req, _ := http.NewRequest(method, c.base+path, nil)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := c.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+
+	phone, laptop := newClient(), newClient()
+	phone.call("POST", "/api/login", `{"user":"ann"}`)
+	laptop.call("POST", "/api/login", `{"user":"ann"}`)
+
+	t.Run("devices lists the user's sessions, marking the current one", func(t *testing.T) {
+		code, body, _ := phone.call("GET", "/api/devices", "")
+		var list []map[string]any
+		if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list) != 2 {
+			t.Fatalf("got %d %s, want two devices", code, body)
+		}
+		current := 0
+		for _, d := range list {
+			for _, k := range []string{"handle", "created", "last_access", "expires", "current"} {
+				if _, ok := d[k]; !ok {
+					t.Fatalf("device %v has no %q", d, k)
+				}
+			}
+			if d["current"] == true {
+				current++
+			}
+		}
+		if current != 1 {
+			t.Fatalf("got %d current devices, want 1: %s", current, body)
+		}
+	})
+	t.Run("logout-others ends the other sessions and logs each", func(t *testing.T) {
+		if code, body, _ := phone.call("POST", "/api/logout-others", ""); code != 200 || body != `{"ended":1}` {
+			t.Fatalf("got %d %s, want {\"ended\":1}", code, body)
+		}
+		if code, body, _ := laptop.call("GET", "/api/whoami", ""); code != 401 || !strings.Contains(body, "session_expired") {
+			t.Fatalf("the laptop got %d %s, want 401 session_expired", code, body)
+		}
+		wantLog("session destroyed app=shop user=ann reason=logout_everywhere")
+	})
+	t.Run("admin routes answer 401 without the token", func(t *testing.T) {
+		for _, path := range []string{"/admin/sessions", "/admin/users/ann"} {
+			if code, _, _ := phone.call("GET", path, ""); code != http.StatusUnauthorized {
+				t.Fatalf("GET %s without the token: got %d, want 401", path, code)
+			}
+		}
+	})
+	t.Run("admin lists sessions with their handles and destroys one", func(t *testing.T) {
+		code, body := admin("GET", "/admin/sessions")
+		var out struct {
+			Count    int                 `json:"count"`
+			Sessions []map[string]string `json:"sessions"`
+		}
+		if code != 200 || json.Unmarshal([]byte(body), &out) != nil || out.Count != 1 || len(out.Sessions) != 1 {
+			t.Fatalf("got %d %s, want one session", code, body)
+		}
+		s := out.Sessions[0]
+		for _, k := range []string{"handle", "user", "created", "last_access", "expires"} {
+			if s[k] == "" {
+				t.Fatalf("the session %v has no %q", s, k)
+			}
+		}
+		if code, _ := admin("DELETE", "/admin/sessions/"+s["handle"]); code != http.StatusNoContent {
+			t.Fatalf("DELETE got %d, want 204", code)
+		}
+		if code, _, _ := phone.call("GET", "/api/whoami", ""); code != 401 {
+			t.Fatalf("after the admin's destroy the phone got %d, want 401", code)
+		}
+		wantLog("session destroyed app=shop user=ann reason=admin")
+		if code, _ := admin("DELETE", "/admin/sessions/"+s["handle"]); code != http.StatusNotFound {
+			t.Fatalf("a second DELETE got %d, want 404", code)
+		}
+	})
+	t.Run("admin logs a user out everywhere", func(t *testing.T) {
+		a, b := newClient(), newClient()
+		a.call("POST", "/api/login", `{"user":"bob smith"}`)
+		b.call("POST", "/api/login", `{"user":"bob smith"}`)
+		if code, body := admin("DELETE", "/admin/users/bob%20smith"); code != 200 || body != `{"ended":2}` {
+			t.Fatalf("got %d %s, want {\"ended\":2}", code, body)
+		}
+	})
+	t.Run("each expiry logs one line", func(t *testing.T) {
+		c := newClient()
+		c.call("POST", "/api/login", `{"user":"cy"}`)
+		c.call("POST", "/api/counter", "")
+		clock.Advance(21 * time.Minute)
+		if _, err := m.Reap(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		wantLog("session expired app=shop user=cy keys=1")
+	})
+}
+
+// writerFunc is an io.Writer made of a function.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
