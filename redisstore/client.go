@@ -32,6 +32,12 @@ func checkClient(client redis.UniversalClient) {
 		o := c.Options()
 		enabled = o.ContextTimeoutEnabled
 		noLimits = o.ReadTimeout == -2 || o.WriteTimeout == -2
+		if o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+			// A replica lags its master: a session just created, renewed or
+			// destroyed would read as missing, or as still live.
+			panic("redisstore: the Cluster client reads from replicas (ReadOnly, RouteByLatency or RouteRandomly in its options): " +
+				"a replica lags its master, so a session just destroyed could read as live; leave them false")
+		}
 		options = "redis.ClusterOptions (redis.NewClusterClient), redis.FailoverOptions (redis.NewFailoverClusterClient) or redis.UniversalOptions (redis.NewUniversalClient)"
 	case *redis.Ring:
 		o := c.Options()

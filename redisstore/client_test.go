@@ -250,3 +250,25 @@ func TestNewClientWithoutDeadlines(t *testing.T) {
 		}
 	}
 }
+
+func TestNewRefusesReadsFromReplicas(t *testing.T) {
+	for name, opt := range map[string]redis.ClusterOptions{
+		"ReadOnly":       {ReadOnly: true},
+		"RouteByLatency": {RouteByLatency: true},
+		"RouteRandomly":  {RouteRandomly: true},
+	} {
+		t.Run("a Cluster client with "+name+" panics at construction, saying why", func(t *testing.T) {
+			opt.Addrs, opt.ContextTimeoutEnabled = []string{"127.0.0.1:0"}, true // never dialed
+			c := redis.NewClusterClient(&opt)
+			defer c.Close()
+			got := func() (panicked any) {
+				defer func() { panicked = recover() }()
+				redisstore.New(c, redisstore.Config{})
+				return nil
+			}()
+			if !strings.Contains(fmt.Sprint(got), "reads from replicas") {
+				t.Errorf("New: got panic %v, want one saying the client reads from replicas", got)
+			}
+		})
+	}
+}

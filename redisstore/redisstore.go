@@ -279,9 +279,10 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 // from and to must start with the same character, which keeps them in one
 // shard (see Store); otherwise Move returns ErrCrossShard and sends nothing,
 // on every deployment, so that a caller that breaks the rule finds out
-// before it runs on a Cluster.
+// before it runs on a Cluster. A ttl of zero or less ends from whatever to
+// is, as the store contract says.
 func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
-	if shard(from) != shard(to) {
+	if ttl > 0 && shard(from) != shard(to) {
 		return false, ErrCrossShard
 	}
 	if err := ctx.Err(); err != nil {
