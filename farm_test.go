@@ -15,6 +15,7 @@ import (
 	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/redisstore"
+	"github.com/seed58a3dad2/session/store"
 )
 
 // A farm is several application servers, each with a Manager and a Redis
@@ -262,5 +263,83 @@ func TestFarmCluster(t *testing.T) {
 	testFarmOf(t, func(t *testing.T) redis.UniversalClient {
 		opt := base
 		return redis.NewClusterClient(&opt)
+	})
+}
+
+// testIsolation runs two applications on one backend, with the same signing
+// keys: neither sees, counts, lists, destroys, limits or hears about the
+// other's sessions, even with a token copied from one to the other.
+func testIsolation(t *testing.T, newStore func(t *testing.T, app string, clock *fakeclock.Clock) store.Store) {
+	clock := fakeclock.New()
+	var expiredA, expiredB expiries
+	a := newEnv(t, session.Config{Store: newStore(t, "a", clock), Now: clock.Now, PublishEvents: true, OnExpired: expiredA.hook, MaxSessions: 1})
+	b := newEnv(t, session.Config{Store: newStore(t, "b", clock), Now: clock.Now, PublishEvents: true, OnExpired: expiredB.hook, MaxSessions: 1})
+	heardB := make(chan session.Event, 10)
+	cancel, err := b.m.Subscribe(func(e session.Event) { heardB <- e })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+
+	ca := a.client()
+	ca.get("/login?u=ann")
+	copied := &client{e: b, token: ca.token}
+	if got := copied.get("/user"); got != "" {
+		t.Fatalf("application b read user %q from a's token", got)
+	}
+	if w := copied.do(http.MethodGet, "/required"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("application b let a's token through Require: %d", w.Code)
+	}
+	if n, _ := b.m.Count(t.Context()); n != 0 {
+		t.Fatalf("application b counts %d sessions, want 0", n)
+	}
+	for info, err := range b.m.Sessions(t.Context()) {
+		t.Fatalf("application b lists %+v, %v", info, err)
+	}
+	if list, _ := b.m.UserSessions(t.Context(), "ann"); len(list) != 0 {
+		t.Fatalf("application b lists ann's sessions: %+v", list)
+	}
+	var handle string
+	ca.serve(func(w http.ResponseWriter, r *http.Request) { handle = session.FromContext(r.Context()).Handle() })
+	if found, _ := b.m.Destroy(t.Context(), handle); found {
+		t.Fatal("application b destroyed a's session")
+	}
+	if got := ca.get("/user"); got != "ann" {
+		t.Fatalf("a's session after b's attempts: got user %q, want ann", got)
+	}
+	if w := b.client().do(http.MethodPost, "/set?k=a&v=1"); w.Code != http.StatusOK {
+		t.Fatalf("b's first session, under its own MaxSessions: got %d, want 200", w.Code)
+	}
+	ca.do(http.MethodPost, "/close")
+	clock.Advance(time.Hour)
+	if _, err := b.m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := expiredA.take(); len(got) != 0 {
+		t.Fatalf("a's OnExpired got %d expiries, want none: its only session was destroyed", len(got))
+	}
+	if got := expiredB.take(); len(got) != 1 {
+		t.Fatalf("b's OnExpired got %d expiries, want its own one", len(got))
+	}
+	for {
+		select {
+		case e := <-heardB:
+			if e.Kind == session.EventDestroyed {
+				t.Fatalf("application b heard a's destroy: %+v", e)
+			}
+		case <-time.After(200 * time.Millisecond):
+			return
+		}
+	}
+}
+
+func TestIsolationRedis(t *testing.T) {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	testIsolation(t, func(t *testing.T, app string, clock *fakeclock.Clock) store.Store {
+		return redisstore.New(c, redisstore.Config{Prefix: prefix, Application: app, Index: true, Now: clock.Now})
 	})
 }

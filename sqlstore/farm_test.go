@@ -160,3 +160,75 @@ func TestFarm(t *testing.T) {
 		}
 	})
 }
+
+// TestIsolation runs two applications on one database, with the same
+// signing keys: neither sees, counts, lists, destroys or limits the other's
+// sessions, even with a token copied from one to the other.
+func TestIsolation(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		clock := fakeclock.New()
+		keys := []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}
+		db := pools(t, b, 1)[0]
+		managers := map[string]*session.Manager{}
+		for _, app := range []string{"a", "b"} {
+			st := newStore(t, db, b.dialect, sqlstore.Config{Application: app, Now: clock.Now})
+			m, err := session.New(session.Config{Store: st, Keys: keys, Now: clock.Now, MaxSessions: 1, ReapInterval: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = m.Close() })
+			managers[app] = m
+		}
+		// serve runs h through app's middleware with the cookie token, and
+		// returns the token the response set, if any.
+		serve := func(app, token string, h http.HandlerFunc) (string, int) {
+			m := managers[app]
+			r := httptest.NewRequest(http.MethodPost, "/", nil)
+			if token != "" {
+				r.AddCookie(&http.Cookie{Name: m.CookieName(), Value: token})
+			}
+			w := httptest.NewRecorder()
+			m.Handler(h).ServeHTTP(w, r)
+			for _, c := range w.Result().Cookies() {
+				if c.MaxAge >= 0 {
+					token = c.Value
+				}
+			}
+			return token, w.Code
+		}
+		var handle string
+		token, _ := serve("a", "", func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_ = s.Login("ann", "")
+			handle = s.Handle()
+		})
+		serve("b", token, func(w http.ResponseWriter, r *http.Request) {
+			if user, _ := session.FromContext(r.Context()).User(); user != "" {
+				t.Errorf("application b read user %q from a's token", user)
+			}
+		})
+		mb := managers["b"]
+		if n, _ := mb.Count(t.Context()); n != 0 {
+			t.Errorf("application b counts %d sessions, want 0", n)
+		}
+		for info := range mb.Sessions(t.Context()) {
+			t.Errorf("application b lists %+v", info)
+		}
+		if list, _ := mb.UserSessions(t.Context(), "ann"); len(list) != 0 {
+			t.Errorf("application b lists ann's sessions: %+v", list)
+		}
+		if found, _ := mb.Destroy(t.Context(), handle); found {
+			t.Error("application b destroyed a's session")
+		}
+		if _, code := serve("b", "", func(w http.ResponseWriter, r *http.Request) {
+			_ = session.FromContext(r.Context()).Set("x", 1)
+		}); code != http.StatusOK {
+			t.Errorf("b's first session, under its own MaxSessions: got %d, want 200", code)
+		}
+		serve("a", token, func(w http.ResponseWriter, r *http.Request) {
+			if user, _ := session.FromContext(r.Context()).User(); user != "ann" {
+				t.Errorf("a's session after b's attempts: got user %q, want ann", user)
+			}
+		})
+	})
+}
