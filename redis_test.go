@@ -368,34 +368,7 @@ func TestRoundTripBudgetRedisFarm(t *testing.T) {
 			})
 			counter := &redistest.Counter{}
 			client.AddHook(counter)
-			e := newFarm()
-			for _, tt := range farmBudget {
-				t.Run(tt.name, func(t *testing.T) {
-					c := e.client()
-					if tt.token {
-						c.get("/set?k=a&v=1")
-					}
-					if tt.touchDue {
-						e.clock.Advance(2 * time.Minute)
-					}
-					if tt.gone {
-						if _, err := e.store.Store.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
-							t.Fatal(err)
-						}
-					}
-					e.store.Calls()
-					counter.Reset()
-					if w := c.do(http.MethodPost, tt.path); w.Code >= 500 {
-						t.Fatalf("got %d %s", w.Code, w.Body)
-					}
-					if calls := e.store.Calls(); !equalCalls(calls, tt.wantCalls) {
-						t.Fatalf("got store calls %v, want %v", calls, tt.wantCalls)
-					}
-					if got := counter.RoundTrips(); got != want[tt.name] {
-						t.Errorf("got %d round trips %v, want %d", got, counter.Commands(), want[tt.name])
-					}
-				})
-			}
+			runBudget(t, newFarm(), farmBudget, roundTripCounter(counter), want)
 		})
 	}
 }

@@ -89,15 +89,23 @@ func label(ua string) string {
 // without a live session.
 func whoami(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
+	if user, ok := loggedIn(w, s); ok {
+		writeJSON(w, http.StatusOK, userReply{user, expires(s)})
+	}
+}
+
+// loggedIn returns the user logged in to s, or answers 401 (or leaves the
+// store's failure to the middleware) and reports false.
+func loggedIn(w http.ResponseWriter, s *session.Session) (string, bool) {
 	user, err := s.User()
 	switch {
 	case err != nil:
-		return
+		return "", false // the middleware answers 503
 	case user == "":
 		writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
-	default:
-		writeJSON(w, http.StatusOK, userReply{user, expires(s)})
+		return "", false
 	}
+	return user, true
 }
 
 type device struct {
@@ -113,12 +121,8 @@ type device struct {
 func devices(m *session.Manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
-		user, err := s.User()
-		switch {
-		case err != nil:
-			return
-		case user == "":
-			writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
+		user, ok := loggedIn(w, s)
+		if !ok {
 			return
 		}
 		list, err := m.UserSessions(r.Context(), user)
@@ -139,12 +143,8 @@ func devices(m *session.Manager) http.HandlerFunc {
 func logoutOthers(m *session.Manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
-		user, err := s.User()
-		switch {
-		case err != nil:
-			return
-		case user == "":
-			writeError(w, http.StatusUnauthorized, "session_required", "log in first: POST /api/login")
+		user, ok := loggedIn(w, s)
+		if !ok {
 			return
 		}
 		n, err := m.DestroyUser(r.Context(), user, s)
