@@ -57,12 +57,12 @@ func newPostgres(db *sql.DB, q *queries, app string) *postgres {
 		claim:             q.sql(pgClaim),
 		reap:              q.sql(pgReap),
 		reserveLock:       q.sql(pgReserveLock),
-		reservePurge:      q.sql(pgReservePurge),
+		reservePurge:      q.sql(pgPurgeReservations),
 		reserve:           q.sql(pgReserve),
 		publish:           q.sql(pgPublish),
 		addCount:          q.sql(pgAddCount),
 		sweepSessions:     q.sql(pgSweepSessions),
-		sweepReservations: q.sql(pgSweepReservations),
+		sweepReservations: q.sql(pgPurgeReservations),
 		sweepEvents:       q.sql(pgSweepEvents),
 	}}
 }
@@ -268,9 +268,10 @@ SELECT count(*) FROM d`
 SELECT coalesce(sum(n), 0) FROM (
 	SELECT n FROM {C} WHERE app = $1 ORDER BY shard FOR UPDATE) l`
 
-	// pgReservePurge deletes lapsed reservations and subtracts them; the
-	// transaction holds every count already.
-	pgReservePurge = `/* sqlstore: reserve purge */
+	// pgPurgeReservations deletes lapsed reservations and subtracts them
+	// from the count: for Reserve, whose transaction holds every count
+	// already, and for the sweep.
+	pgPurgeReservations = `/* sqlstore: purge reservations */
 WITH d AS (
 	DELETE FROM {R} WHERE app = $1 AND id IN (
 		SELECT id FROM {R} WHERE app = $1 AND until <= $2
@@ -311,17 +312,6 @@ WITH d AS (
 n AS (
 	UPDATE {C} SET n = n - (SELECT count(*) FROM d WHERE counted)
 	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d WHERE counted))
-SELECT count(*) FROM d`
-
-	pgSweepReservations = `/* sqlstore: sweep reservations */
-WITH d AS (
-	DELETE FROM {R} WHERE app = $1 AND id IN (
-		SELECT id FROM {R} WHERE app = $1 AND until <= $2
-		LIMIT $3 FOR UPDATE SKIP LOCKED)
-	RETURNING 1),
-n AS (
-	UPDATE {C} SET n = n - (SELECT count(*) FROM d)
-	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d))
 SELECT count(*) FROM d`
 
 	pgSweepEvents = `/* sqlstore: sweep events */

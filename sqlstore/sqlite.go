@@ -70,13 +70,13 @@ func newSQLite(db *sql.DB, q *queries, app string) *sqlite {
 		reap:               q.sql(liteReap),
 		reapValues:         q.sql(liteReapValues),
 		reserveCount:       q.sql(liteReserveCount),
-		reservePurge:       q.sql(liteReservePurge),
+		reservePurge:       q.sql(litePurgeReservations),
 		reserve:            q.sql(liteReserve),
 		publish:            q.sql(litePublish),
 		publishEvent:       q.sql(litePublishEvent),
 		addCount:           q.sql(liteAddCount),
 		sweepSessions:      q.sql(liteSweepSessions),
-		sweepReservations:  q.sql(liteSweepReservations),
+		sweepReservations:  q.sql(litePurgeReservations),
 		sweepEvents:        q.sql(liteSweepEvents),
 	}}
 }
@@ -157,7 +157,9 @@ DELETE FROM {V} WHERE app = $1 AND id IN (SELECT value FROM json_each($2))`
 	liteReserveCount = `/* sqlstore: reserve count */
 SELECT coalesce(sum(n), 0) FROM {C} WHERE app = $1`
 
-	liteReservePurge = `/* sqlstore: reserve purge */
+	// litePurgeReservations deletes lapsed reservations: for Reserve and
+	// for the sweep.
+	litePurgeReservations = `/* sqlstore: purge reservations */
 DELETE FROM {R} WHERE app = $1 AND id IN (
 	SELECT id FROM {R} WHERE app = $1 AND until <= $2 LIMIT $3)
 RETURNING id`
@@ -179,11 +181,6 @@ DELETE FROM {T} WHERE app = $1 AND id IN (
 	SELECT id FROM {T} WHERE app = $1 AND expires <= $2
 	ORDER BY expires LIMIT $3)
 RETURNING id, counted`
-
-	liteSweepReservations = `/* sqlstore: sweep reservations */
-DELETE FROM {R} WHERE app = $1 AND id IN (
-	SELECT id FROM {R} WHERE app = $1 AND until <= $2 LIMIT $3)
-RETURNING id`
 
 	liteSweepEvents = `/* sqlstore: sweep events */
 DELETE FROM {E} WHERE app = $1 AND seq IN (
