@@ -290,7 +290,7 @@ func TestCapabilityStatements(t *testing.T) {
 						t.Errorf("Reserve: got %v, %v, want false, nil", ok, err)
 					}
 					return nil
-				}, costs("begin reserve_lock reserve_purge commit", "begin reserve count reserve_count reserve_purge rollback")},
+				}, costs("begin reserve_lock purge_reservations commit", "begin reserve count reserve_count purge_reservations rollback")},
 				{"publish is one statement", func() error {
 					return s.Publish(ctx, store.Event{Kind: store.Destroyed, ID: "x", Reason: "logout"})
 				}, costs("publish", "begin publish publish_event commit")},
