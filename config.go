@@ -182,6 +182,12 @@ type CookieConfig struct {
 	// AllowScripts leaves out HttpOnly, letting page scripts read the
 	// cookie. Default: false (HttpOnly).
 	AllowScripts bool
+	// Partitioned adds the Partitioned attribute (CHIPS), for an
+	// application embedded in other sites' iframes: browsers that block
+	// third-party cookies keep a partitioned one, in a jar of its own per
+	// top-level site. It needs Secure (New refuses it otherwise) and usually
+	// SameSite None. Default: false.
+	Partitioned bool
 }
 
 // Transport says where tokens are read from and written to.
@@ -284,6 +290,9 @@ func (cfg Config) withDefaults() (Config, error) {
 			return cfg, errors.New("session: a __Host- cookie must have Path \"/\" and no Domain")
 		}
 		cfg.Cookie.Secure = true
+	}
+	if cfg.Cookie.Partitioned && !cfg.Cookie.Secure && cfg.Transport != TransportHeader {
+		return cfg, errors.New("session: Config.Cookie.Partitioned needs Cookie.Secure: true: browsers accept partitioned cookies only when Secure")
 	}
 	if cfg.Cookie.SameSite == http.SameSiteNoneMode && !cfg.Cookie.Secure && cfg.Transport != TransportHeader {
 		// Secure only on TLS requests would send it without Secure behind a

@@ -66,3 +66,16 @@ func TestNewRefusesSameSiteNoneWithoutSecure(t *testing.T) {
 		}
 	}
 }
+
+func TestNewRefusesPartitionedWithoutSecure(t *testing.T) {
+	newManager := func(cc session.CookieConfig) error {
+		_, err := session.New(session.Config{Store: failingStore{errDown}, Keys: []session.Key{testKey}, Cookie: cc})
+		return err
+	}
+	if err := newManager(session.CookieConfig{Partitioned: true}); err == nil || !strings.Contains(err.Error(), "Secure") {
+		t.Errorf("Partitioned without Secure: got error %v, want one that says to set Secure", err)
+	}
+	if err := newManager(session.CookieConfig{Partitioned: true, Secure: true, SameSite: http.SameSiteNoneMode}); err != nil {
+		t.Errorf("Partitioned with Secure: got error %v, want nil", err)
+	}
+}

@@ -129,9 +129,10 @@ func nextCookie(line, name string) (value, rest string, ok bool) {
 
 // cookieAttributes returns the attributes every session cookie carries, as
 // they follow the value in Set-Cookie, after checking them with net/http's
-// own rules. Secure is added per request.
+// own rules. Without CookieConfig.Secure, Secure is added per request.
 func cookieAttributes(name string, cc CookieConfig) (string, error) {
-	c := http.Cookie{Name: name, Value: "x", Path: cc.Path, Domain: cc.Domain, SameSite: cc.SameSite, HttpOnly: !cc.AllowScripts}
+	c := http.Cookie{Name: name, Value: "x", Path: cc.Path, Domain: cc.Domain, SameSite: cc.SameSite, HttpOnly: !cc.AllowScripts,
+		Secure: cc.Secure, Partitioned: cc.Partitioned}
 	if err := c.Valid(); err != nil {
 		return "", fmt.Errorf("session: Config.Cookie: %w", err)
 	}
@@ -157,7 +158,7 @@ func (m *Manager) setCookie(h http.Header, r *http.Request, value string, expire
 		b = append(b, "; Max-Age="...)
 		b = strconv.AppendInt(b, int64((expires.Sub(now)+time.Second-1)/time.Second), 10)
 	}
-	if m.cfg.Cookie.Secure || r.TLS != nil {
+	if !m.cfg.Cookie.Secure && r.TLS != nil {
 		b = append(b, "; Secure"...)
 	}
 	h["Set-Cookie"] = append(h["Set-Cookie"], string(b))

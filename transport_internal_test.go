@@ -76,6 +76,7 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 		{},
 		{Prefix: "chat_", Domain: "example.com", Path: "/app", SameSite: http.SameSiteStrictMode, Secure: true},
 		{HostPrefix: true, AllowScripts: true, SameSite: http.SameSiteNoneMode},
+		{Secure: true, SameSite: http.SameSiteNoneMode, Partitioned: true},
 	} {
 		st := memstore.New(memstore.Config{})
 		defer st.Close()
@@ -91,7 +92,8 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := &http.Cookie{Name: m.cookieName, Value: "tok-en_=", Path: m.cfg.Cookie.Path, Domain: cc.Domain,
-				Secure: m.cfg.Cookie.Secure, HttpOnly: !cc.AllowScripts, SameSite: m.cfg.Cookie.SameSite, MaxAge: 1201, Expires: expires.Truncate(time.Second)}
+				Secure: m.cfg.Cookie.Secure, HttpOnly: !cc.AllowScripts, SameSite: m.cfg.Cookie.SameSite, Partitioned: cc.Partitioned,
+				MaxAge: 1201, Expires: expires.Truncate(time.Second)}
 			if expires.IsZero() {
 				want.MaxAge, want.Expires = -1, time.Unix(1, 0).UTC()
 			}

@@ -388,3 +388,25 @@ func TestAPlantedDeadCookieDoesNotLogTheUserOut(t *testing.T) {
 		t.Errorf("got Set-Cookie %q, want none: the user's cookie must not be deleted", sc)
 	}
 }
+
+func TestPartitionedCookie(t *testing.T) {
+	e := newEnv(t, session.Config{Cookie: session.CookieConfig{Partitioned: true, Secure: true, SameSite: http.SameSiteNoneMode}})
+	w := e.client().do(http.MethodGet, "/set?k=a&v=1")
+	ck := cookieOf(w, e.m.CookieName())
+	if ck == nil || !ck.Partitioned || !ck.Secure || strings.Count(w.Header().Get("Set-Cookie"), "Secure") != 1 {
+		t.Fatalf("got Set-Cookie %q, want one Secure, Partitioned cookie", w.Header().Get("Set-Cookie"))
+	}
+}
+
+func TestSecureOnTLSOnly(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	r := httptest.NewRequest(http.MethodGet, "https://example.com/set?k=a&v=1", nil)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if ck := cookieOf(w, e.m.CookieName()); ck == nil || !ck.Secure {
+		t.Fatalf("a TLS request got %q, want a Secure cookie", w.Header().Get("Set-Cookie"))
+	}
+	if ck := cookieOf(e.client().do(http.MethodGet, "/set?k=a&v=1"), e.m.CookieName()); ck == nil || ck.Secure {
+		t.Fatal("a plain HTTP request got a Secure cookie, which the browser would drop")
+	}
+}
