@@ -264,6 +264,10 @@ func (s *Session) touch(now time.Time) error {
 		return err
 	})
 	if err != nil {
+		if s.m.cfg.StoreDown == ProceedAnonymous {
+			s.goAnonymous(storeError("touch", err)) // a renewal missed: the session may expire a little early
+			return nil
+		}
 		return storeError("touch", err)
 	}
 	if !found {

@@ -466,3 +466,71 @@ func TestBeforeHeadersALogoutAfterAFailedReadStillEndsTheSession(t *testing.T) {
 		t.Fatalf("answered %d and the destroyed session is still stored: the logout was never sent to the store", c.last.Code)
 	}
 }
+
+func TestProceedAnonymous(t *testing.T) {
+	var reported []error
+	e := newEnv(t, session.Config{StoreDown: session.ProceedAnonymous, OnError: func(r *http.Request, err error) { reported = append(reported, err) }})
+	c := e.client()
+	c.get("/set?k=user&v=1")
+	token := c.token
+	inner := e.store.Store
+	e.store.Store = failingStore{errDown}
+	down := func(t *testing.T) {
+		t.Helper()
+		reported = nil
+		e.store.Calls()
+	}
+
+	t.Run("a read finds nothing and the request goes on as new", func(t *testing.T) {
+		down(t)
+		if w := c.do(http.MethodGet, "/get?k=user"); w.Code != http.StatusNotFound || len(w.Header().Values("Set-Cookie")) != 0 {
+			t.Fatalf("got %d %q and Set-Cookie %q, want 404 absent and no cookie", w.Code, w.Body, w.Header().Values("Set-Cookie"))
+		}
+		if got := c.get("/isnew"); got != "true" {
+			t.Fatalf("IsNew: got %s, want true", got)
+		}
+		if len(reported) == 0 || !errors.Is(reported[0], session.ErrStore) {
+			t.Fatalf("OnError got %v, want the load failure", reported)
+		}
+	})
+	t.Run("a write after the failed read is refused and reported, and nothing is written", func(t *testing.T) {
+		down(t)
+		w := c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			_, _, _ = session.Get[int](s, "user")
+			if err := s.Set("user", 2); !errors.Is(err, session.ErrStore) {
+				t.Errorf("Set: got %v, want an error wrapping ErrStore", err)
+			}
+			if err := s.Login("mallory", ""); !errors.Is(err, session.ErrStore) {
+				t.Errorf("Login: got %v, want an error wrapping ErrStore", err)
+			}
+		})
+		if w.Code != http.StatusOK || len(w.Header().Values("Set-Cookie")) != 0 {
+			t.Fatalf("got %d and Set-Cookie %q, want 200 and the cookie left alone", w.Code, w.Header().Values("Set-Cookie"))
+		}
+		for _, call := range e.store.Calls() {
+			if call != "Load" {
+				t.Fatalf("the store got %s, want nothing but the failed load", call)
+			}
+		}
+		if len(reported) != 3 {
+			t.Fatalf("OnError got %d reports, want the load failure and the two refusals", len(reported))
+		}
+	})
+	t.Run("once the store is back the session is there as it was", func(t *testing.T) {
+		e.store.Store = inner
+		if c.token != token {
+			t.Fatal("the client's token changed while the store was down")
+		}
+		if got := c.get("/get?k=user"); got != "1" {
+			t.Fatalf("got user=%s, want 1", got)
+		}
+	})
+	t.Run("by default the request fails closed with 503", func(t *testing.T) {
+		e := newEnv(t, session.Config{Store: failingStore{errDown}})
+		tokenClient := &client{e: e, token: token}
+		if w := tokenClient.do(http.MethodGet, "/get?k=user"); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("got %d, want 503", w.Code)
+		}
+	})
+}

@@ -152,6 +152,10 @@ type Config struct {
 	// EvictOldest.
 	UserLimit UserLimit
 
+	// StoreDown says what a request does when its session cannot be
+	// loaded because the store failed. Default: FailClosed.
+	StoreDown StoreDown
+
 	// Now is the clock. Default: time.Now. Tests inject a fake one.
 	Now func() time.Time
 }
@@ -206,6 +210,25 @@ const (
 	TransportCookie
 	// TransportHeader uses the Session-Id header only: no cookies.
 	TransportHeader
+)
+
+// StoreDown says what a request does when its session cannot be loaded
+// (Config.StoreDown).
+type StoreDown int
+
+const (
+	// FailClosed answers the request with the ErrorHandler's 503: nothing
+	// runs without its session.
+	FailClosed StoreDown = iota
+	// ProceedAnonymous lets the request go on as one without a session:
+	// IsNew reports true and reads find nothing. Its changes are refused
+	// (Set, Renew and Login return an error wrapping ErrStore; every
+	// refused change goes to OnError), nothing is written, and the
+	// client's token is left as it is for when the store is back, so that
+	// nothing of this request can ever reach another session. A Destroy is
+	// still carried out, or answered with 503 if the store cannot. For
+	// pages that read the session only to personalise them.
+	ProceedAnonymous
 )
 
 // UserLimit says what a login beyond Config.MaxUserSessions does.
@@ -304,6 +327,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.UserLimit < EvictOldest || cfg.UserLimit > RefuseLogin {
 		return cfg, fmt.Errorf("session: unknown UserLimit %d", cfg.UserLimit)
+	}
+	if cfg.StoreDown < FailClosed || cfg.StoreDown > ProceedAnonymous {
+		return cfg, fmt.Errorf("session: unknown StoreDown %d", cfg.StoreDown)
 	}
 	setDefault(&cfg.ReapInterval, defaultReapInterval)
 	setDefault(&cfg.ReapLease, defaultReapLease)

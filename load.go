@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -35,6 +36,10 @@ func (s *Session) load() error {
 		return err
 	})
 	if err != nil {
+		if s.m.cfg.StoreDown == ProceedAnonymous {
+			s.goAnonymous(storeError("load", err))
+			return nil
+		}
 		s.err = storeError("load", err)
 		return s.err
 	}
@@ -54,4 +59,27 @@ func (s *Session) load() error {
 	s.change.applyTo(values)
 	s.loaded, s.values = true, values
 	return nil
+}
+
+// goAnonymous turns the handle into a session-less one for the rest of the
+// request, after its load failed (Config.StoreDown ProceedAnonymous): the
+// changes recorded so far are refused, and the client's token is left
+// alone. s.mu must be held.
+func (s *Session) goAnonymous(err error) {
+	s.down = err
+	s.m.cfg.OnError(s.hookRequest(), err)
+	if !s.change.empty() || s.state == stateRenewed {
+		s.refuse("the changes made before the load")
+	}
+	s.state, s.id, s.from, s.login = stateNone, "", "", ""
+	s.loaded, s.values = true, make(map[string][]byte)
+	s.change.reset()
+}
+
+// refuse reports a change a session-less request cannot make, and returns
+// the error its method returns. s.mu must be held.
+func (s *Session) refuse(what string) error {
+	err := fmt.Errorf("%w: the store is down and the request runs without its session: %s not saved", ErrStore, what)
+	s.m.cfg.OnError(s.hookRequest(), err)
+	return err
 }

@@ -40,6 +40,9 @@ func (s *Session) Login(user, label string) error {
 	if s.committed {
 		return ErrHeadersSent
 	}
+	if s.down != nil {
+		return s.refuse("Login")
+	}
 	s.renew()
 	if s.state == stateNone {
 		s.state, s.id, s.created = stateNew, newID(), s.m.cfg.Now()

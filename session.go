@@ -48,6 +48,7 @@ type Session struct {
 	login   string            // the user Login recorded, for Config.MaxUserSessions
 	drop    []dropped         // stored sessions to end at the commit
 	err     error             // first store error: the response becomes the ErrorHandler's
+	down    error             // with ProceedAnonymous, the load failure the request goes on without
 	readErr error             // first value that could not be decoded
 
 	moveUnsure  bool   // a renewal's store call timed out: it may yet happen
@@ -109,7 +110,7 @@ func (s *Session) IsNew() (bool, error) {
 	if err := s.load(); err != nil {
 		return false, err
 	}
-	return s.tok != tokenValid, nil
+	return s.tok != tokenValid || s.down != nil, nil
 }
 
 // ExpiresAt returns when the session expires if no further request comes, or
@@ -208,6 +209,9 @@ func (s *Session) Set(key string, v any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.refuse(fmt.Sprintf("Set(%q)", key))
+	}
 	if s.loaded {
 		if _, exists := s.values[key]; !exists && len(s.values) >= s.m.cfg.MaxKeys {
 			return s.m.tooManyKeys()
@@ -234,6 +238,10 @@ func (s *Session) Delete(key string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		_ = s.refuse(fmt.Sprintf("Delete(%q)", key))
+		return
+	}
 	if s.loaded {
 		delete(s.values, key)
 	}
@@ -247,6 +255,10 @@ func (s *Session) Clear() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		_ = s.refuse("Clear")
+		return
+	}
 	if s.loaded {
 		clear(s.values)
 	}
@@ -313,6 +325,9 @@ func (s *Session) Renew() error {
 	defer s.mu.Unlock()
 	if s.committed {
 		return ErrHeadersSent
+	}
+	if s.down != nil {
+		return s.refuse("Renew")
 	}
 	s.renew()
 	return nil

@@ -216,6 +216,10 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	}
 
 	switch {
+	case s.down != nil:
+		// The request ran without its session (Config.StoreDown): the
+		// token says nothing about it, and stays for when the store is
+		// back.
 	case s.state != stateStored:
 		// No session: say so only about a token that was sent.
 		switch {
