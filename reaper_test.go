@@ -5,12 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/fakeclock"
+	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/memstore"
+	"github.com/seed58a3dad2/session/redisstore"
+	"github.com/seed58a3dad2/session/store"
 )
 
 // expiries records what OnExpired saw, and can be told to fail.
@@ -163,4 +167,99 @@ func TestOnExpired(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReaperExpiryRacingATouch: a request that read the clock an instant
+// before its session's expiry reaches the store after a reaper has claimed
+// the session (on memstore it waited on the shard's lock, which the claim
+// held; on Redis its script was on the wire). The session must end one way
+// or the other: either the touch loses (the session is gone and OnExpired
+// reports it), or the touch wins (the session lives on and OnExpired does
+// not fire). Here it is both: OnExpired gets the values while the session
+// keeps serving; on Redis the stale claim hands the live session out again
+// every ReapLease; and when it expires for real OnExpired fires again.
+func TestReaperExpiryRacingATouch(t *testing.T) {
+	t.Run("memstore", func(t *testing.T) {
+		testExpiryRacingATouch(t, func(t *testing.T, now func() time.Time) store.Store {
+			mem := memstore.New(memstore.Config{Now: now})
+			t.Cleanup(func() { mem.Close() })
+			return mem
+		})
+	})
+	t.Run("redisstore", func(t *testing.T) {
+		c := redistest.Client(t)
+		prefix := redistest.Prefix(t)
+		testExpiryRacingATouch(t, func(t *testing.T, now func() time.Time) store.Store {
+			return redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: now})
+		})
+	})
+}
+
+func testExpiryRacingATouch(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.Store) {
+	clock := fakeclock.New()
+	var (
+		armed   atomic.Bool
+		m       *session.Manager
+		claimed = make(chan struct{})
+		release = make(chan struct{})
+		reaped  = make(chan struct{})
+		fired   atomic.Int32
+	)
+	// The store reads its clock, then reaches its data: arm makes a reaper
+	// claim the session in between.
+	storeNow := func() time.Time {
+		if !armed.CompareAndSwap(true, false) {
+			return clock.Now()
+		}
+		before := clock.Now() // the request's instant: just before the expiry
+		clock.Advance(time.Millisecond)
+		go func() {
+			defer close(reaped)
+			if _, err := m.Reap(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+		<-claimed
+		return before
+	}
+	e := newEnv(t, session.Config{
+		Store:       newStore(t, storeNow),
+		Now:         clock.Now,
+		IdleTimeout: 20 * time.Minute,
+		ReapLease:   time.Minute,
+		OnExpired: func(ctx context.Context, x session.Expiry) error {
+			if fired.Add(1) == 1 {
+				close(claimed)
+				<-release
+			}
+			return nil
+		},
+	})
+	m = e.m
+	c := e.client()
+	c.get("/set?k=cart&v=3")
+	clock.Advance(20*time.Minute - time.Millisecond)
+
+	armed.Store(true)
+	got := c.get("/get?k=cart") // a read with a touch due
+	close(release)
+	<-reaped
+	if n := fired.Load(); got == "3" && n > 0 {
+		t.Errorf("the request kept the session alive (read cart=%s) and OnExpired reported it expired %d time(s): want one or the other", got, n)
+	}
+
+	clock.Advance(2 * time.Minute) // past the claim's lease, long before the session's new expiry
+	if _, err := m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := fired.Load(); n > 1 {
+		t.Errorf("OnExpired fired %d times while the session was live (its claim's lease ran out), want at most once", n)
+	}
+	clock.Advance(21 * time.Minute)
+	if _, err := m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := fired.Load(); n != 1 {
+		t.Errorf("OnExpired fired %d times for one session, want exactly once", n)
+	}
 }

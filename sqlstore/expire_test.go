@@ -343,3 +343,52 @@ func rows(t *testing.T, db *sql.DB, table string) int {
 	}
 	return n
 }
+
+// TestClaimRacingATouch: a request reads the clock an instant before its
+// session's expiry, and its touch reaches the database just after another
+// server's reaper claimed the session (and handed its values to
+// OnExpired). The session must end one way or the other: a claimed session
+// is not brought back by a touch, or a touched one is not claimed. Here the
+// touch keeps the claimed session alive, and once it expires for real it is
+// claimed a second time: OnExpired fires twice for one session, once while
+// it was live.
+func TestClaimRacingATouch(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		clock := fakeclock.New()
+		var (
+			armed  bool
+			s      *sqlstore.Store
+			claims []store.Record
+		)
+		now := func() time.Time {
+			if !armed {
+				return clock.Now()
+			}
+			armed = false
+			before := clock.Now() // the request's instant: just before the expiry
+			clock.Advance(time.Millisecond)
+			claims = append(claims, claim(t, s, 10)...) // another server's reaper, meanwhile
+			return before
+		}
+		s = newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: now})
+		mustCreate(t, s, "s1", kv("cart", "3"), 20*time.Minute)
+		clock.Advance(20*time.Minute - time.Millisecond)
+
+		armed = true
+		found, err := s.Touch(t.Context(), "s1", 20*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found && len(claims) > 0 {
+			t.Errorf("the touch kept session s1 alive after a claim handed it out (%v): want one or the other", recordIDs(claims))
+		}
+		if err := s.Reap(t.Context(), recordIDs(claims)...); err != nil { // the hook returned nil
+			t.Fatal(err)
+		}
+		clock.Advance(21 * time.Minute)
+		claims = append(claims, claim(t, s, 10)...)
+		if len(claims) != 1 {
+			t.Errorf("session s1 was handed out %d times (%v), want once", len(claims), recordIDs(claims))
+		}
+	})
+}
