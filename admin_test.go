@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/fakeclock"
+	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/store"
 )
 
@@ -116,5 +118,50 @@ func TestAdministrationNeedsAnIndex(t *testing.T) {
 	e.m.Close()
 	if _, err := e.m.Count(t.Context()); !errors.Is(err, session.ErrClosed) {
 		t.Fatalf("Count after Close: got %v, want ErrClosed", err)
+	}
+}
+
+// afterUserSessions is a memstore that runs hook once, right after a
+// UserSessions call has read the index: another request that comes in
+// between the listing and the removals of DestroyUser.
+type afterUserSessions struct {
+	*memstore.Store
+	hook func()
+}
+
+func (a *afterUserSessions) UserSessions(ctx context.Context, user string) ([]store.Info, error) {
+	infos, err := a.Store.UserSessions(ctx, user)
+	if hook := a.hook; hook != nil {
+		a.hook = nil
+		hook()
+	}
+	return infos, err
+}
+
+// TestDestroyUserRacingARenew: "log out everywhere" (after a password
+// change, say) while one of the user's devices renews its session ID
+// (Renew at a privilege change). The device's session was live before
+// DestroyUser and is live after it: it must be ended. DestroyUser lists
+// the old ID, the renewal moves the session to a new one, and the removal
+// of the old ID finds nothing: the device stays logged in.
+func TestDestroyUserRacingARenew(t *testing.T) {
+	clock := fakeclock.New()
+	mem := memstore.New(memstore.Config{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	st := &afterUserSessions{Store: mem}
+	e := newEnv(t, session.Config{Store: st, Now: clock.Now})
+	phone := e.client()
+	phone.get("/login?u=ann")
+	st.hook = func() { phone.get("/renew") }
+
+	n, err := e.m.DestroyUser(t.Context(), "ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := phone.get("/user"); got == "ann" {
+		t.Errorf("after DestroyUser (which ended %d sessions) the phone is still logged in as %q, want logged out", n, got)
+	}
+	if list, _ := e.m.UserSessions(t.Context(), "ann"); len(list) != 0 {
+		t.Errorf("after DestroyUser ann still has %d session(s), want none", len(list))
 	}
 }
