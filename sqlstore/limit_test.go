@@ -1,12 +1,19 @@
 package sqlstore_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/sqlstore"
 	"github.com/seed58a3dad2/session/store"
@@ -170,5 +177,51 @@ func TestLimiter(t *testing.T) {
 				t.Errorf("Count: got %d, %v, want %d", n, err, max)
 			}
 		})
+	})
+}
+
+// answerLost is a Store whose first Reserve is carried out but answers an
+// error, as a connection that drops after the commit does.
+type answerLost struct {
+	*sqlstore.Store
+	lost atomic.Bool
+}
+
+func (a *answerLost) Reserve(ctx context.Context, id string, max int) (bool, error) {
+	ok, err := a.Store.Reserve(ctx, id, max)
+	if err == nil && a.lost.CompareAndSwap(false, true) {
+		return false, errors.New("connection reset after the commit")
+	}
+	return ok, err
+}
+
+// TestReserveRetried: with MaxSessions and an OnStoreError that asks for a
+// retry, a Reserve whose answer was lost is made again. The ID is counted
+// already, so the second try must succeed (as it does on Redis, memstore
+// and SQLite): the request's new session is within the limit.
+func TestReserveRetried(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		clock := fakeclock.New()
+		st := &answerLost{Store: newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now})}
+		m, err := session.New(session.Config{
+			Store:        st,
+			Keys:         []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}},
+			Now:          clock.Now,
+			MaxSessions:  1,
+			ReapInterval: -1,
+			OnStoreError: func(r *http.Request, id string, err error) bool { return true },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Close() })
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = session.FromContext(r.Context()).Set("cart", 1)
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", nil))
+		if w.Code != http.StatusOK {
+			t.Errorf("the first session of the application, its Reserve retried: got %d %s, want 200", w.Code, strings.TrimSpace(w.Body.String()))
+		}
 	})
 }
