@@ -364,3 +364,40 @@ func TestExampleFarmRoutes(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestExampleLogLineOfAHostileUser: each destroy logs one line in the
+// format operators' scripts read. A user name is whatever the client sent
+// at login, so a name holding a newline must not become a second, forged
+// line (here: an administrator's destroy of ann's session).
+func TestExampleLogLineOfAHostileUser(t *testing.T) {
+	st := memstore.New(memstore.Config{})
+	t.Cleanup(func() { st.Close() })
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	logger := log.New(writerFunc(func(p []byte) (int, error) {
+		logsMu.Lock()
+		defer logsMu.Unlock()
+		return logs.Write(p)
+	}), "", 0)
+	m, err := newManager(st, "shop", session.Config{Keys: []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}, ReapInterval: -1}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	srv := httptest.NewServer(newRouter(m, ""))
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &apiClient{t: t, base: srv.URL, http: &http.Client{Jar: jar}}
+
+	user := "mallory reason=logout\nsession destroyed app=shop user=ann reason=admin"
+	b, _ := json.Marshal(map[string]string{"user": user})
+	c.call("POST", "/api/login", string(b))
+	c.call("POST", "/api/logout", "")
+
+	logsMu.Lock()
+	defer logsMu.Unlock()
+	lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+	if len(lines) != 1 {
+		t.Errorf("one logout logged %d lines, want 1:\n%s", len(lines), logs.String())
+	}
+}
