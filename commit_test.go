@@ -534,3 +534,25 @@ func TestProceedAnonymous(t *testing.T) {
 		}
 	})
 }
+
+// TestOnCreatedMayDestroy: OnCreated gets the Session and may use it; one
+// that decides against the session (a crawler, say) and calls Destroy must
+// leave nothing stored, and answer the request as usual. Instead the
+// commit stores a session under the empty ID, and every later request that
+// OnCreated destroys collides with it: 503.
+func TestOnCreatedMayDestroy(t *testing.T) {
+	e := newEnv(t, session.Config{OnCreated: func(ctx context.Context, s *session.Session) error {
+		if crawler, _, _ := session.Get[bool](s, "crawler"); crawler {
+			s.Destroy()
+		}
+		return nil
+	}})
+	for i := range 2 {
+		if w := e.client().do(http.MethodPost, "/set?k=crawler&v=true"); w.Code != http.StatusOK {
+			t.Errorf("crawler %d: got %d %s, want 200", i+1, w.Code, strings.TrimSpace(w.Body.String()))
+		}
+	}
+	if n, _ := e.m.Count(t.Context()); n != 0 {
+		t.Errorf("after OnCreated destroyed the new sessions the store holds %d session(s), want none", n)
+	}
+}
