@@ -117,6 +117,7 @@ func testCapabilities(t *testing.T, open farmOpener) {
 		{"an expired session is gone for every call, though it is kept for its claimer", testExpiredGone},
 		{"expired sessions are claimed once per lease, with their values, and reaped for good", testClaim},
 		{"a session expired past the retention is handed out once without values", testClaimPastRetention},
+		{"a logged-in session reaped past the retention leaves nothing in its user's set", testUserPastRetention},
 		{"servers that claim at once hand each expiry to one of them", testClaimConcurrent},
 		{"reserve counts exactly under concurrency, and ends, moves and reaps free their place", testReserve},
 		{"a reservation never stored stops counting after the grace period", testReserveUnused},
@@ -851,6 +852,32 @@ func testClaimPastRetention(t *testing.T, f *farm) {
 		if exists(t, f.c, s.shardKey(shard(id), name)) {
 			t.Errorf("EXISTS %s: got 1, want 0", s.shardKey(shard(id), name))
 		}
+	}
+}
+
+// testUserPastRetention: the per-user index must not grow with sessions
+// that are gone (issue 9: "entries go away with their session; memory stays
+// bounded under churn"). A session whose expiry is reaped after its hash
+// has gone (the farm was down longer than the retention) is handed out
+// without values, and its user is unknown then: its entry stays in the
+// user's set, which has no time to live, for good unless that user's
+// sessions are read again, which for a user who never comes back is never.
+func testUserPastRetention(t *testing.T, f *farm) {
+	ctx := t.Context()
+	s := f.store(Config{Retention: 30 * time.Minute})
+	id := idIn(31)
+	mustCreate(t, s, id, vals(store.UserKey, "ann", "a", "1"), time.Hour)
+	f.advance(time.Hour + 31*time.Minute)
+	recs, err := s.ClaimExpired(ctx, 10, time.Minute)
+	if err != nil || len(recs) != 1 || recs[0].Values != nil {
+		t.Fatalf("ClaimExpired: got %+v, %v, want %s without values", recs, err, id)
+	}
+	if err := s.Reap(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if exists(t, f.c, s.userKey("ann")) {
+		n, _ := f.c.ZCard(ctx, s.userKey("ann")).Result()
+		t.Errorf("EXISTS %s after ann's only session was reaped: got 1 (%d entries), want 0", s.userKey("ann"), n)
 	}
 }
 
