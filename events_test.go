@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/memstore"
+	"github.com/seed58a3dad2/session/store"
 )
 
 func TestSubscribe(t *testing.T) {
@@ -98,4 +100,55 @@ func TestOnDestroyed(t *testing.T) {
 			t.Fatalf("after the logout got %s, want absent", got)
 		}
 	})
+}
+
+// removeAnswerLost is a memstore whose first Remove is carried out but
+// answers an error, as a connection that drops after Redis ran the command
+// does.
+type removeAnswerLost struct {
+	*memstore.Store
+	lost bool
+}
+
+func (r *removeAnswerLost) Remove(ctx context.Context, id string) (store.Info, bool, error) {
+	info, found, err := r.Store.Remove(ctx, id)
+	if err == nil && !r.lost {
+		r.lost = true
+		return store.Info{}, false, errors.New("connection reset after the command")
+	}
+	return info, found, err
+}
+
+// TestOnDestroyedAfterARetriedLogout: with OnStoreError asking for a
+// retry, a logout whose first Remove ended the session but lost its answer
+// is tried again, finds nothing, and answers 204. The session was ended on
+// purpose, once: OnDestroyed must fire, and the farm hear of it (to close
+// its websockets). Neither happens.
+func TestOnDestroyedAfterARetriedLogout(t *testing.T) {
+	clock := fakeclock.New()
+	mem := memstore.New(memstore.Config{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	st := &removeAnswerLost{Store: mem, lost: true}
+	var ended []session.Ended
+	e := newEnv(t, session.Config{
+		Store:        st,
+		Now:          clock.Now,
+		OnStoreError: func(*http.Request, string, error) bool { return true },
+		OnDestroyed: func(ctx context.Context, x session.Ended) error {
+			ended = append(ended, x)
+			return nil
+		},
+	})
+	c := e.client()
+	c.get("/login?u=ann")
+	st.lost = false
+	if w := c.do(http.MethodPost, "/close"); w.Code != http.StatusNoContent {
+		t.Fatalf("logout: got %d, want 204", w.Code)
+	}
+	if got := c.get("/user"); got != "" {
+		t.Fatalf("after the logout the session still has user %q", got)
+	}
+	if len(ended) != 1 || ended[0].User != "ann" || ended[0].Reason != session.ReasonLogout {
+		t.Errorf("OnDestroyed got %+v, want ann's logout once", ended)
+	}
 }
