@@ -189,6 +189,15 @@ func TestStatements(t *testing.T) {
 					_, err := s.Move(ctx, "Amoving", "Amoved", store.Delta{}, hour, 0)
 					return err
 				}, costs("begin move commit", "begin consume_reservation move move_values commit")},
+				// The README's table: "Move (renew at login) | a
+				// transaction of 1 | 3 in a transaction, 5 with a change".
+				// The middleware's Renew asks with its MaxKeys (256 by
+				// default), not 0.
+				{"a renewal as the middleware asks for it, with MaxKeys and no change, is the same", func() error {
+					create("Ermoving", vals)
+					_, err := s.Move(ctx, "Ermoving", "Ermoved", store.Delta{}, hour, 256)
+					return err
+				}, costs("begin move commit", "begin consume_reservation move move_values commit")},
 				{"move with a change is a transaction of two", func() error {
 					create("Bmoving", vals)
 					_, err := s.Move(ctx, "Bmoving", "Bmoved", store.Delta{Set: vals}, hour, 256)
