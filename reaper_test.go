@@ -263,3 +263,62 @@ func testExpiryRacingATouch(t *testing.T, newStore func(t *testing.T, now func()
 		t.Errorf("OnExpired fired %d times for one session, want exactly once", n)
 	}
 }
+
+// TestReapLeaseCoversEachHook: ReapLease is "how long one server holds an
+// expired session while its OnExpired runs; if the hook has not returned
+// by then (the server died), another server gets it". A reaper claims 100
+// sessions at once and runs their hooks one after the other, so the lease
+// of the last ones runs out while the first hooks still run, and every
+// session of the batch stays claimed, not reaped, until the last hook
+// returns. With hooks of a second each (a call to another service), a
+// second server that reaps meanwhile gets the same sessions again: each
+// expiry fires on both servers, though no server died and no hook failed.
+func TestReapLeaseCoversEachHook(t *testing.T) {
+	clock := fakeclock.New()
+	mem := memstore.New(memstore.Config{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	var (
+		mu    sync.Mutex
+		fired = map[string]int{}
+		calls int
+		b     *env
+	)
+	count := func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fired[id]++
+	}
+	a := newEnv(t, session.Config{Store: mem, Now: clock.Now, ReapLease: time.Minute, OnExpired: func(ctx context.Context, x session.Expiry) error {
+		count(x.ID)
+		clock.Advance(time.Second) // the hook takes a second
+		calls++
+		if calls == 70 { // the other server's reaper runs its pass now
+			if _, err := b.m.Reap(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+		return nil
+	}})
+	b = newEnv(t, session.Config{Store: mem, Now: clock.Now, ReapLease: time.Minute, OnExpired: func(ctx context.Context, x session.Expiry) error {
+		count(x.ID)
+		return nil
+	}})
+	for range 100 {
+		a.client().get("/set?k=a&v=1")
+	}
+	clock.Advance(21 * time.Minute)
+	if _, err := a.m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	twice := 0
+	for _, n := range fired {
+		if n != 1 {
+			twice++
+		}
+	}
+	if len(fired) != 100 || twice > 0 {
+		t.Errorf("of %d expiries, %d fired more than once, want each exactly once: no server died, no hook failed", len(fired), twice)
+	}
+}
