@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"maps"
 	"slices"
 	"strings"
@@ -186,4 +187,42 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestBadInputLongKeys: the README says keys, values and users are stored
+// "byte for byte (NUL, non-UTF-8, 64 KiB)", and the middleware's
+// Config.MaxKeyLength has no upper bound. A key longer than PostgreSQL's
+// B-tree limit (about 2.7 KB for the primary key of <Table>_values) fails
+// the write there (SQLSTATE 54000, a 503), where SQLite, Redis and memstore
+// keep it.
+func TestBadInputLongKeys(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		s, _ := fresh(t, b)
+		for _, n := range []int{4 << 10, 64 << 10} {
+			key := noise(n)
+			if err := s.Create(t.Context(), "Along", map[string][]byte{key: []byte("v")}, time.Hour, 0); err != nil {
+				t.Errorf("Create with a key of %d bytes: got error %v, want nil", n, err)
+				continue
+			}
+			got, found, err := s.Load(t.Context(), "Along", 0)
+			if err != nil || !found || string(got[key]) != "v" {
+				t.Errorf("Load of the key of %d bytes: got %v, %v, want the value", n, found, err)
+			}
+			if _, err := s.Delete(t.Context(), "Along"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// noise returns n bytes that do not compress (a SHA-256 chain), as a key
+// of random bytes would be.
+func noise(n int) string {
+	var b []byte
+	sum := sha256.Sum256(nil)
+	for len(b) < n {
+		sum = sha256.Sum256(sum[:])
+		b = append(b, sum[:]...)
+	}
+	return string(b[:n])
 }
