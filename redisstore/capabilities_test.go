@@ -123,6 +123,7 @@ func testCapabilities(t *testing.T, open farmOpener) {
 		{"a reservation never stored stops counting after the grace period", testReserveUnused},
 		{"events reach the subscribers of the application only", testEvents},
 		{"sessions stored without the index join it at their next touch", testAdoption},
+		{"a logged-in session stored without the index joins its user's sessions at its next touch", testAdoptionUser},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.test(t, open(t))
@@ -1160,5 +1161,32 @@ func testAdoption(t *testing.T, f *farm) {
 	}
 	if _, found, err := s.Load(ctx, untouched, 0); err != nil || found {
 		t.Errorf("Load of the untouched session after its key expired: got %v, %v, want false, nil", found, err)
+	}
+}
+
+// testAdoptionUser: the README says "Switching Index on keeps existing
+// sessions; each joins the index at its next write or touch", and
+// UserSessions "never misses" a live session whose '@user' is the user
+// (store.Indexer). A session that was logged in before the switch joins
+// the expiry index and the listing at its next write, but never its
+// user's set: "log out everywhere" and MaxUserSessions miss it for as long
+// as it lives.
+func testAdoptionUser(t *testing.T, f *farm) {
+	ctx := t.Context()
+	plain := New(f.c, Config{Prefix: f.prefix})
+	id := idIn(3)
+	if err := plain.Create(ctx, id, vals("a", "1", store.UserKey, "ann"), time.Hour, 0); err != nil {
+		t.Fatalf("Create without the index: got error %v, want nil", err)
+	}
+	s := f.store(Config{})
+	if found, err := s.Update(ctx, id, store.Delta{Set: vals("b", "2")}, time.Hour, 0); err != nil || !found {
+		t.Fatalf("Update with the index: got %v, %v, want true, nil", found, err)
+	}
+	if _, err := s.Touch(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	wantCount(t, s, 1)
+	if got, err := s.UserSessions(ctx, "ann"); err != nil || len(got) != 1 {
+		t.Errorf("UserSessions(ann) of ann's live session, written and touched since the index was switched on: got %v, %v, want it", got, err)
 	}
 }
