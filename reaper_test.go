@@ -322,3 +322,64 @@ func TestReapLeaseCoversEachHook(t *testing.T) {
 		t.Errorf("of %d expiries, %d fired more than once, want each exactly once: no server died, no hook failed", len(fired), twice)
 	}
 }
+
+// TestReaperExpiryRacingALogout: as TestReaperExpiryRacingATouch, with a
+// logout. OnDestroyed fires "never for a timeout" and OnExpired "for
+// timeouts only": a session ends one way. A logout whose clock read came
+// just before the expiry, and whose delete reaches Redis just after a
+// reaper claimed the session, runs both.
+func TestReaperExpiryRacingALogout(t *testing.T) {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	clock := fakeclock.New()
+	var (
+		armed     atomic.Bool
+		m         *session.Manager
+		claimed   = make(chan struct{})
+		release   = make(chan struct{})
+		reaped    = make(chan struct{})
+		expired   atomic.Int32
+		destroyed atomic.Int32
+	)
+	storeNow := func() time.Time {
+		if !armed.CompareAndSwap(true, false) {
+			return clock.Now()
+		}
+		before := clock.Now()
+		clock.Advance(time.Millisecond)
+		go func() {
+			defer close(reaped)
+			if _, err := m.Reap(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+		<-claimed
+		return before
+	}
+	e := newEnv(t, session.Config{
+		Store:       redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: storeNow}),
+		Now:         clock.Now,
+		IdleTimeout: 20 * time.Minute,
+		OnExpired: func(ctx context.Context, x session.Expiry) error {
+			expired.Add(1)
+			close(claimed)
+			<-release
+			return nil
+		},
+		OnDestroyed: func(ctx context.Context, x session.Ended) error {
+			destroyed.Add(1)
+			return nil
+		},
+	})
+	m = e.m
+	cl := e.client()
+	cl.get("/set?k=cart&v=3")
+	clock.Advance(20*time.Minute - time.Millisecond)
+	armed.Store(true)
+	cl.do(http.MethodPost, "/close")
+	close(release)
+	<-reaped
+	if d, x := destroyed.Load(), expired.Load(); d+x != 1 {
+		t.Errorf("one session ended with %d OnDestroyed (logout) and %d OnExpired (timeout), want one of the two", d, x)
+	}
+}
