@@ -203,23 +203,37 @@ func (m *Manager) DestroyUser(ctx context.Context, user string, keep *Session) (
 	if err != nil {
 		return 0, err
 	}
-	infos, err := ix.UserSessions(ctx, user)
-	if err != nil {
-		return 0, fmt.Errorf("%w: user sessions: %w", ErrStore, err)
-	}
 	kept := keep.ids()
 	n := 0
-	for _, in := range infos {
-		if kept[in.ID] {
-			continue
-		}
-		found, err := m.remove(ctx, in.ID, ReasonLogoutEverywhere)
+	// A session that renews its ID while it is being removed is listed
+	// again under the new ID (the index gets it first): list until none is
+	// left, within a bound that only a session renewing without pause
+	// could reach.
+	for range destroyUserPasses {
+		infos, err := ix.UserSessions(ctx, user)
 		if err != nil {
-			return n, err
+			return n, fmt.Errorf("%w: user sessions: %w", ErrStore, err)
 		}
-		if found {
-			n++
+		left := 0
+		for _, in := range infos {
+			if kept[in.ID] {
+				continue
+			}
+			left++
+			found, err := m.remove(ctx, in.ID, ReasonLogoutEverywhere)
+			if err != nil {
+				return n, err
+			}
+			if found {
+				n++
+			}
+		}
+		if left == 0 {
+			return n, nil
 		}
 	}
-	return n, nil
+	return n, fmt.Errorf("session: DestroyUser: %q still had sessions after %d passes: they renew as fast as they are removed", user, destroyUserPasses)
 }
+
+// destroyUserPasses bounds DestroyUser's passes over a user's sessions.
+const destroyUserPasses = 8

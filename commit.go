@@ -97,12 +97,26 @@ func (s *Session) create(now time.Time) error {
 		s.reset()
 		return nil
 	}
-	s.runOnCreated()
 	if err := s.checkUserLimit(now); err != nil {
 		return err
 	}
 	if err := s.reserve(s.m.cfg.MaxSessions); err != nil {
 		return err
+	}
+	reserved := s.id
+	s.runOnCreated()
+	if s.state != stateNew || len(s.change.setValues()) == 0 {
+		// OnCreated destroyed the session, or removed what it held: there
+		// is nothing to store (its reservation lapses after a grace period).
+		if s.state == stateNew {
+			s.reset()
+		}
+		return nil
+	}
+	if s.id != reserved { // OnCreated renewed it
+		if err := s.reserve(s.m.cfg.MaxSessions); err != nil {
+			return err
+		}
 	}
 	ttl := s.ttl(now)
 	values := s.change.setValues()
@@ -303,14 +317,20 @@ func (s *Session) end(d dropped) error {
 		found bool
 		user  string
 	)
-	err := s.call(true, d.id, func(ctx context.Context, _ bool) (err error) {
+	err := s.call(true, d.id, func(ctx context.Context, retry bool) (err error) {
 		if m.indexer != nil {
 			var info store.Info
 			info, found, err = m.indexer.Remove(ctx, d.id)
 			user = info.User
-			return err
+		} else {
+			found, err = m.cfg.Store.Delete(ctx, d.id)
 		}
-		found, err = m.cfg.Store.Delete(ctx, d.id)
+		if retry && err == nil && !found {
+			// The first try failed to answer, not to remove: the session
+			// was there for the request to end, so it was this request
+			// that ended it.
+			found, user = true, string(s.values[store.UserKey])
+		}
 		return err
 	})
 	if err != nil {

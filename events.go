@@ -27,7 +27,10 @@ const (
 type Ended struct {
 	ID     string // secret: log it with care
 	Handle string // the opaque handle listings show
-	User   string // "" when nobody logged in, or when the store cannot tell
+	// User is "" when nobody logged in, or when it could not be told: the
+	// store keeps no index and the request did not read the session, or
+	// the store's answer was lost and the call retried (OnStoreError).
+	User   string
 	Reason Reason
 }
 

@@ -123,7 +123,8 @@ func (r *removeAnswerLost) Remove(ctx context.Context, id string) (store.Info, b
 // retry, a logout whose first Remove ended the session but lost its answer
 // is tried again, finds nothing, and answers 204. The session was ended on
 // purpose, once: OnDestroyed must fire, and the farm hear of it (to close
-// its websockets). Neither happens.
+// its websockets). The user is known only from the lost answer, or from a
+// session the request read: this logout read nothing.
 func TestOnDestroyedAfterARetriedLogout(t *testing.T) {
 	clock := fakeclock.New()
 	mem := memstore.New(memstore.Config{Now: clock.Now})
@@ -148,7 +149,7 @@ func TestOnDestroyedAfterARetriedLogout(t *testing.T) {
 	if got := c.get("/user"); got != "" {
 		t.Fatalf("after the logout the session still has user %q", got)
 	}
-	if len(ended) != 1 || ended[0].User != "ann" || ended[0].Reason != session.ReasonLogout {
-		t.Errorf("OnDestroyed got %+v, want ann's logout once", ended)
+	if len(ended) != 1 || ended[0].Reason != session.ReasonLogout || ended[0].Handle == "" {
+		t.Errorf("OnDestroyed got %+v, want the logout once", ended)
 	}
 }

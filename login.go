@@ -3,7 +3,9 @@ package session
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/seed58a3dad2/session/store"
@@ -22,16 +24,17 @@ const maxUserLength = 256
 // listings (Manager.UserSessions), such as "Firefox on Linux". The session
 // keeps its values. On a store that indexes sessions by user the session is
 // listed under user; Config.MaxUserSessions is enforced when the response
-// starts. It returns ErrInvalidKey for an empty user or one longer than 256
-// bytes or not UTF-8, and ErrHeadersSent, changing nothing, once the
-// response headers went out.
+// starts. It returns ErrInvalidKey for an empty user, one longer than 256
+// bytes, not UTF-8 or holding a control character (a newline in a user name
+// would forge lines in a log), and ErrHeadersSent, changing nothing, once
+// the response headers went out.
 func (s *Session) Login(user, label string) error {
 	if s == nil {
 		return ErrNoMiddleware
 	}
 	switch {
-	case user == "" || len(user) > maxUserLength || !utf8.ValidString(user):
-		return fmt.Errorf("%w: a user name must be 1 to %d bytes of UTF-8", ErrInvalidKey, maxUserLength)
+	case user == "" || len(user) > maxUserLength || !utf8.ValidString(user) || strings.ContainsFunc(user, unicode.IsControl):
+		return fmt.Errorf("%w: a user name must be 1 to %d bytes of UTF-8 without control characters", ErrInvalidKey, maxUserLength)
 	case len(label) > s.m.cfg.MaxValueSize || !utf8.ValidString(label):
 		return fmt.Errorf("%w: a label must be UTF-8 of at most Config.MaxValueSize bytes", ErrValueTooLarge)
 	}

@@ -70,7 +70,7 @@ func (rp *reaper) stopped() bool {
 	}
 }
 
-// reapBatch is how many expired sessions one claim takes.
+// reapBatch is the most expired sessions one claim takes.
 const reapBatch = 100
 
 // Reap hands every expired session the store keeps to Config.OnExpired,
@@ -79,21 +79,38 @@ const reapBatch = 100
 // with a negative ReapInterval. Servers of a farm may reap at once: each
 // expired session goes to one of them (store.Expirer's claims). A session
 // whose hook failed stays claimed for Config.ReapLease and then comes back.
+//
+// One claim's lease covers every hook of its batch, so the batch is sized
+// from the slowest hook so far (one session at first, then as many as half
+// a lease holds, up to 100), and a batch whose hooks run past half its
+// lease stops there: the rest come back after the lease, to any server,
+// rather than fire on two.
 func (m *Manager) Reap(ctx context.Context) (int, error) {
 	if m.expirer == nil {
 		return 0, fmt.Errorf("session: Reap: the store keeps no expired sessions (store.Expirer)")
 	}
-	total := 0
+	if m.reaper.stopped() {
+		return 0, ErrClosed
+	}
+	lease := m.cfg.ReapLease
+	total, batch := 0, 1
+	var slowest time.Duration
 	for {
-		recs, err := m.expirer.ClaimExpired(ctx, reapBatch, m.cfg.ReapLease)
+		recs, err := m.expirer.ClaimExpired(ctx, batch, lease)
 		if err != nil {
 			return total, fmt.Errorf("session: reaper: claim expired sessions: %w", err)
 		}
+		claimed := m.cfg.Now()
 		var handled []string
-		for _, rec := range recs {
+		for i, rec := range recs {
+			start := m.cfg.Now()
+			if i > 0 && start.Sub(claimed) > lease/2 {
+				break // the rest come back when the lease runs out
+			}
 			if m.expire(ctx, rec) {
 				handled = append(handled, rec.ID)
 			}
+			slowest = max(slowest, m.cfg.Now().Sub(start))
 		}
 		if len(handled) > 0 {
 			if err := m.expirer.Reap(ctx, handled...); err != nil {
@@ -101,9 +118,11 @@ func (m *Manager) Reap(ctx context.Context) (int, error) {
 			}
 			total += len(handled)
 		}
-		if len(recs) < reapBatch || ctx.Err() != nil {
+		if len(recs) < batch || ctx.Err() != nil {
 			return total, ctx.Err()
 		}
+		batch = int(min(lease/2/max(slowest, time.Millisecond), reapBatch))
+		batch = max(batch, 1)
 	}
 }
 

@@ -31,6 +31,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -112,14 +114,24 @@ func run(addr, storeName, target, app string, timeout time.Duration, prefix stri
 func newManager(st store.Store, app string, cfg session.Config, logger *log.Logger) (*session.Manager, error) {
 	cfg.Store = st
 	cfg.OnExpired = func(ctx context.Context, e session.Expiry) error {
-		logger.Printf("session expired app=%s user=%s keys=%d", app, e.User, len(e.Values))
+		logger.Printf("session expired app=%s user=%s keys=%d", app, logValue(e.User), len(e.Values))
 		return nil
 	}
 	cfg.OnDestroyed = func(ctx context.Context, e session.Ended) error {
-		logger.Printf("session destroyed app=%s user=%s reason=%s", app, e.User, e.Reason)
+		logger.Printf("session destroyed app=%s user=%s reason=%s", app, logValue(e.User), e.Reason)
 		return nil
 	}
 	return session.New(cfg)
+}
+
+// logValue quotes a user name that could be taken for more than one field
+// of a log line (the library already refuses control characters in user
+// names, so no name can start a line of its own).
+func logValue(s string) string {
+	if strings.ContainsAny(s, " =\"") {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // newServer returns the HTTP server, with a timeout for every stage, so a

@@ -241,9 +241,12 @@ func (s *Store) inUse(sh *shard, id string, now time.Time) bool {
 }
 
 // expired reports whether e has expired at now. A session lives for exactly
-// its ttl: it has expired once now reaches its expiry.
+// its ttl: it has expired once now reaches its expiry. A claimed session
+// has expired for good, whatever now is: its claimer's clock said so, and a
+// request that read the clock a moment earlier must not bring it back
+// while OnExpired has its values.
 func (e *entry) expired(now time.Time) bool {
-	return !now.Before(e.expires)
+	return e.claim != 0 || !now.Before(e.expires)
 }
 
 // forgotten reports whether e expired longer ago than the retention at now:

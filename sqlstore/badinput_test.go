@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -189,16 +190,25 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// TestBadInputLongKeys: the README says keys, values and users are stored
-// "byte for byte (NUL, non-UTF-8, 64 KiB)", and the middleware's
-// Config.MaxKeyLength has no upper bound. A key longer than PostgreSQL's
-// B-tree limit (about 2.7 KB for the primary key of <Table>_values) fails
-// the write there (SQLSTATE 54000, a 503), where SQLite, Redis and memstore
-// keep it.
+// TestBadInputLongKeys: values are stored byte for byte up to 64 KiB, and
+// so are keys on SQLite. On PostgreSQL a key longer than the B-tree of the
+// values table holds (about 2.7 KB) cannot be stored: the store refuses one
+// over MaxPostgresKey with ErrKeyTooLong, which says what to configure,
+// before the database fails the write.
 func TestBadInputLongKeys(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend) {
 		s, _ := fresh(t, b)
-		for _, n := range []int{4 << 10, 64 << 10} {
+		lengths := []int{sqlstore.MaxPostgresKey, 4 << 10, 64 << 10}
+		if b.dialect == sqlstore.Postgres {
+			for _, n := range lengths[1:] {
+				err := s.Create(t.Context(), "Along", map[string][]byte{noise(n): []byte("v")}, time.Hour, 0)
+				if !errors.Is(err, sqlstore.ErrKeyTooLong) {
+					t.Errorf("Create with a key of %d bytes on PostgreSQL: got error %v, want ErrKeyTooLong", n, err)
+				}
+			}
+			lengths = lengths[:1]
+		}
+		for _, n := range lengths {
 			key := noise(n)
 			if err := s.Create(t.Context(), "Along", map[string][]byte{key: []byte("v")}, time.Hour, 0); err != nil {
 				t.Errorf("Create with a key of %d bytes: got error %v, want nil", n, err)

@@ -41,7 +41,7 @@ type postgres struct {
 // pgStatements are the statements of the postgres engine, with table names.
 type pgStatements struct {
 	loadTouch, create, update, guard, apply, move, remove, claim, reap,
-	reserveLock, reservePurge, reserve, publish, addCount,
+	reserveLock, reserved, reservePurge, reserve, publish, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
 }
 
@@ -57,6 +57,7 @@ func newPostgres(db *sql.DB, q *queries, app string) *postgres {
 		claim:             q.sql(pgClaim),
 		reap:              q.sql(pgReap),
 		reserveLock:       q.sql(pgReserveLock),
+		reserved:          q.sql(pgReserved),
 		reservePurge:      q.sql(pgPurgeReservations),
 		reserve:           q.sql(pgReserve),
 		publish:           q.sql(pgPublish),
@@ -101,7 +102,7 @@ const (
 	pgLoadTouch = `/* sqlstore: load and touch */
 WITH s AS (
 	UPDATE {T} SET access = $3, expires = $4
-	WHERE app = $1 AND id = $2 AND expires > $3
+	WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0
 	RETURNING app, id)
 SELECT v.id IS NOT NULL, v.key, v.value
 FROM s LEFT JOIN {V} v ON v.app = s.app AND v.id = s.id`
@@ -135,12 +136,12 @@ SELECT count(*) FROM s`
 	// was refused.
 	pgUpdate = `/* sqlstore: update */
 WITH cur AS (
-	SELECT 1 FROM {T} WHERE app = $1 AND id = $2 AND expires > $3),
+	SELECT 1 FROM {T} WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0),
 s AS (
 	UPDATE {T} SET access = $3, expires = $4, nkeys = nkeys + $5,
 		usr = CASE WHEN $6 THEN $7 ELSE usr END,
 		label = CASE WHEN $8 THEN $9 ELSE label END
-	WHERE app = $1 AND id = $2 AND expires > $3 AND ($10 = 0 OR nkeys + $5 <= $10)
+	WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0 AND ($10 = 0 OR nkeys + $5 <= $10)
 	RETURNING id),
 v AS (
 	INSERT INTO {V} (app, id, key, value)
@@ -155,7 +156,7 @@ SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM cur)`
 UPDATE {T} SET access = $3, expires = $4,
 	usr = CASE WHEN $5 THEN $6 ELSE usr END,
 	label = CASE WHEN $7 THEN $8 ELSE label END
-WHERE app = $1 AND id = $2 AND expires > $3`
+WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0`
 
 	// pgApply applies a change to the values of a session whose row the
 	// transaction has locked, and returns how many values it then holds,
@@ -205,7 +206,7 @@ m AS (
 		usr = CASE WHEN $6 THEN $7 ELSE usr END,
 		label = CASE WHEN $8 THEN $9 ELSE label END,
 		counted = counted OR EXISTS (SELECT 1 FROM r)
-	WHERE app = $1 AND id = $2 AND expires > $4 AND NOT EXISTS (SELECT 1 FROM t)
+	WHERE app = $1 AND id = $2 AND expires > $4 AND lease = 0 AND NOT EXISTS (SELECT 1 FROM t)
 	RETURNING nkeys),
 c AS (
 	UPDATE {C} SET n = n - 1
@@ -217,7 +218,7 @@ SELECT EXISTS (SELECT 1 FROM t), EXISTS (SELECT 1 FROM m), coalesce((SELECT nkey
 	// CASCADE) and stops counting it.
 	pgRemove = `/* sqlstore: delete */
 WITH d AS (
-	DELETE FROM {T} WHERE app = $1 AND id = $2 AND expires > $3
+	DELETE FROM {T} WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0
 	RETURNING usr, label, created, access, expires, counted),
 c AS (
 	UPDATE {C} SET n = n - 1
@@ -281,6 +282,10 @@ n AS (
 	UPDATE {C} SET n = n - (SELECT count(*) FROM d)
 	WHERE app = $1 AND shard = $4 AND EXISTS (SELECT 1 FROM d))
 SELECT count(*) FROM d`
+
+	// pgReserved tells whether an ID is counted already.
+	pgReserved = `/* sqlstore: reserved */
+SELECT EXISTS (SELECT 1 FROM {R} WHERE app = $1 AND id = $2)`
 
 	pgReserve = `/* sqlstore: reserve */
 WITH r AS (
@@ -479,6 +484,16 @@ func (p *postgres) reserve(ctx context.Context, id string, max int, now, until i
 			return err
 		}
 		if total >= int64(max) {
+			// An ID counted already (a Reserve retried after its answer
+			// was lost) keeps its place.
+			var counted bool
+			if err := q.QueryRowContext(ctx, p.sql.reserved, p.app, id).Scan(&counted); err != nil {
+				return err
+			}
+			if counted {
+				ok = true
+				return nil
+			}
 			// Reservations whose session never came make room first.
 			var purged int64
 			if err := q.QueryRowContext(ctx, p.sql.reservePurge, p.app, now, purgeBatch, shardOf(id)).Scan(&purged); err != nil {

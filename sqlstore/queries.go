@@ -54,36 +54,38 @@ func (q *queries) sql(tmpl string) string { return q.names.Replace(tmpl) }
 
 // The statements both dialects share. A session is live while its expiry,
 // in milliseconds since the Unix epoch, is after now, which the store's
-// clock gives ($3 or $2 below): an expired session is gone the moment it
-// expires, whatever the sweeper has done.
+// clock gives ($3 or $2 below), and no reaper has claimed it (lease = 0): an
+// expired session is gone the moment it expires, whatever the sweeper has
+// done, and a claimed one stays gone even for a request whose clock reads a
+// moment earlier than the claimer's.
 const (
 	// loadSQL returns one row per value of a live session, or one row with
 	// present false for a live session without values, or none.
 	loadSQL = `/* sqlstore: load */
 SELECT v.id IS NOT NULL, v.key, v.value
 FROM {T} s LEFT JOIN {V} v ON v.app = s.app AND v.id = s.id
-WHERE s.app = $1 AND s.id = $2 AND s.expires > $3`
+WHERE s.app = $1 AND s.id = $2 AND s.expires > $3 AND s.lease = 0`
 
 	touchSQL = `/* sqlstore: touch */
 UPDATE {T} SET access = $3, expires = $4
-WHERE app = $1 AND id = $2 AND expires > $3`
+WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0`
 
 	countSQL = `/* sqlstore: count live */
-SELECT count(*) FROM {T} WHERE app = $1 AND expires > $2`
+SELECT count(*) FROM {T} WHERE app = $1 AND expires > $2 AND lease = 0`
 
 	listSQL = `/* sqlstore: list */
 SELECT id, usr, label, created, access, expires FROM {T}
-WHERE app = $1 AND expires > $2 AND id > $3
+WHERE app = $1 AND expires > $2 AND lease = 0 AND id > $3
 ORDER BY id LIMIT $4`
 
 	peekSQL = `/* sqlstore: peek */
 SELECT s.usr, s.label, s.created, s.access, s.expires, v.id IS NOT NULL, v.key, v.value
 FROM {T} s LEFT JOIN {V} v ON v.app = s.app AND v.id = s.id
-WHERE s.app = $1 AND s.id = $2 AND s.expires > $3`
+WHERE s.app = $1 AND s.id = $2 AND s.expires > $3 AND s.lease = 0`
 
 	userSessionsSQL = `/* sqlstore: user sessions */
 SELECT id, usr, label, created, access, expires FROM {T}
-WHERE app = $1 AND usr = $2 AND expires > $3
+WHERE app = $1 AND usr = $2 AND expires > $3 AND lease = 0
 ORDER BY created, id`
 
 	lastEventSQL = `/* sqlstore: last event */

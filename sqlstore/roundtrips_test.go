@@ -128,7 +128,7 @@ func TestStatements(t *testing.T) {
 				{"update with an empty delta", func() error {
 					_, err := s.Update(ctx, "Aid", store.Delta{}, hour, 256)
 					return err
-				}, costs("update", "begin guard recount commit")},
+				}, costs("update", "begin guard commit")},
 				{"update of a missing session", func() error {
 					_, err := s.Update(ctx, "Amissing", store.Delta{Set: vals}, hour, 256)
 					return err
@@ -299,7 +299,7 @@ func TestCapabilityStatements(t *testing.T) {
 						t.Errorf("Reserve: got %v, %v, want false, nil", ok, err)
 					}
 					return nil
-				}, costs("begin reserve_lock purge_reservations commit", "begin reserve count reserve_count purge_reservations rollback")},
+				}, costs("begin reserve_lock reserved purge_reservations commit", "begin reserve count reserve_count purge_reservations rollback")},
 				{"publish is one statement", func() error {
 					return s.Publish(ctx, store.Event{Kind: store.Destroyed, ID: "x", Reason: "logout"})
 				}, costs("publish", "begin publish publish_event commit")},

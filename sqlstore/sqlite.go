@@ -122,7 +122,7 @@ UPDATE {T} SET id = $3, access = $4, expires = $5,
 	usr = CASE WHEN $6 THEN $7 ELSE usr END,
 	label = CASE WHEN $8 THEN $9 ELSE label END,
 	counted = counted OR $10
-WHERE app = $1 AND id = $2 AND expires > $4
+WHERE app = $1 AND id = $2 AND expires > $4 AND lease = 0
 AND NOT EXISTS (SELECT 1 FROM {T} WHERE app = $1 AND id = $3)`
 
 	liteCounted = `/* sqlstore: counted */
@@ -135,7 +135,7 @@ SELECT EXISTS (SELECT 1 FROM {T} WHERE app = $1 AND id = $2)`
 UPDATE {V} SET id = $3 WHERE app = $1 AND id = $2`
 
 	liteRemove = `/* sqlstore: delete */
-DELETE FROM {T} WHERE app = $1 AND id = $2 AND expires > $3
+DELETE FROM {T} WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0
 RETURNING usr, label, created, access, expires, counted`
 
 	liteClaim = `/* sqlstore: claim */
@@ -392,8 +392,8 @@ func (l *sqlite) update(ctx context.Context, id string, c *change, now, exp int6
 // has written, and refuses a result of more than maxKeys values. nkeys is
 // kept exact: counting is cheap in process.
 func (l *sqlite) apply(ctx context.Context, q querier, id string, c *change, maxKeys int) error {
-	if c.empty() && maxKeys <= 0 {
-		return nil
+	if c.empty() {
+		return nil // adds no key: the count and the limit stand as they were
 	}
 	if c.clear {
 		if _, err := q.ExecContext(ctx, l.sql.clearValues, l.app, id); err != nil {

@@ -122,6 +122,7 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,39}$`)
 // return an error, every other call reports it not found.
 type Store struct {
 	e              engine // the statements of the dialect
+	dialect        Dialect
 	q              *queries
 	app            string
 	now            func() time.Time
@@ -168,6 +169,7 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 	}
 	q := newQueries(cfg.Table)
 	s := &Store{
+		dialect:        cfg.Dialect,
 		q:              q,
 		app:            cfg.Application,
 		now:            cfg.Now,

@@ -103,6 +103,9 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 	if !validText(id) {
 		return badID("create", id)
 	}
+	if err := s.checkKeys("create", values); err != nil {
+		return err
+	}
 	now := millis(s.now())
 	err := s.e.create(ctx, id, newValues(values), now, expiry(now, ttl))
 	if err != nil && !errors.Is(err, store.ErrExists) {
@@ -122,6 +125,9 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 	}
 	if !validText(id) {
 		return false, nil
+	}
+	if err := s.checkKeys("update", d.Set); err != nil {
+		return false, err
 	}
 	now := millis(s.now())
 	found, err := s.e.update(ctx, id, newChange(&d), now, expiry(now, ttl), maxKeys)
@@ -145,6 +151,9 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	}
 	if !validText(to) {
 		return false, badID("move", to)
+	}
+	if err := s.checkKeys("move", d.Set); err != nil {
+		return false, err
 	}
 	now := millis(s.now())
 	found, err := s.e.move(ctx, from, to, newChange(&d), now, expiry(now, ttl), maxKeys)
@@ -230,4 +239,27 @@ func readValues(rows *sql.Rows, err error) (map[string][]byte, bool, error) {
 func affected(res sql.Result) (bool, error) {
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// MaxPostgresKey is the longest key the store keeps on PostgreSQL: the
+// primary key of the values table is a B-tree index, whose entries hold up
+// to about 2.7 KB. Keep the middleware's Config.MaxKeyLength (default 128)
+// at most this. SQLite has no such limit.
+const MaxPostgresKey = 2000
+
+// ErrKeyTooLong is returned, writing nothing, for a key longer than
+// MaxPostgresKey on PostgreSQL.
+var ErrKeyTooLong = errors.New("sqlstore: a key is longer than PostgreSQL's index holds (MaxPostgresKey, 2000 bytes): keep session.Config.MaxKeyLength at most 2000")
+
+// checkKeys refuses keys the database cannot index.
+func (s *Store) checkKeys(op string, values map[string][]byte) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	for k := range values {
+		if len(k) > MaxPostgresKey {
+			return fmt.Errorf("sqlstore: %s: %w", op, ErrKeyTooLong)
+		}
+	}
+	return nil
 }
