@@ -57,8 +57,9 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 	start := rand.IntN(len(shardAlphabet))
 	var (
 		records   []store.Record
-		forgotten []string  // sessions found gone for good
-		live      []redis.Z // entries of @live due for a check
+		forgotten []string                // sessions found gone for good
+		users     = map[string][]string{} // their users, whose sets lose them
+		live      []redis.Z               // entries of @live due for a check
 	)
 	for round := range claimRounds {
 		remaining := limit - len(records)
@@ -101,7 +102,7 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 			c := shardAlphabet[i : i+1]
 			calls = append(calls, &scriptCall{
 				script: s.ix.claim,
-				keys:   []string{s.shardKey(c, "@expiries"), s.shardKey(c, "@claims"), s.shardKey(c, "@ids")},
+				keys:   []string{s.shardKey(c, "@expiries"), s.shardKey(c, "@claims"), s.shardKey(c, "@ids"), s.shardKey(c, "@users")},
 				args:   []any{ms, deadline, take, s.shardPrefix(c)},
 			})
 		}
@@ -125,6 +126,9 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 				records = append(records, rec)
 				if rec.Values == nil {
 					forgotten = append(forgotten, rec.ID)
+					if rec.User != "" {
+						users[rec.User] = append(users[rec.User], rec.ID)
+					}
 				}
 			}
 		}
@@ -134,6 +138,7 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 			break
 		}
 	}
+	s.cleanup(ctx, nil, users)
 	_ = s.checkLive(ctx, ms, live, forgotten)
 	return records, nil
 }
@@ -145,8 +150,8 @@ func parseClaim(r any) (store.Record, bool) {
 		return store.Record{}, false
 	}
 	id, _ := f[0].(string)
-	if len(f) < 2 {
-		return store.Record{Info: store.Info{ID: id}}, true
+	if user, forgotten := f[1].(string); forgotten {
+		return store.Record{Info: store.Info{ID: id, User: user}}, true
 	}
 	h, _ := f[1].([]any)
 	m := make(map[string]string, len(h)/2)
@@ -239,7 +244,7 @@ func (s *Store) Reap(ctx context.Context, ids ...string) error {
 	for c, ids := range byShard {
 		calls = append(calls, &scriptCall{
 			script: s.ix.reap,
-			keys:   []string{s.shardKey(c, "@expiries"), s.shardKey(c, "@claims"), s.shardKey(c, "@ids")},
+			keys:   []string{s.shardKey(c, "@expiries"), s.shardKey(c, "@claims"), s.shardKey(c, "@ids"), s.shardKey(c, "@users")},
 			args:   append([]any{now, s.shardPrefix(c)}, ids...),
 		})
 	}

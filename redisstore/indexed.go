@@ -56,10 +56,10 @@ func (s *Store) shardPrefix(c string) string {
 }
 
 // indexKeys returns the KEYS of the scripts that change session id: its key,
-// and its shard's @expiries and @ids.
+// and its shard's @expiries, @ids and @users.
 func (s *Store) indexKeys(id string) []string {
 	c := shard(id)
-	return []string{s.key(id), s.shardKey(c, "@expiries"), s.shardKey(c, "@ids")}
+	return []string{s.key(id), s.shardKey(c, "@expiries"), s.shardKey(c, "@ids"), s.shardKey(c, "@users")}
 }
 
 // liveKey returns the key of the application's @live set,
@@ -118,7 +118,7 @@ func (s *Store) loadIndexed(ctx context.Context, id string, ttl time.Duration) (
 		if redis.HasErrorPrefix(touched.Err(), "NOSCRIPT") {
 			fields, touched = run(s.ix.touch.Eval)
 		}
-		n, err := touched.Int()
+		res, err := touched.Slice()
 		if err == nil {
 			m, err = fields.Result()
 		}
@@ -127,8 +127,11 @@ func (s *Store) loadIndexed(ctx context.Context, id string, ttl time.Duration) (
 		}
 		// The touch found the session live an instant after HGETALL read
 		// it: so it was then too.
-		if n == 0 || len(m) == 0 {
+		if integer(res, 0) == 0 || len(m) == 0 {
 			return nil, false, nil
+		}
+		if joined := text(res, 1); joined != "" {
+			s.join(ctx, joined, id, time.UnixMilli(now))
 		}
 	}
 	values := make(map[string][]byte, len(m))
@@ -200,7 +203,18 @@ func (s *Store) updateIndexed(ctx context.Context, id string, d store.Delta, ttl
 			s.cleanup(ctx, nil, map[string][]string{old: {id}})
 		}
 	}
+	if joined := text(res, 2); found && joined != "" {
+		s.join(ctx, joined, id, now)
+	}
 	return found, err
+}
+
+// join adds a session that joined the index at a write or touch (it was
+// stored while the index was off) to its user's set. Errors are dropped:
+// the session's next write or touch does not try again, so its user's
+// listing misses it until it ends, which the README says.
+func (s *Store) join(ctx context.Context, user, id string, now time.Time) {
+	_ = s.addUser(ctx, user, id, now)
 }
 
 // moveIndexed is Move with the index. The new ID goes into its user's set
@@ -216,7 +230,7 @@ func (s *Store) moveIndexed(ctx context.Context, from, to string, d store.Delta,
 	now := s.now()
 	indexed := string(d.Set[store.UserKey]) // the user whose set holds to
 	c := shard(from)
-	keys := []string{s.key(from), s.key(to), s.shardKey(c, "@expiries"), s.shardKey(c, "@ids")}
+	keys := []string{s.key(from), s.key(to), s.shardKey(c, "@expiries"), s.shardKey(c, "@ids"), s.shardKey(c, "@users")}
 	for attempt := 1; ; attempt++ {
 		if indexed != "" {
 			if err := s.addUser(ctx, indexed, to, now); err != nil {
@@ -262,12 +276,17 @@ func (s *Store) touchIndexed(ctx context.Context, id string, ttl time.Duration) 
 		found, _, err := s.end(ctx, "touch", id)
 		return found, err
 	}
-	now, expires, pttl := s.stamps(s.now().UnixMilli(), ttl)
-	n, err := s.ix.touch.Run(ctx, s.client, s.indexKeys(id), id, now, expires, pttl).Int()
+	at := s.now()
+	now, expires, pttl := s.stamps(at.UnixMilli(), ttl)
+	res, err := s.ix.touch.Run(ctx, s.client, s.indexKeys(id), id, now, expires, pttl).Slice()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: touch: %w", err)
 	}
-	return n == 1, nil
+	found := integer(res, 0) == 1
+	if joined := text(res, 1); found && joined != "" {
+		s.join(ctx, joined, id, at)
+	}
+	return found, nil
 }
 
 // end deletes live session id with its index entries, and returns what it
@@ -332,8 +351,9 @@ func changesUser(d store.Delta) bool {
 
 // Metadata fields of the indexed mode, beside createdField.
 const (
-	expiresField = "@expires" // logical expiry, unix milliseconds
+	expiresField = "@expires" // logical expiry, unix milliseconds; 0 once claimed
 	accessField  = "@access"  // last time the time to live was set, unix milliseconds
+	claimedField = "@claimed" // a claimed session's expiry, unix milliseconds
 )
 
 // Hash fields of the metadata that package store keeps as values.
@@ -369,13 +389,17 @@ func valuesOf(h []any) map[string][]byte {
 
 // hashInfo returns what the fields m of session id's hash say of it.
 func hashInfo(id string, m map[string]string) store.Info {
+	expires := m[expiresField]
+	if claimed, ok := m[claimedField]; ok {
+		expires = claimed
+	}
 	return store.Info{
 		ID:         id,
 		User:       m[userField],
 		Label:      m[labelField],
 		Created:    unixMilli(m[createdField]),
 		LastAccess: unixMilli(m[accessField]),
-		Expires:    unixMilli(m[expiresField]),
+		Expires:    unixMilli(expires),
 	}
 }
 

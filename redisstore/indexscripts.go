@@ -25,6 +25,9 @@ import "github.com/redis/go-redis/v9"
 //	@expiries  sorted set: session ID -> @expires
 //	@claims    sorted set: session ID -> lease deadline of its claim
 //	@ids       sorted set, every score 0: session IDs in byte order
+//	@users     hash: session ID -> its '@user', for the sessions with one,
+//	           so that the user's set can lose a session whose data expired
+//	           before any reaper claimed it
 //
 // A session is in @ids from the moment it is stored until it is deleted or
 // reaped, in @expiries until then too, except while claimed, when it has
@@ -78,6 +81,17 @@ local function live(key)
   return m
 end
 
+-- joined notes the user of a session m that joins the index now (it has
+-- no @expires: stored while the index was off) in @users, and returns it
+-- for the caller to add to the user's set; '' otherwise.
+local function joined(users, id, m)
+  if m[2] or not m[4] then
+    return ''
+  end
+  redis.call('HSET', users, id, m[4])
+  return m[4]
+end
+
 local function stamp(key, expiries, idsKey, id, indexed, written)
   if not written then
     redis.call('HSET', key, '@expires', expires, '@access', now)
@@ -122,6 +136,23 @@ local function metadata(m)
   return n
 end
 
+-- userAfter returns the '@user' a session whose user is user has after the
+-- change: the one it sets, none if it deletes it, else user (Clear keeps
+-- metadata).
+local function userAfter(user)
+  for i = 5, firstSet - 1 do
+    if ARGV[i] == '!@user' then
+      user = ''
+    end
+  end
+  for i = firstSet, #ARGV, 2 do
+    if ARGV[i] == '!@user' then
+      user = ARGV[i + 1]
+    end
+  end
+  return user
+end
+
 local function applyStamped(key)
   if clear then
     clearValues(key)
@@ -139,6 +170,7 @@ end
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
+//	KEYS[4]  @users of its shard
 //	ARGV[1]  the key's time to live, milliseconds: ttl + retention, or 0
 //	         when the ttl is zero or less
 //	ARGV[2]  @expires, unix milliseconds
@@ -160,6 +192,11 @@ chunked('HSET', KEYS[1], ARGV, 4, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == '!@user' then
+    redis.call('HSET', KEYS[4], ARGV[3], ARGV[i + 1])
+  end
+end
 return 1
 `
 
@@ -169,12 +206,15 @@ return 1
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
+//	KEYS[4]  @users of its shard
 //	ARGV[1]  session ID
 //	ARGV[2]  now, unix milliseconds
 //	ARGV[3]  the new @expires, unix milliseconds
 //	ARGV[4]  the key's new time to live, milliseconds: ttl + retention
 //
-// Returns 1 when set, 0 when the session is missing or expired (nothing
+// Returns {1, user} when set, user being the '@user' of a session that
+// joined the index now (stored while it was off), whose user's set must get
+// it too, or ” ; {0} when the session is missing or expired (nothing
 // written).
 const touchIndexedSource = `
 local now, expires, pttl = ARGV[2], ARGV[3], ARGV[4]
@@ -182,10 +222,10 @@ local nowMs = tonumber(now)
 ` + luaLive + `
 local m = live(KEYS[1])
 if not m then
-  return 0
+  return {0}
 end
 stamp(KEYS[1], KEYS[2], KEYS[3], ARGV[1], m[2], false)
-return 1
+return {1, joined(KEYS[4], ARGV[1], m)}
 `
 
 // updateIndexedSource applies a Delta (see luaDelta) to a live session and
@@ -194,13 +234,15 @@ return 1
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
+//	KEYS[4]  @users of its shard
 //	ARGV     luaDelta's, then the session ID, 1, now, expires and pttl
 //	         (see luaDeltaArgs)
 //
-// Returns {1, user} when applied, user being the '@user' value the session
-// had before (empty for none); {0} when the session is missing or expired and
-// {-1} when the result would hold more than MaxKeys values: nothing is
-// written in the last two cases.
+// Returns {1, user, joined} when applied, user being the '@user' value the
+// session had before (empty for none) and joined that of a session that
+// joined the index now (see touchIndexedSource); {0} when the session is
+// missing or expired and {-1} when the result would hold more than MaxKeys
+// values: nothing is written in the last two cases.
 const updateIndexedSource = luaDeltaArgs + luaDelta + luaLive + luaStampedDelta + `
 local key = KEYS[1]
 local m = live(key)
@@ -212,7 +254,16 @@ if maxKeys > 0 and not withinLimit(key, redis.call('HLEN', key) - metadata(m) + 
 end
 applyStamped(key)
 stamp(key, KEYS[2], KEYS[3], argIDs[1], m[2], true)
-return {1, m[4] or ''}
+local user = userAfter(m[4] or '')
+if user ~= (m[4] or '') then
+  if user == '' then
+    redis.call('HDEL', KEYS[4], argIDs[1])
+  else
+    redis.call('HSET', KEYS[4], argIDs[1], user)
+  end
+  return {1, m[4] or '', ''}
+end
+return {1, m[4] or '', joined(KEYS[4], argIDs[1], m)}
 `
 
 // moveIndexedSource renames a live session from KEYS[1] to KEYS[2], applies
@@ -223,6 +274,7 @@ return {1, m[4] or ''}
 //	KEYS[2]  new session key, in the same shard
 //	KEYS[3]  @expiries of the shard
 //	KEYS[4]  @ids of the shard
+//	KEYS[5]  @users of the shard
 //	ARGV     luaDelta's, then the old ID, the new ID and the user whose
 //	         set holds the new ID (empty for none), 3, now, expires and pttl
 //	         (see luaDeltaArgs)
@@ -243,17 +295,7 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {-2}
 end
-local user = m[4] or ''
-for i = 5, firstSet - 1 do
-  if ARGV[i] == '!@user' then
-    user = ''
-  end
-end
-for i = firstSet, #ARGV, 2 do
-  if ARGV[i] == '!@user' then
-    user = ARGV[i + 1]
-  end
-end
+local user = userAfter(m[4] or '')
 if user ~= '' and user ~= argIDs[3] then
   return {-3, user}
 end
@@ -265,6 +307,12 @@ applyStamped(KEYS[2])
 redis.call('ZREM', KEYS[3], argIDs[1])
 redis.call('ZREM', KEYS[4], argIDs[1])
 stamp(KEYS[2], KEYS[3], KEYS[4], argIDs[2], false, true)
+if m[4] then
+  redis.call('HDEL', KEYS[5], argIDs[1])
+end
+if user ~= '' then
+  redis.call('HSET', KEYS[5], argIDs[2], user)
+end
 return {1, m[4] or ''}
 `
 
@@ -275,6 +323,7 @@ return {1, m[4] or ''}
 //	KEYS[1]  session key
 //	KEYS[2]  @expiries of its shard
 //	KEYS[3]  @ids of its shard
+//	KEYS[4]  @users of its shard
 //	ARGV[1]  session ID
 //	ARGV[2]  now, unix milliseconds
 //
@@ -288,6 +337,9 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+if m[4] then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+end
 return m
 `
 
@@ -298,14 +350,18 @@ return m
 //	KEYS[1]  @expiries of the shard
 //	KEYS[2]  @claims of the shard
 //	KEYS[3]  @ids of the shard
+//	KEYS[4]  @users of the shard
 //	ARGV[1]  now, unix milliseconds
 //	ARGV[2]  lease deadline of the new claims, unix milliseconds
 //	ARGV[3]  limit (greater than zero)
 //	ARGV[4]  key prefix of the shard's sessions: "…{<Application>:<c>}:"
 //
-// Returns one array per session: {id, HGETALL of its key}, or {id} for a
-// session whose key is gone (it expired longer ago than the retention),
-// which is forgotten.
+// Returns one array per session: {id, HGETALL of its key}, or {id, user}
+// for a session whose key is gone (it expired longer ago than the
+// retention), which is forgotten: user is its '@user' from @users, ” for
+// none. A claimed session's '@expires' becomes 0, so that no
+// call brings it back, not even one whose clock read a moment earlier than
+// the claimer's; '@claimed' keeps its expiry.
 const claimSource = luaChunked + `
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
@@ -321,13 +377,23 @@ if #ids < limit then
 end
 local out = {}
 for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', ARGV[4] .. id)
+  local key = ARGV[4] .. id
+  local h = redis.call('HGETALL', key)
   if #h == 0 then
     redis.call('ZREM', KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
-    out[#out + 1] = {id}
+    local user = redis.call('HGET', KEYS[4], id) or ''
+    redis.call('HDEL', KEYS[4], id)
+    out[#out + 1] = {id, user}
   else
     redis.call('ZADD', KEYS[2], ARGV[2], id)
+    local expires = redis.call('HGET', key, '@claimed')
+    if not expires then
+      -- Claimed for good: '@expires' 0 makes the session gone for every
+      -- call, whatever its clock, and '@claimed' keeps when it expired.
+      expires = redis.call('HGET', key, '@expires')
+      redis.call('HSET', key, '@claimed', expires, '@expires', '0')
+    end
     out[#out + 1] = {id, h}
   end
 end
@@ -341,12 +407,13 @@ return out
 //	KEYS[1]  @expiries of the shard
 //	KEYS[2]  @claims of the shard
 //	KEYS[3]  @ids of the shard
+//	KEYS[4]  @users of the shard
 //	ARGV[1]  now, unix milliseconds
 //	ARGV[2]  key prefix of the shard's sessions
 //	ARGV[3…] session IDs
 //
 // Returns id, user pairs of the sessions it reaped or found gone, user being
-// their '@user' value (empty for none or unknown).
+// their '@user' value, from @users when the key is gone (empty for none).
 const reapSource = `
 local now = tonumber(ARGV[1])
 local out = {}
@@ -361,8 +428,18 @@ for i = 3, #ARGV do
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
+    local user = m[3]
+    if m[1] then
+      user = user or ''
+    else
+      -- The key is gone: @users still knows the session's user.
+      user = redis.call('HGET', KEYS[4], id) or ''
+    end
+    if user ~= '' then
+      redis.call('HDEL', KEYS[4], id)
+    end
     out[#out + 1] = id
-    out[#out + 1] = m[3] or ''
+    out[#out + 1] = user
   end
 end
 return out
