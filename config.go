@@ -144,8 +144,10 @@ type Config struct {
 
 	// MaxUserSessions, when positive, is the most sessions one user may
 	// have (Session.Login); what happens at the login that would exceed it
-	// is UserLimit's choice. It needs a store.Indexer. Concurrent logins of
-	// one user may exceed it briefly. Default: 0, no limit.
+	// is UserLimit's choice. It needs a store.Indexer. It is checked at each
+	// login, so concurrent logins of one user may leave more, until the
+	// user's next login (EvictOldest) or until the extra sessions end.
+	// Default: 0, no limit.
 	MaxUserSessions int
 
 	// UserLimit says what a login beyond MaxUserSessions does. Default:

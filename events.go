@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -81,7 +82,8 @@ const (
 // was down misses events, which is fine for connections it no longer
 // holds; the durable record of an expiry is Config.OnExpired. fn runs on a
 // goroutine of the Manager's, one event at a time, and must not block for
-// long. Call cancel to unsubscribe. It needs a store that carries events
+// long nor call Close (which waits for it); a panic in it goes to OnError.
+// Call cancel to unsubscribe. It needs a store that carries events
 // (store.Notifier): memstore, redisstore, sqlstore; the servers that end
 // sessions publish them with Config.PublishEvents.
 func (m *Manager) Subscribe(fn func(Event)) (cancel func(), err error) {
@@ -96,12 +98,13 @@ func (m *Manager) Subscribe(fn func(Event)) (cancel func(), err error) {
 // subscribers. The subscription starts with the first subscriber and ends
 // with Close.
 type events struct {
-	mu     sync.Mutex // protects the fields below
-	subs   map[int]func(Event)
-	next   int
-	cancel context.CancelFunc // ends the store subscription; nil until the first subscriber
-	done   <-chan struct{}    // closed when the store subscription has ended
-	closed bool
+	mu      sync.Mutex // protects the fields below
+	onError func(*http.Request, error)
+	subs    map[int]func(Event)
+	next    int
+	cancel  context.CancelFunc // ends the store subscription; nil until the first subscriber
+	done    <-chan struct{}    // closed when the store subscription has ended
+	closed  bool
 }
 
 func (ev *events) add(m *Manager, n store.Notifier, fn func(Event)) (func(), error) {
@@ -111,6 +114,7 @@ func (ev *events) add(m *Manager, n store.Notifier, fn func(Event)) (func(), err
 		return nil, ErrClosed
 	}
 	if ev.cancel == nil {
+		ev.onError = m.cfg.OnError
 		ctx, cancel := context.WithCancel(context.Background())
 		done, err := n.Subscribe(ctx, ev.deliver)
 		if err != nil {
@@ -132,16 +136,20 @@ func (ev *events) add(m *Manager, n store.Notifier, fn func(Event)) (func(), err
 	}, nil
 }
 
-// deliver hands one event to every subscriber.
+// deliver hands one event to every subscriber. A subscriber that panics is
+// reported to onError and the others still get the event.
 func (ev *events) deliver(e Event) {
 	ev.mu.Lock()
 	fns := make([]func(Event), 0, len(ev.subs))
 	for _, fn := range ev.subs {
 		fns = append(fns, fn)
 	}
+	onError := ev.onError
 	ev.mu.Unlock()
 	for _, fn := range fns {
-		fn(e)
+		if err := runHook(func() error { fn(e); return nil }); err != nil {
+			onError(nil, fmt.Errorf("session: a Subscribe callback: %w", err))
+		}
 	}
 }
 

@@ -89,8 +89,9 @@ func (m *Manager) capabilities() error {
 }
 
 // Close stops the reaper and the farm subscription (Subscribe), waiting for
-// a reaper pass or event delivery under way. The middleware keeps working;
-// the admin methods return ErrClosed. Close does not close the store.
+// a reaper pass or event delivery under way: a hook or a Subscribe callback
+// must not call it. The middleware keeps working; the admin methods and
+// Reap return ErrClosed. Close does not close the store.
 func (m *Manager) Close() error {
 	m.reaper.stop()
 	m.events.close()

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,6 +49,9 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Event)) (<-chan struct{}, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: subscribe: %w", err)
+	}
+	if s.ctx.Err() != nil {
+		return nil, errors.New("sqlstore: subscribe: the store is closed")
 	}
 	var last int64
 	if err := s.e.reader().QueryRowContext(ctx, s.q.lastEvent, s.app).Scan(&last); err != nil {
