@@ -22,10 +22,11 @@ package session
 import (
 	"bufio"
 	"errors"
+	"hash/maphash"
 	"io"
-	"maps"
 	"net"
 	"net/http"
+	"slices"
 )
 
 // Handler is the middleware: it gives every request a *Session (see
@@ -53,7 +54,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(&rs.ctx)
 		m.start(s, r)
 		rw.ResponseWriter, rw.s, rw.r = w, s, r
-		rw.outer.save(w.Header())
+		rw.outer.save(w.Header(), m.cache.seed)
 
 		returned := false
 		defer func() {
@@ -79,12 +80,12 @@ type requestState struct {
 func (m *Manager) start(s *Session, r *http.Request) {
 	s.m, s.req, s.ctx = m, r, r.Context()
 	s.loaded = true // a new session holds nothing; a stored one is loaded lazily
-	vt, tok, src := m.readToken(r)
+	vt, tok, src, more := m.readToken(r)
 	s.tok, s.source = tok, src
 	if tok != tokenValid {
 		return
 	}
-	if src == sourceCookie && m.sessionCookies(r) > 1 {
+	if more {
 		s.others = m.otherTokens(r, vt)
 	}
 	s.use(vt)
@@ -157,7 +158,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	h := w.Header()
 	if err := w.s.commit(h, w.r, code); err != nil {
 		w.replaced = true
-		w.outer.restore(h)
+		w.outer.restore(h, w.s.m.cache.seed)
 		w.s.headersAfterFailure(h, w.r)
 		w.s.m.cfg.ErrorHandler(w.ResponseWriter, w.r, err)
 		return
@@ -247,7 +248,7 @@ func (w *responseWriter) handlerReturned() {
 	switch {
 	case !w.wroteHeader:
 		if err := w.s.unansweredReadError(); err != nil {
-			w.outer.restore(w.Header()) // nothing the failed handler set goes out
+			w.outer.restore(w.Header(), w.s.m.cache.seed) // nothing the failed handler added goes out
 			w.s.m.cfg.ErrorHandler(w, w.r, err)
 			if w.wroteHeader {
 				return
@@ -259,35 +260,44 @@ func (w *responseWriter) handlerReturned() {
 	}
 }
 
-// outerHeaders remembers the headers a response had when the middleware got
-// it: those of middleware outside this one (CORS, security headers). When
-// the ErrorHandler answers instead of the handler, they stay and what the
-// handler set goes. Up to eight are kept without allocating.
+// outerHeaders remembers which headers a response had when the middleware
+// got it: those of middleware outside this one (CORS, security headers).
+// When the ErrorHandler answers instead of the handler, those stay (with
+// whatever values they have then) and the headers the handler added go.
+// Up to eight are remembered by a hash of their names, without allocating
+// or giving the garbage collector pointers to follow; more, in a map.
 type outerHeaders struct {
 	n    int
-	keys [8]string
-	vals [8][]string
-	more http.Header // all of them, when there were more than eight
+	keys [8]uint64
+	more map[string]bool // all of them, when there were more than eight
 }
 
-func (o *outerHeaders) save(h http.Header) {
+func (o *outerHeaders) save(h http.Header, seed maphash.Seed) {
 	if len(h) > len(o.keys) {
-		o.more = h.Clone()
+		o.more = make(map[string]bool, len(h))
+		for k := range h {
+			o.more[k] = true
+		}
 		return
 	}
-	for k, v := range h {
-		o.keys[o.n], o.vals[o.n] = k, v
+	for k := range h {
+		o.keys[o.n] = maphash.String(seed, k)
 		o.n++
 	}
 }
 
-func (o *outerHeaders) restore(h http.Header) {
-	clear(h)
+func (o *outerHeaders) restore(h http.Header, seed maphash.Seed) {
+	for k := range h {
+		if !o.had(k, seed) {
+			delete(h, k)
+		}
+	}
+}
+
+func (o *outerHeaders) had(k string, seed maphash.Seed) bool {
 	if o.more != nil {
-		maps.Copy(h, o.more)
-		return
+		return o.more[k]
 	}
-	for i := range o.n {
-		h[o.keys[i]] = o.vals[i]
-	}
+	sum := maphash.String(seed, k)
+	return slices.Contains(o.keys[:o.n], sum)
 }

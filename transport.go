@@ -41,21 +41,22 @@ const (
 // verify are kept for when its session turns out to be gone (Session.next),
 // so that a planted cookie can neither log the user out nor, unless its own
 // session is live, pin them to another session. vt is what the token says
-// when tok is tokenValid.
-func (m *Manager) readToken(r *http.Request) (vt *verifiedToken, tok tokenState, src tokenSource) {
+// when tok is tokenValid; more reports that other session cookies followed
+// the one that verified (Session.next may need them).
+func (m *Manager) readToken(r *http.Request) (vt *verifiedToken, tok tokenState, src tokenSource, more bool) {
 	if m.cfg.Transport != TransportCookie {
 		if v, ok := r.Header[HeaderID]; ok {
 			if len(v) == 0 || v[0] == "" {
-				return nil, tokenNone, sourceHeader
+				return nil, tokenNone, sourceHeader, false
 			}
 			if vt = m.verify(v[0]); vt != nil {
-				return vt, tokenValid, sourceHeader
+				return vt, tokenValid, sourceHeader, false
 			}
-			return nil, tokenInvalid, sourceHeader
+			return nil, tokenInvalid, sourceHeader, false
 		}
 	}
 	if m.cfg.Transport == TransportHeader {
-		return nil, tokenNone, sourceNone
+		return nil, tokenNone, sourceNone, false
 	}
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
@@ -65,13 +66,18 @@ func (m *Manager) readToken(r *http.Request) (vt *verifiedToken, tok tokenState,
 			if !ok || v == "" {
 				continue
 			}
-			if vt = m.verify(v); vt != nil {
-				return vt, tokenValid, sourceCookie
+			if vt != nil {
+				return vt, tokenValid, sourceCookie, true // others: see otherTokens
 			}
-			tok, src = tokenInvalid, sourceCookie
+			if vt = m.verify(v); vt == nil {
+				tok, src = tokenInvalid, sourceCookie
+			}
 		}
 	}
-	return nil, tok, src
+	if vt != nil {
+		return vt, tokenValid, sourceCookie, false
+	}
+	return nil, tok, src, false
 }
 
 // otherTokens returns the verified session cookies of a request besides
@@ -93,21 +99,6 @@ func (m *Manager) otherTokens(r *http.Request, first *verifiedToken) []*verified
 		}
 	}
 	return others
-}
-
-// sessionCookies counts the session cookies of a request, up to two.
-func (m *Manager) sessionCookies(r *http.Request) int {
-	n := 0
-	for _, line := range r.Header["Cookie"] {
-		for line != "" && n < 2 {
-			var ok bool
-			_, line, ok = nextCookie(line, m.cookieName)
-			if ok {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // nextCookie reads the first cookie of a Cookie header line and returns its
