@@ -59,6 +59,38 @@ func split(names string) []string {
 
 func costs(postgres, sqlite string) cost { return cost{split(postgres), split(sqlite)} }
 
+// step is one operation of a statement test and what it must send.
+type step struct {
+	name string
+	call func() error
+	cost cost
+}
+
+// runSteps runs each step as a subtest and checks the statements the
+// counter saw it send on b's database.
+func runSteps(t *testing.T, b backend, counter *sqltest.Counter, steps []step) {
+	t.Helper()
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			counter.Reset()
+			if err := st.call(); err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			want := st.cost.postgres
+			if b.dialect == sqlstore.SQLite {
+				want = st.cost.sqlite
+			}
+			got := counter.Statements()
+			if !slices.Equal(got, want) {
+				t.Errorf("statements: got %q, want %q", got, want)
+			}
+			if b.dialect == sqlstore.SQLite {
+				wantWriteFirst(t, got)
+			}
+		})
+	}
+}
+
 func TestStatements(t *testing.T) {
 	const hour = time.Hour
 	vals := map[string][]byte{"a": []byte("1"), "b": []byte("2")}
@@ -75,11 +107,7 @@ func TestStatements(t *testing.T) {
 				}
 				counter.Reset()
 			}
-			steps := []struct {
-				name string
-				call func() error
-				cost cost
-			}{
+			steps := []step{
 				{"create is one statement", func() error {
 					return s.Create(ctx, "Aid", vals, hour, 256)
 				}, costs("create", "begin consume_reservation create set_values commit")},
@@ -243,25 +271,7 @@ func TestStatements(t *testing.T) {
 					return err
 				}, costs("delete", "begin delete commit")},
 			}
-			for _, st := range steps {
-				t.Run(st.name, func(t *testing.T) {
-					counter.Reset()
-					if err := st.call(); err != nil {
-						t.Fatalf("got error %v, want nil", err)
-					}
-					want := st.cost.postgres
-					if b.dialect == sqlstore.SQLite {
-						want = st.cost.sqlite
-					}
-					got := counter.Statements()
-					if !slices.Equal(got, want) {
-						t.Errorf("statements: got %q, want %q", got, want)
-					}
-					if b.dialect == sqlstore.SQLite {
-						wantWriteFirst(t, got)
-					}
-				})
-			}
+			runSteps(t, b, counter, steps)
 		})
 	}
 }
@@ -278,11 +288,7 @@ func TestCapabilityStatements(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			steps := []struct {
-				name string
-				call func() error
-				cost cost
-			}{
+			steps := []step{
 				{"count is one query", func() error { _, err := s.Count(ctx); return err }, costs("count_live", "count_live")},
 				{"a page of a list is one query", func() error { _, _, err := s.List(ctx, "", 10); return err }, costs("list", "list")},
 				{"peek is one query", func() error { _, _, err := s.Peek(ctx, "Clive"); return err }, costs("peek", "peek")},
@@ -318,25 +324,7 @@ func TestCapabilityStatements(t *testing.T) {
 					return err
 				}, costs("claim", "begin claim reap reap_values commit")},
 			}
-			for _, st := range steps {
-				t.Run(st.name, func(t *testing.T) {
-					counter.Reset()
-					if err := st.call(); err != nil {
-						t.Fatalf("got error %v, want nil", err)
-					}
-					want := st.cost.postgres
-					if b.dialect == sqlstore.SQLite {
-						want = st.cost.sqlite
-					}
-					got := counter.Statements()
-					if !slices.Equal(got, want) {
-						t.Errorf("statements: got %q, want %q", got, want)
-					}
-					if b.dialect == sqlstore.SQLite {
-						wantWriteFirst(t, got)
-					}
-				})
-			}
+			runSteps(t, b, counter, steps)
 		})
 	}
 }
