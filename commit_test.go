@@ -351,6 +351,13 @@ func (f *flakyStore) Update(ctx context.Context, id string, d store.Delta, ttl t
 	return f.Store.Update(ctx, id, d, ttl, maxKeys)
 }
 
+func (f *flakyStore) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
+	if err := f.fail(); err != nil {
+		return nil, false, err
+	}
+	return f.Store.Apply(ctx, id, d, ttl, maxKeys)
+}
+
 func TestOnStoreError(t *testing.T) {
 	var asked []string
 	retry := true

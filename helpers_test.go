@@ -83,6 +83,11 @@ func (c *countingStore) Create(ctx context.Context, id string, v map[string][]by
 	return c.Store.Create(ctx, id, v, ttl, max)
 }
 
+func (c *countingStore) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
+	c.record("Apply")
+	return c.Store.Apply(ctx, id, d, ttl, maxKeys)
+}
+
 func (c *countingStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	c.record("Update")
 	return c.Store.Update(ctx, id, d, ttl, maxKeys)
@@ -217,6 +222,10 @@ func (f failingStore) Create(context.Context, string, map[string][]byte, time.Du
 
 func (f failingStore) Move(context.Context, string, string, store.Delta, time.Duration, int) (bool, error) {
 	return false, f.err
+}
+
+func (f failingStore) Apply(context.Context, string, store.Delta, time.Duration, int) (map[string][]byte, bool, error) {
+	return nil, false, f.err
 }
 
 func (f failingStore) Update(context.Context, string, store.Delta, time.Duration, int) (bool, error) {
@@ -483,6 +492,13 @@ func (s *switchStore) Update(ctx context.Context, id string, d store.Delta, ttl 
 	return s.Store.Update(ctx, id, d, ttl, maxKeys)
 }
 
+func (s *switchStore) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
+	if s.failed {
+		return nil, false, errDown
+	}
+	return s.Store.Apply(ctx, id, d, ttl, maxKeys)
+}
+
 func (s *switchStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	if s.failed {
 		return false, errDown
@@ -541,6 +557,10 @@ func (p paddedStore) Load(ctx context.Context, id string, ttl time.Duration) (ma
 
 func (p paddedStore) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	return p.Store.Update(ctx, id, d, pad(ttl), maxKeys)
+}
+
+func (p paddedStore) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
+	return p.Store.Apply(ctx, id, d, pad(ttl), maxKeys)
 }
 
 func (p paddedStore) Move(ctx context.Context, from, to string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,15 +322,74 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 // Update applies d to session id and sets its time to live to ttl. A ttl of
 // zero or less ends the session.
 func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
-	return s.renew(ctx, id, ttl, func(sh *shard, e *entry) error {
+	_, found, err := s.Apply(ctx, id, d, ttl, maxKeys)
+	return found, err
+}
+
+// Apply applies d to session id, Add and Take included, and sets its time to
+// live to ttl, all under the shard's lock; it returns the sums and the
+// values taken. A ttl of zero or less ends the session.
+func (s *Store) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (values map[string][]byte, found bool, err error) {
+	found, err = s.renew(ctx, id, ttl, func(sh *shard, e *entry) error {
+		sums, err := sums(e.values, &d)
+		if err != nil {
+			return err
+		}
 		if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
 			return store.ErrTooManyKeys
 		}
 		if old, changed := apply(e.values, &d); changed {
 			sh.reindex(id, e, old)
 		}
+		values = addAndTake(e.values, sums, d.Take)
 		return nil
 	})
+	return values, found, err
+}
+
+// sums returns what each key of d.Add will hold once Clear, Del and Set are
+// applied and the number added, in decimal, before anything is written: an
+// Add that fails leaves the session as it was.
+func sums(values map[string][]byte, d *store.Delta) (map[string][]byte, error) {
+	if len(d.Add) == 0 {
+		return nil, nil
+	}
+	out := make(map[string][]byte, len(d.Add)+len(d.Take))
+	for k, n := range d.Add {
+		cur, set := d.Set[k]
+		if !set && !d.Clear && !slices.Contains(d.Del, k) {
+			cur = values[k]
+		}
+		sum, err := store.AddInt(cur, n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q", err, k)
+		}
+		out[k] = strconv.AppendInt(nil, sum, 10)
+	}
+	return out, nil
+}
+
+// addAndTake stores the sums, then removes the keys to take. It returns
+// the sums and the values taken, which the caller may keep: values holds
+// copies of the sums, and no longer holds what was taken.
+func addAndTake(values, sums map[string][]byte, take []string) map[string][]byte {
+	if len(sums) == 0 && len(take) == 0 {
+		return nil
+	}
+	out := sums
+	if out == nil {
+		out = make(map[string][]byte, len(take))
+	}
+	for k, v := range sums {
+		values[k] = cloneBytes(v)
+	}
+	for _, k := range take {
+		if v, ok := values[k]; ok {
+			out[k] = v
+			delete(values, k)
+		}
+	}
+	return out
 }
 
 // apply changes values as d says: Clear (which keeps the metadata), then
@@ -437,32 +497,33 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 	return true, nil
 }
 
-// keysAfter returns how many keys values would hold after applying d, or a
-// number no greater than maxKeys when that is all it takes to know.
+// keysAfter returns how many keys values would hold after applying d's
+// Clear, Del, Set and Add, or a number no greater than maxKeys when that is
+// all it takes to know.
 func keysAfter(values map[string][]byte, d *store.Delta, maxKeys int) int {
-	if d.Clear {
-		n := len(d.Set)
-		for k := range values {
-			if _, set := d.Set[k]; isMeta(k) && !set && !slices.Contains(d.Del, k) {
-				n++ // kept by the Clear
-			}
-		}
+	// Cheap upper bound first: only a Delta near the limit, or one that
+	// clears, pays for the exact count.
+	if n := len(values) + len(d.Set) + len(d.Add); n <= maxKeys && !d.Clear {
 		return n
 	}
-	// Cheap upper bound first: only a Delta near the limit pays for the
-	// exact count.
-	if n := len(values) + len(d.Set); n <= maxKeys {
-		return n
-	}
-	removed := make(map[string]bool, len(d.Del))
-	for _, k := range d.Del {
-		if _, ok := values[k]; ok {
-			removed[k] = true
+	n := 0
+	for k := range values {
+		_, set := d.Set[k]
+		_, add := d.Add[k]
+		kept := (!d.Clear || isMeta(k)) && !slices.Contains(d.Del, k)
+		if kept || set || add {
+			n++
 		}
 	}
-	n := len(values) - len(removed)
 	for k := range d.Set {
-		if _, ok := values[k]; !ok || removed[k] {
+		if _, ok := values[k]; !ok {
+			n++
+		}
+	}
+	for k := range d.Add {
+		_, ok := values[k]
+		_, set := d.Set[k]
+		if !ok && !set {
 			n++
 		}
 	}

@@ -14,6 +14,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -62,6 +63,21 @@ type Store interface {
 	// returns ErrTooManyKeys.
 	Update(ctx context.Context, id string, d Delta, ttl time.Duration, maxKeys int) (found bool, err error)
 
+	// Apply is Update for a Delta that may also Add and Take, with their
+	// answers: it applies d and sets the time to live to ttl, atomically,
+	// and returns in values the value of each key d added to, as it is
+	// after the addition, and of each key d took that was there. found is
+	// false, and nothing is written, when the session does not exist. An
+	// Add that meets a value which is not a decimal integer, or whose sum
+	// would not fit an int64, fails the call with ErrNotInteger, writing
+	// nothing. maxKeys is enforced as for Update on the keys the session
+	// holds after the Add (the keys an Add creates count; the Take comes
+	// after the count). Update(d) is Apply(d) without the values. The
+	// middleware calls Apply for Session.Add and Session.Take, with the
+	// request's other changes, so that they cost no more round trips than a
+	// plain write.
+	Apply(ctx context.Context, id string, d Delta, ttl time.Duration, maxKeys int) (values map[string][]byte, found bool, err error)
+
 	// Move gives session from the new ID to, atomically: the values of from
 	// with d applied are stored under to, which expires after ttl, and from
 	// no longer exists. Nothing else can happen in between: a concurrent
@@ -92,7 +108,8 @@ type Nonblocking interface {
 }
 
 // Delta is a change to a session's values, as recorded during one request.
-// It is applied in this order: Clear, then Del, then Set.
+// It is applied in this order: Clear, then Del, then Set, then Add, then
+// Take.
 type Delta struct {
 	// Clear removes every value of the session first, except the
 	// middleware's metadata (keys starting with '@': see UserKey), which
@@ -102,9 +119,58 @@ type Delta struct {
 	Del []string
 	// Set maps keys to their new encoded values.
 	Set map[string][]byte
+	// Add maps keys to numbers to add to their values, atomically: a value
+	// is a decimal integer in ASCII, as strconv.FormatInt writes it (see
+	// AddInt), and a missing key counts as 0.
+	Add map[string]int64
+	// Take lists keys to read and remove, atomically: of two concurrent
+	// calls that take one key, exactly one gets its value.
+	Take []string
+	// Add and Take never name metadata keys (those starting with '@').
 }
 
 // Empty reports whether applying d would change nothing.
 func (d *Delta) Empty() bool {
-	return !d.Clear && len(d.Del) == 0 && len(d.Set) == 0
+	return !d.Clear && len(d.Del) == 0 && len(d.Set) == 0 && len(d.Add) == 0 && len(d.Take) == 0
+}
+
+// ErrNotInteger is returned by Store.Apply, writing nothing, when Delta.Add
+// meets a value that is not a decimal integer, or a sum that would not fit
+// an int64.
+var ErrNotInteger = errors.New("session: the value is not an integer that can be added to")
+
+// AddInt returns value with n added, for Delta.Add: value must be a decimal
+// integer that fits an int64, as strconv.FormatInt writes it ("-12", "0";
+// no sign on a positive number, no leading zeros, no spaces: the integers
+// Redis's HINCRBY accepts), or nil for a missing key, which counts as 0. It
+// returns ErrNotInteger for any other value or a sum that would overflow.
+func AddInt(value []byte, n int64) (sum int64, err error) {
+	var v int64
+	if value != nil {
+		var ok bool
+		if v, ok = ParseInt(value); !ok {
+			return 0, ErrNotInteger
+		}
+	}
+	sum = v + n
+	if (n > 0 && sum < v) || (n < 0 && sum > v) {
+		return 0, ErrNotInteger
+	}
+	return sum, nil
+}
+
+// ParseInt parses value as AddInt reads it, reporting whether it is such an
+// integer.
+func ParseInt(value []byte) (int64, bool) {
+	if len(value) == 0 || len(value) > 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(value), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	// The canonical form only: "+1", "01" and "-0" are refused, as Redis
+	// refuses them.
+	var buf [20]byte
+	return v, string(strconv.AppendInt(buf[:0], v, 10)) == string(value)
 }

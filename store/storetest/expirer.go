@@ -237,6 +237,10 @@ func testExpirerGone(t *testing.T, h Harness) {
 		{"Update that clears", func() (bool, error) {
 			return h.Store.Update(ctx, id, store.Delta{Clear: true}, ttl, 0)
 		}},
+		{"Apply", func() (bool, error) {
+			_, found, err := h.Store.Apply(ctx, id, store.Delta{Add: map[string]int64{"n": 1}, Take: []string{"b"}}, ttl, 0)
+			return found, err
+		}},
 		{"Touch", func() (bool, error) { return h.Store.Touch(ctx, id, ttl) }},
 		{"Touch with a ttl of zero", func() (bool, error) { return h.Store.Touch(ctx, id, 0) }},
 		{"Move", func() (bool, error) {

@@ -355,6 +355,10 @@ func testIndexerAccess(t *testing.T, h Harness) {
 			_, err := h.Store.Update(ctx, id, store.Delta{Set: values("b", "2")}, ttl, 0)
 			return id, err
 		}},
+		{name: "Apply", renews: true, call: func(id string) (string, error) {
+			_, _, err := h.Store.Apply(ctx, id, store.Delta{Add: map[string]int64{"n": 1}, Take: []string{"a"}}, ttl, 0)
+			return id, err
+		}},
 		{name: "Update with an empty Delta", renews: true, call: func(id string) (string, error) {
 			_, err := h.Store.Update(ctx, id, store.Delta{}, ttl, 0)
 			return id, err

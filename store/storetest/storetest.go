@@ -88,6 +88,7 @@ type testCase struct {
 var topics = []topic{
 	{"Basic", basicCases},
 	{"Update", updateCases},
+	{"Apply", applyCases},
 	{"Expiry", expiryCases},
 	{"Limits", limitCases},
 	{"Concurrency", concurrencyCases},
