@@ -3,6 +3,7 @@ package session
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -84,6 +85,37 @@ func (c *change) applyTo(values map[string][]byte) {
 	}
 	maps.Copy(values, c.d.Set)
 }
+
+// split separates the change to the application's values, returned as a
+// Delta that shares the change's slices and values, from the change to the
+// metadata ('@' keys), returned as a change of its own. Session.Add and Take
+// save the first at once; the metadata of a Login waits for the commit,
+// where it goes with the renewal and the limits on logins.
+func (c *change) split() (data store.Delta, meta change) {
+	data.Clear = c.d.Clear
+	for k, b := range c.d.Set {
+		if isMeta(k) {
+			meta.set(k, b)
+			continue
+		}
+		if data.Set == nil {
+			data.Set = make(map[string][]byte, len(c.d.Set))
+		}
+		data.Set[k] = b
+	}
+	for _, k := range c.d.Del {
+		if isMeta(k) {
+			meta.del(k, true)
+		} else {
+			data.Del = append(data.Del, k)
+		}
+	}
+	return data, meta
+}
+
+// isMeta reports whether key names the middleware's metadata, which the
+// application cannot read or write with Get and Set.
+func isMeta(key string) bool { return strings.HasPrefix(key, "@") }
 
 // setValues returns the values the change sets: all a session that turned
 // out to be gone keeps.

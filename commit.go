@@ -375,6 +375,9 @@ func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry 
 		return fn(ctx, retry)
 	}
 	err := try(false)
+	if once, ok := err.(onceError); ok {
+		return once.error
+	}
 	if err == nil || errors.Is(err, store.ErrTooManyKeys) || s.m.cfg.OnStoreError == nil {
 		return err
 	}

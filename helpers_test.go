@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -280,6 +281,7 @@ func newEnv(t testing.TB, cfg session.Config) *env {
 }
 
 // testRoutes answers /get?k=, /set?k=&v= (v is JSON), /del?k=, /incr, /noop,
+// /add?k=&n=, /setadd?k=&v=&a=&n= (Set then Add), /take?k=,
 // /keys, /clear, /destroy, /renew, /isnew, /close, /login?u=&label= and
 // /user.
 func testRoutes(m *session.Manager) http.Handler {
@@ -325,6 +327,31 @@ func testRoutes(m *session.Manager) http.Handler {
 		}
 		fmt.Fprint(w, n+1)
 	})
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		add(w, r, r.URL.Query().Get("k"))
+	})
+	mux.HandleFunc("/setadd", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if err := session.FromContext(r.Context()).Set(q.Get("k"), q.Get("v")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		add(w, r, q.Get("a"))
+	})
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
+		var v any
+		ok, err := session.FromContext(r.Context()).Take(r.URL.Query().Get("k"), &v)
+		switch {
+		case errors.Is(err, session.ErrStore):
+			return // the ErrorHandler answers
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case !ok:
+			http.Error(w, "absent", http.StatusNotFound)
+		default:
+			_ = json.NewEncoder(w).Encode(v)
+		}
+	})
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
 		keys, err := session.FromContext(r.Context()).Keys()
 		if err != nil {
@@ -360,6 +387,25 @@ func testRoutes(m *session.Manager) http.Handler {
 	})
 	mux.Handle("/required", m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "in") })))
 	return mux
+}
+
+// add answers /add and /setadd: Session.Add(key, n) of the request's n,
+// answering the sum.
+func add(w http.ResponseWriter, r *http.Request, key string) {
+	n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	sum, err := session.FromContext(r.Context()).Add(key, n)
+	switch {
+	case errors.Is(err, session.ErrStore):
+		return // the ErrorHandler answers
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	default:
+		fmt.Fprint(w, sum)
+	}
 }
 
 // client is a browser or API client of an env: it keeps the token the

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/redistest"
+	"github.com/seed58a3dad2/session/internal/sessiontest"
 	"github.com/seed58a3dad2/session/redisstore"
 	"github.com/seed58a3dad2/session/store"
 )
@@ -45,6 +47,14 @@ func testDeployment(t *testing.T, client func(t *testing.T) redis.UniversalClien
 	t.Run("writes racing a login are all kept", func(t *testing.T) {
 		e, _ := countedEnv(t, client(t), session.Config{})
 		testRenewRacingWrites(t, e)
+	})
+	t.Run("200 concurrent adds from separate connections count exactly 200", func(t *testing.T) {
+		e, _ := countedEnv(t, client(t), session.Config{})
+		sessiontest.ConcurrentAdds(t, e.m, 200)
+	})
+	t.Run("of concurrent takes of a flash, exactly one gets it", func(t *testing.T) {
+		e, _ := countedEnv(t, client(t), session.Config{})
+		sessiontest.ConcurrentTakes(t, e.m, 5, 20)
 	})
 }
 
@@ -202,6 +212,31 @@ func TestConcurrentWritesMiniredis(t *testing.T) {
 	testConcurrentWrites(t, e)
 }
 
+// TestAddAndTakeRedis holds Session.Add and Session.Take to their promises
+// on miniredis and on a real Redis, plain and with the store's index (its
+// scripts differ); Cluster and Sentinel run them in testDeployment.
+func TestAddAndTakeRedis(t *testing.T) {
+	for _, b := range []struct {
+		name   string
+		client func(t *testing.T) redis.UniversalClient
+	}{
+		{"miniredis", miniredisClient},
+		{"Redis", func(t *testing.T) redis.UniversalClient { return redistest.Client(t) }},
+	} {
+		for _, index := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, Index %v", b.name, index), func(t *testing.T) {
+				newManager := func() *session.Manager {
+					st := redisstore.New(b.client(t), redisstore.Config{Prefix: redistest.Prefix(t), Index: index})
+					return newEnv(t, session.Config{Store: st}).m
+				}
+				sessiontest.ConcurrentAdds(t, newManager(), 200)
+				sessiontest.ConcurrentTakes(t, newManager(), 5, 20)
+				sessiontest.FlashAcrossRedirect(t, newManager())
+			})
+		}
+	}
+}
+
 func TestRenewRacingWritesRedis(t *testing.T) {
 	e, _ := redisEnv(t, redistest.Client(t), session.Config{})
 	testRenewRacingWrites(t, e)
@@ -346,6 +381,8 @@ func TestRoundTripBudgetRedisFarm(t *testing.T) {
 		"renew: the new ID counted, then the move":                                     1 + 2,
 		"login: the user's sessions for MaxUserSessions, the new ID counted, the move": 1 + 1 + 3,
 		"write with a dead token: the refused update, then a new session":              1 + 1 + 1,
+		"add: 1":  1,
+		"take: 1": 1,
 	}
 	for _, b := range []struct {
 		name   string

@@ -35,6 +35,12 @@ var budget = []budgetCase{
 	{"renew (login): 1, an atomic move", true, false, false, "/renew", []string{"Move"}},
 	{"renew with a dead token: 1, the move finds nothing and nothing is stored", true, false, true, "/renew", []string{"Move"}},
 	{"write with a dead token: 2, the guard refuses and a fresh session takes the write", true, false, true, "/set?k=b&v=2", []string{"Update", "Create"}},
+	{"add (an atomic increment, with the expiry): 1", true, false, false, "/add?k=n&n=1", []string{"Apply"}},
+	{"add, touch due (the apply renews): 1", true, true, false, "/add?k=n&n=1", []string{"Apply"}},
+	{"write then add: 1, the write goes with the add", true, false, false, "/setadd?k=b&v=2&a=n&n=1", []string{"Apply"}},
+	{"take (an atomic read and remove): 1", true, false, false, "/take?k=a", []string{"Apply"}},
+	{"new session, add: 1", false, false, false, "/add?k=n&n=1", []string{"Create"}},
+	{"add with a dead token: 2, the guard refuses and a fresh session takes the sum", true, false, true, "/add?k=n&n=1", []string{"Apply", "Create"}},
 }
 
 // farmConfig switches on every farm feature that costs store calls on the
@@ -62,6 +68,8 @@ var farmBudget = []budgetCase{
 	{"renew: the new ID counted, then the move", true, false, false, "/renew", []string{"Reserve", "Move"}},
 	{"login: the user's sessions for MaxUserSessions, the new ID counted, the move", true, false, false, "/login?u=ann", []string{"UserSessions", "Reserve", "Move"}},
 	{"write with a dead token: the refused update, then a new session", true, false, true, "/set?k=b&v=2", []string{"Update", "Reserve", "Create"}},
+	{"add: 1", true, false, false, "/add?k=n&n=1", []string{"Apply"}},
+	{"take: 1", true, false, false, "/take?k=a", []string{"Apply"}},
 }
 
 func TestRoundTripBudgetMemstoreFarm(t *testing.T) {

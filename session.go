@@ -146,6 +146,12 @@ func (s *Session) Get(key string, v any) (ok bool, err error) {
 	if !ok || err != nil {
 		return false, err
 	}
+	return s.decode(key, b, v)
+}
+
+// decode decodes key's value b into v, and records a failure for the
+// ErrorHandler's answer to a handler that returns without writing one.
+func (s *Session) decode(key string, b []byte, v any) (ok bool, err error) {
 	if err := s.m.cfg.Codec.Unmarshal(b, v); err != nil {
 		err = fmt.Errorf("%w: %q: %w", ErrDecode, key, err)
 		s.mu.Lock()
@@ -212,6 +218,12 @@ func (s *Session) Set(key string, v any) error {
 	if s.down != nil {
 		return s.refuse(fmt.Sprintf("Set(%q)", key))
 	}
+	return s.set(key, b)
+}
+
+// set records key = b, encoded, within Config.MaxKeys, starting a new
+// session if there was none. s.mu must be held.
+func (s *Session) set(key string, b []byte) error {
 	if s.loaded {
 		if _, exists := s.values[key]; !exists && len(s.values) >= s.m.cfg.MaxKeys {
 			return s.m.tooManyKeys()

@@ -156,18 +156,24 @@ func logoutOthers(m *session.Manager) http.HandlerFunc {
 	}
 }
 
+// counter adds one to the session's counter, atomically: concurrent calls
+// never count one twice (Session.Add). A counter that cannot be read (an
+// older version of the app stored something else under "n") starts over:
+// the session and its other values live on.
 func counter(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
-	n, _, err := session.Get[int](s, "n")
-	if err != nil {
-		return
+	n, err := s.Add("n", 1)
+	if errors.Is(err, session.ErrNotInteger) {
+		n, err = 1, s.Set("n", 1)
 	}
-	n++
-	if err := s.Set("n", n); err != nil {
+	switch {
+	case errors.Is(err, session.ErrStore):
+		return // the middleware answers 503
+	case err != nil:
 		writeError(w, http.StatusInternalServerError, "session_error", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"n": n})
+	writeJSON(w, http.StatusOK, map[string]int64{"n": n})
 }
 
 func putValue(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	_ "embed"
+	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 
@@ -32,6 +34,7 @@ var formPage = template.Must(template.New("form").Parse(`<!doctype html>
 <h1>A form on the cookie alone</h1>
 <p>This page runs no script. The browser keeps the session in the server's
 HttpOnly cookie, which expires when the session does.</p>
+{{if .Flash}}<p id="flash" role="status">{{.Flash}}</p>{{end}}
 <p>counter: <output id="n">{{.N}}</output></p>
 <p>session expires: {{if .Expires}}<time id="expires" datetime="{{.Expires}}">{{.Expires}}</time>{{else}}<span id="expires">no session</span>{{end}}</p>
 <form method="post" action="/form">
@@ -43,14 +46,21 @@ HttpOnly cookie, which expires when the session does.</p>
 
 func showForm(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
-	n, _, err := session.Get[int](s, "n")
+	n, _, err := session.Get[int64](s, "n")
 	if err != nil {
 		return // the middleware answers: 503 if the store failed, 500 if the value is unreadable
 	}
+	// The notice the post left: shown once, even with the page open in
+	// two tabs (Session.Take).
+	flash, _, err := session.Take[string](s, "flash")
+	if err != nil {
+		return
+	}
 	view := struct {
-		N       int
+		N       int64
+		Flash   string
 		Expires string
-	}{N: n}
+	}{N: n, Flash: flash}
 	if exp := s.ExpiresAt(); !exp.IsZero() {
 		view.Expires = exp.UTC().Format(expiresLayout)
 	}
@@ -67,11 +77,14 @@ func postForm(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	switch r.PostFormValue("do") {
 	case "count":
-		n, _, err := session.Get[int](s, "n")
-		if err != nil {
-			return
+		n, err := s.Add("n", 1)
+		if errors.Is(err, session.ErrStore) {
+			return // the middleware answers 503
 		}
-		if err := s.Set("n", n+1); err != nil {
+		if err == nil {
+			err = s.Set("flash", fmt.Sprintf("Counted: %d.", n))
+		}
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

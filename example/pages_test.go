@@ -87,7 +87,14 @@ func TestFormOnTheCookieAlone(t *testing.T) {
 			t.Fatalf("got %d to %q, want 303 to /form", w.Code, w.Header().Get("Location"))
 		}
 		wantCookie(w, clock.Now().Add(20*time.Minute))
+		body := do("GET", "/form", "").Body.String()
+		if !strings.Contains(body, `<p id="flash" role="status">Counted: 1.</p>`) {
+			t.Fatalf("the page after the redirect does not show the flash:\n%s", body)
+		}
 		wantPage("1", clock.Now().Add(20*time.Minute).Format(expiresLayout))
+		if body := do("GET", "/form", "").Body.String(); strings.Contains(body, `id="flash"`) {
+			t.Fatalf("the flash was shown twice:\n%s", body)
+		}
 	})
 	t.Run("the cookie's expiry moves with the session's", func(t *testing.T) {
 		clock.Advance(5 * time.Minute)
