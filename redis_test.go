@@ -212,6 +212,30 @@ func TestConcurrentWritesMiniredis(t *testing.T) {
 	testConcurrentWrites(t, e)
 }
 
+// TestUndecodableValuesRedis plants bytes the codec cannot read with HSET,
+// as redis-cli or an older version of the application would, on miniredis
+// and a real Redis.
+func TestUndecodableValuesRedis(t *testing.T) {
+	for _, b := range []struct {
+		name   string
+		client func(t *testing.T) redis.UniversalClient
+	}{
+		{"miniredis", miniredisClient},
+		{"Redis", func(t *testing.T) redis.UniversalClient { return redistest.Client(t) }},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			client := b.client(t)
+			prefix := redistest.Prefix(t)
+			st := redisstore.New(client, redisstore.Config{Prefix: prefix, Application: "shop"})
+			sessiontest.UndecodableValues(t, newEnv(t, session.Config{Store: st}).m, func(t *testing.T, id, key string, raw []byte) {
+				if err := client.HSet(t.Context(), prefix+":shop:{shop:"+id[:1]+"}:"+id, key, raw).Err(); err != nil {
+					t.Fatalf("HSET: %v", err)
+				}
+			})
+		})
+	}
+}
+
 // TestAddAndTakeRedis holds Session.Add and Session.Take to their promises
 // on miniredis and on a real Redis, plain and with the store's index (its
 // scripts differ); Cluster and Sentinel run them in testDeployment.

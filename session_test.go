@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed58a3dad2/session"
+	"github.com/seed58a3dad2/session/internal/sessiontest"
 	"github.com/seed58a3dad2/session/store"
 )
 
@@ -474,6 +475,17 @@ func TestClearDoesNotHideAGoneSession(t *testing.T) {
 
 // TestUndecodableValue plants bytes the codec cannot decode, as an older
 // version of the application or another service might have stored them.
+// TestUndecodableValuesMemstore plants the bytes with the store's own
+// Update, which stores them as they are: memstore has no other door.
+func TestUndecodableValuesMemstore(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	sessiontest.UndecodableValues(t, e.m, func(t *testing.T, id, key string, raw []byte) {
+		if _, err := e.mem.Update(t.Context(), id, storeDelta(key, raw), time.Hour, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestUndecodableValue(t *testing.T) {
 	plant := func(t *testing.T, e *env, c *client) {
 		t.Helper()

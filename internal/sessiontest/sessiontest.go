@@ -6,6 +6,8 @@
 package sessiontest
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,7 +29,10 @@ import (
 //	POST /set?k=&v=   Session.Set of the string v
 //	POST /flash?v=    Set "flash" to v, then 303 to /show
 //	GET  /show        Take "flash", answering it or "" when there is none
-//	GET  /get?k=      Get of an int64, answering it or "absent"
+//	GET  /get?k=      Get, answering the value as JSON or "absent"; on an
+//	                  error it writes nothing, for the ErrorHandler
+//	POST /del?k=      Session.Delete
+//	GET  /id          the session's ID, for a test to plant values
 func routes(m *session.Manager) http.Handler {
 	mux := http.NewServeMux()
 	fail := func(w http.ResponseWriter, err error) {
@@ -40,6 +45,10 @@ func routes(m *session.Manager) http.Handler {
 			return
 		}
 		sum, err := session.FromContext(r.Context()).Add(r.URL.Query().Get("k"), n)
+		if errors.Is(err, session.ErrNotInteger) {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
 		if err != nil {
 			fail(w, err)
 			return
@@ -67,15 +76,22 @@ func routes(m *session.Manager) http.Handler {
 		fmt.Fprint(w, msg)
 	})
 	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
-		v, ok, err := session.Get[int64](session.FromContext(r.Context()), r.URL.Query().Get("k"))
+		var v any
+		ok, err := session.FromContext(r.Context()).Get(r.URL.Query().Get("k"), &v)
 		switch {
 		case err != nil:
-			fail(w, err)
+			return // the README's idiom: the ErrorHandler answers
 		case !ok:
 			fmt.Fprint(w, "absent")
 		default:
-			fmt.Fprint(w, v)
+			_ = json.NewEncoder(w).Encode(v)
 		}
+	})
+	mux.HandleFunc("POST /del", func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Delete(r.URL.Query().Get("k"))
+	})
+	mux.HandleFunc("GET /id", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, session.FromContext(r.Context()).ID())
 	})
 	return m.Handler(mux)
 }
@@ -224,4 +240,39 @@ func FlashAcrossRedirect(t *testing.T, m *session.Manager) {
 	c := newClient(t, srv)
 	c.want("POST", "/flash?v=Saved.", "Saved.") // followed to /show
 	c.want("GET", "/show", "")
+}
+
+// UndecodableValues plants bytes that the Codec cannot decode, and a
+// counter that is not an integer, directly in m's store with plant (as an
+// older version of the application, or a corruption, would leave them), and
+// checks that only the reads of those keys fail: Get answers the
+// ErrorHandler's 500 session_value_unreadable, Add ErrNotInteger, while the
+// session and its other keys live on; Set and Delete repair them.
+func UndecodableValues(t *testing.T, m *session.Manager, plant func(t *testing.T, id, key string, raw []byte)) {
+	srv := server(t, m)
+	c := newClient(t, srv)
+	c.want("POST", "/set?k=name&v=ann", "")
+	c.want("POST", "/add?k=n&n=1", "1")
+	c.want("POST", "/set?k=other&v=kept", "")
+	_, id := c.do("GET", "/id")
+	plant(t, id, "name", []byte("{not json"))
+	plant(t, id, "n", []byte("1.5"))
+
+	if code, body := c.do("GET", "/get?k=name"); code != http.StatusInternalServerError || !strings.Contains(body, "session_value_unreadable") && !strings.Contains(body, "cannot be read") {
+		t.Fatalf("GET of the planted value: got %d %q, want the ErrorHandler's 500", code, body)
+	}
+	c.want("GET", "/get?k=other", `"kept"`)
+	if code, body := c.do("POST", "/add?k=n&n=1"); code != http.StatusConflict || !strings.Contains(body, "not an integer") {
+		t.Fatalf("Add to the planted counter: got %d %q, want 409 saying it is not an integer", code, body)
+	}
+	c.want("GET", "/get?k=n", "1.5") // still there: a refused Add changes nothing
+
+	c.want("POST", "/set?k=name&v=bob", "")
+	c.want("GET", "/get?k=name", `"bob"`)
+	c.want("POST", "/del?k=n", "")
+	c.want("POST", "/add?k=n&n=1", "1")
+	c.want("GET", "/get?k=other", `"kept"`)
+	if _, again := c.do("GET", "/id"); again != id {
+		t.Fatalf("the session changed its ID: the client was given a new session, want the same one")
+	}
 }
