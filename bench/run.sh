@@ -2,7 +2,7 @@
 # Runs every contender on every endpoint against a private Redis (and, for
 # the SQL contenders, SQLite files and a private PostgreSQL) and prints the
 # markdown table of BENCHMARKS.md. Loopback only; stops everything it
-# started. About 10 minutes with the defaults.
+# started. About 14 minutes with the defaults.
 #
 #   bench/run.sh                      # from the repository root
 #   DURATION=10s CONCURRENCY=64 bench/run.sh
@@ -26,7 +26,7 @@ POOL=${POOL:-64}
 SERVER_PROCS=${SERVER_PROCS:-1}
 LOAD_PROCS=${LOAD_PROCS:-1}
 CONTENDERS=${CONTENDERS:-"floor bare session-redis session-mem scs gorilla floor-sqlite session-sqlite scs-sqlite floor-pg session-pg scs-pg"}
-ENDPOINTS=${ENDPOINTS:-"/login /read /write /writeonly /noop"}
+ENDPOINTS=${ENDPOINTS:-"/login /read /write /writeonly /add /take /noop"}
 
 command -v redis-server >/dev/null || { echo "run.sh needs redis-server (apt-get install redis-server)" >&2; exit 1; }
 

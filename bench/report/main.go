@@ -21,7 +21,7 @@ import (
 type result = res.Result
 
 var (
-	endpoints  = []string{"/login", "/read", "/write", "/writeonly", "/noop"}
+	endpoints  = []string{"/login", "/read", "/write", "/writeonly", "/add", "/take", "/noop"}
 	contenders = []string{"floor", "bare", "session-redis", "session-mem", "scs", "gorilla",
 		"floor-sqlite", "session-sqlite", "scs-sqlite", "floor-pg", "session-pg", "scs-pg"}
 	describe = map[string]string{
@@ -29,6 +29,8 @@ var (
 		"/read":      "read one value",
 		"/write":     "read then write (increment)",
 		"/writeonly": "write one value, no read",
+		"/add":       "atomic increment (peers: read then write)",
+		"/take":      "take a flash message (none there)",
 		"/noop":      "token sent, session untouched",
 	}
 )

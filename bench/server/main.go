@@ -124,13 +124,15 @@ func bare(*redis.Client) http.Handler {
 	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) { reply(w, "ann") })
 	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) { reply(w, "1") })
 	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) { reply(w, "1") })
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) { reply(w, "") })
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	return mux
 }
 
 // floor is the least a Redis-backed session can cost: an unsigned random ID
 // in a cookie and exactly one go-redis command per request (SET, GET, INCR,
-// SET; nothing for /noop).
+// SET, INCR, GETDEL; nothing for /noop).
 func floor(c *redis.Client) http.Handler {
 	const cookie = "fid"
 	id := func(r *http.Request) (string, bool) {
@@ -177,6 +179,24 @@ func floor(c *redis.Client) http.Handler {
 			return
 		}
 		reply(w, "ok")
+	})
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := id(r)
+		n, err := c.Incr(r.Context(), "floor:"+v+":n").Result()
+		if err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, strconv.FormatInt(n, 10))
+	})
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := id(r)
+		flash, err := c.GetDel(r.Context(), "floor:"+v+":flash").Result()
+		if err != nil && err != redis.Nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, flash)
 	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	return mux
@@ -231,6 +251,21 @@ func ours(st store.Store) http.Handler {
 		}
 		reply(w, "ok")
 	})
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		n, err := session.FromContext(r.Context()).Add("n", 1)
+		if err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, strconv.FormatInt(n, 10))
+	})
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
+		flash, _, err := session.Take[string](session.FromContext(r.Context()), "flash")
+		if err != nil {
+			return // the middleware answers 503
+		}
+		reply(w, flash)
+	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	return m.Handler(mux)
 }
@@ -271,6 +306,18 @@ func scsWith(st scs.Store) http.Handler {
 	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
 		sm.Put(r.Context(), "n", 7)
 		reply(w, "ok")
+	})
+	// scs has no atomic increment: the read-modify-write of /write, whose
+	// concurrent requests can lose counts.
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		n := sm.GetInt(r.Context(), "n") + 1
+		sm.Put(r.Context(), "n", n)
+		reply(w, strconv.Itoa(n))
+	})
+	// PopString removes the value from the loaded session, saved whole at
+	// the end: two concurrent requests can both show it.
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, sm.PopString(r.Context(), "flash"))
 	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	return sm.LoadAndSave(mux)
@@ -317,6 +364,22 @@ func gorillaRedis(c *redis.Client) http.Handler {
 	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
 		get(r).Values["n"] = 7
 		reply(w, "ok")
+	})
+	// gorilla has no atomic increment either: /write's read-modify-write.
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		s := get(r)
+		n, _ := s.Values["n"].(int)
+		s.Values["n"] = n + 1
+		reply(w, strconv.Itoa(n+1))
+	})
+	// Flashes reads and removes the session's flashes, saved whole at the
+	// end: two concurrent requests can both show them.
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
+		flash := ""
+		if f := get(r).Flashes(); len(f) > 0 {
+			flash, _ = f[0].(string)
+		}
+		reply(w, flash)
 	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -149,7 +149,7 @@ func scsSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
 // UPDATE ... RETURNING, UPDATE; nothing for /noop), on a row per session
 // with a column per value.
 func floorSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS floor_sessions (id TEXT PRIMARY KEY, usr TEXT NOT NULL, n BIGINT NOT NULL, expires BIGINT NOT NULL)`); err != nil {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS floor_sessions (id TEXT PRIMARY KEY, usr TEXT NOT NULL, n BIGINT NOT NULL, flash TEXT, expires BIGINT NOT NULL)`); err != nil {
 		log.Fatal(err)
 	}
 	const cookie = "fid"
@@ -195,6 +195,24 @@ func floorSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
 			return
 		}
 		reply(w, "ok")
+	})
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		var n int64
+		if err := db.QueryRowContext(r.Context(), `UPDATE floor_sessions SET n = n + 1, expires = $2 WHERE id = $1 RETURNING n`, id(r), expires()).Scan(&n); err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, strconv.FormatInt(n, 10))
+	})
+	// A flash column would cost the same statement as /writeonly: set it to
+	// NULL and return what it held.
+	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
+		var flash sql.NullString
+		if err := db.QueryRowContext(r.Context(), `UPDATE floor_sessions SET flash = NULL, expires = $2 WHERE id = $1 RETURNING flash`, id(r), expires()).Scan(&flash); err != nil {
+			fail(w, err.Error())
+			return
+		}
+		reply(w, flash.String)
 	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	return mux
