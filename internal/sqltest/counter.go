@@ -148,7 +148,8 @@ func (w *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if b, ok := w.inner.(driver.ConnBeginTx); ok {
 		t, err = b.BeginTx(ctx, opts)
 	} else {
-		t, err = w.inner.Begin() //nolint:staticcheck // the fallback database/sql uses too
+		//lint:ignore SA1019 the fallback database/sql uses too
+		t, err = w.inner.Begin()
 	}
 	if err != nil {
 		return nil, err
@@ -234,12 +235,14 @@ func (s *stmt) NumInput() int { return s.inner.NumInput() }
 
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	s.record(s.name)
-	return s.inner.Exec(args) //nolint:staticcheck // what database/sql calls without ExecContext
+	//lint:ignore SA1019 what database/sql calls without ExecContext
+	return s.inner.Exec(args)
 }
 
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	s.record(s.name)
-	return s.inner.Query(args) //nolint:staticcheck // as Exec
+	//lint:ignore SA1019 as Exec
+	return s.inner.Query(args)
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
@@ -251,7 +254,8 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if err != nil {
 		return nil, err
 	}
-	return s.inner.Exec(vals) //nolint:staticcheck // what database/sql calls without ExecContext
+	//lint:ignore SA1019 what database/sql calls without ExecContext
+	return s.inner.Exec(vals)
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -263,7 +267,8 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if err != nil {
 		return nil, err
 	}
-	return s.inner.Query(vals) //nolint:staticcheck // as Exec
+	//lint:ignore SA1019 as Exec
+	return s.inner.Query(vals)
 }
 
 // values converts args for a statement without the Context methods, as
