@@ -183,6 +183,25 @@ func TestBrowserKeepAlive(t *testing.T) {
 		}
 	})
 
+	t.Run("a session that lasts longer than setTimeout can wait is renewed on time", func(t *testing.T) {
+		long := startClockedExample(t, 30*24*time.Hour, clock.Now)
+		p := b.newPage(t)
+		p.open(long.url + "/")
+		p.installClock(clock.Now())
+		p.newClient("c", `{clock, keepAlive: {url: "/api/keepalive", idle: 30 * 86400e3}}`)
+		p.count("c")
+		t0 := clock.Now()
+		advance(p, 30*24*time.Hour-time.Minute)
+		// setTimeout runs a delay past 2^31-1 ms (24.8 days) at once.
+		if got := evaluate[float64](p, `Math.max(...clock.delays)`); got > 1<<31-1 {
+			t.Fatalf("the client asked setTimeout for %.0f ms, which it would run at once", got)
+		}
+		p.wantExpires("c", t0.Add(60*24*time.Hour-time.Minute))
+		if got := paths(long.rec.all()); !slices.Equal(got, []string{"POST /api/counter 200", "POST /api/keepalive 204"}) {
+			t.Fatalf("got requests %q, want the count and one keep-alive", got)
+		}
+	})
+
 	t.Run("no timer runs without a session; closeSession and the signal stop the keep-alive", func(t *testing.T) {
 		p := b.newPage(t)
 		p.open(srv.url + "/")
@@ -233,10 +252,12 @@ func (p *page) installClock(start time.Time) {
 	evaluate[bool](p, fmt.Sprintf(`window.clock = {
 		t: %d,
 		timers: new Map(),
+		delays: [],
 		seq: 0,
 		now() { return this.t; },
 		setTimeout(fn, ms) {
 			const id = ++this.seq;
+			this.delays.push(ms);
 			this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
 			return id;
 		},

@@ -1,6 +1,21 @@
 // session.js: the browser client of github.com/seed58a3dad2/session.
 // An ES module with no dependencies and no build step; the Go package serves
-// it (session.ScriptHandler). Types are in session.d.ts beside it.
+// it (jsclient.Handler). Types are in session.d.ts beside it.
+
+// The clock of a client that is given none.
+const systemClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (id) => globalThis.clearTimeout(id),
+};
+
+// setTimeout runs a longer delay at once; a timer that far off is re-armed
+// when it fires.
+const maxDelay = 2 ** 31 - 1;
+
+// The user input that counts as using the page, for keepAlive. Listened to
+// on window in the capture phase, so that no element can hide it.
+const activityEvents = ["pointerdown", "pointermove", "keydown", "wheel", "scroll", "touchstart"];
 
 /**
  * A client that keeps one server-side session for the fetch calls made
@@ -46,21 +61,6 @@
  * keepAlive on, `expired` fires at the expiry itself; without it, at the
  * first use of the client after it.
  */
-// The clock of a client that is given none.
-const systemClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (id) => globalThis.clearTimeout(id),
-};
-
-// setTimeout runs a longer delay at once; a timer that far off is re-armed
-// when it fires.
-const maxDelay = 2 ** 31 - 1;
-
-// The user input that counts as using the page, for keepAlive. Listened to
-// on window in the capture phase, so that no element can hide it.
-const activityEvents = ["pointerdown", "pointermove", "keydown", "wheel", "scroll", "touchstart"];
-
 export class SessionClient extends EventTarget {
   #token = ""; // "" while there is no session
   #expires = 0; // when the session expires, in ms on this client's clock
