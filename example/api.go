@@ -42,6 +42,7 @@ func newRouter(m *session.Manager, adminToken string) http.Handler {
 			r.Put("/values/{key}", putValue)
 			r.Get("/values/{key}", getValue)
 			r.Method(http.MethodPost, "/logout", m.CloseHandler())
+			r.Method(http.MethodPost, "/keepalive", m.KeepAliveHandler())
 			r.With(m.Require).Get("/devices", devices(m))
 			r.With(m.Require).Post("/logout-others", logoutOthers(m))
 		})

@@ -120,6 +120,15 @@ func testEndpoints(t *testing.T, newClient func() *apiClient) {
 			t.Fatalf("got %d %s", code, body)
 		}
 	})
+	t.Run("keepalive answers 204 for a live session, 401 session_required without one, and starts none", func(t *testing.T) {
+		if code, body, _ := c.call("POST", "/api/keepalive", ""); code != 204 {
+			t.Fatalf("got %d %s, want 204", code, body)
+		}
+		code, body, h := newClient().call("POST", "/api/keepalive", "")
+		if code != 401 || !strings.Contains(body, `"session_required"`) || h.Get("Set-Cookie") != "" {
+			t.Fatalf("got %d %s, Set-Cookie %q; want 401 session_required and no cookie", code, body, h.Get("Set-Cookie"))
+		}
+	})
 	t.Run("the pre-login token is dead", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", c.base+"/api/whoami", nil)
 		req.AddCookie(&http.Cookie{Name: "session", Value: before})

@@ -532,24 +532,35 @@ type recordedExample struct {
 
 func startRecordedExample(t *testing.T, idle time.Duration) *recordedExample {
 	t.Helper()
-	st, closeStore, err := openStore("memory", "", "session", "example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeStore)
+	return startClockedExample(t, idle, time.Now)
+}
+
+// startClockedExample is startRecordedExample on the clock now: the
+// session manager's, its store's and the Date header's, so that a page
+// whose SessionClient has a clock in step sees no skew.
+func startClockedExample(t *testing.T, idle time.Duration, now func() time.Time) *recordedExample {
+	t.Helper()
+	st := memstore.New(memstore.Config{Now: now})
+	t.Cleanup(func() { st.Close() })
 	keys := []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}}
-	m, err := session.New(session.Config{Store: st, Keys: keys, IdleTimeout: idle})
+	m, err := session.New(session.Config{Store: st, Keys: keys, IdleTimeout: idle, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	scratch := memstore.New(memstore.Config{})
+	t.Cleanup(func() { m.Close() })
+	scratch := memstore.New(memstore.Config{Now: now})
 	t.Cleanup(func() { scratch.Close() })
-	ids, err := session.New(session.Config{Store: scratch, Keys: keys, IdleTimeout: idle})
+	ids, err := session.New(session.Config{Store: scratch, Keys: keys, IdleTimeout: idle, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ids.Close() })
 	rec := &recorder{}
-	srv := httptest.NewServer(rec.wrap(newRouter(m, "")))
+	router := newRouter(m, "")
+	srv := httptest.NewServer(rec.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", now().UTC().Format(http.TimeFormat))
+		router.ServeHTTP(w, r)
+	})))
 	t.Cleanup(srv.Close)
 	return &recordedExample{url: srv.URL, store: st, rec: rec, ids: ids}
 }
@@ -585,8 +596,10 @@ type seen struct {
 	method, path string
 	header       bool   // a Session-Id header came, perhaps empty
 	token        string // its value
+	size         int64  // the body's length, -1 unknown
 	status       int
-	setCookie    bool // the answer set a cookie
+	setCookie    bool   // the answer set a cookie
+	expires      string // the answer's Session-Expires
 }
 
 func (rec *recorder) wrap(h http.Handler) http.Handler {
@@ -596,7 +609,7 @@ func (rec *recorder) wrap(h http.Handler) http.Handler {
 			return
 		}
 		v, header := r.Header[session.HeaderID]
-		s := seen{method: r.Method, path: r.URL.Path, header: header}
+		s := seen{method: r.Method, path: r.URL.Path, header: header, size: r.ContentLength}
 		if header {
 			s.token = v[0]
 		}
@@ -637,6 +650,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.rec.mu.Lock()
 	w.rec.reqs[w.i].status = code
 	w.rec.reqs[w.i].setCookie = w.Header().Get("Set-Cookie") != ""
+	w.rec.reqs[w.i].expires = w.Header().Get(session.HeaderExpires)
 	w.rec.mu.Unlock()
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -1,6 +1,9 @@
 // Package jsclient serves the JavaScript client of the session middleware:
 // an ES module, with no build step, that speaks the Session-Id protocol, and
-// its TypeScript declarations.
+// its TypeScript declarations. Besides keeping the token, the client can keep
+// its session alive while the page is in use (keepAlive, against
+// Manager.KeepAliveHandler) and log in again when a call needs it
+// (onLoginNeeded, which has the call sent once more).
 package jsclient
 
 import (
@@ -22,16 +25,22 @@ var files embed.FS
 // Handler serves the JavaScript client, an ES module that speaks the
 // Session-Id protocol: it keeps the token, honours Session-Expires, clears the
 // token on a session_expired answer and closes the session with
-// closeSession(). A request whose path ends in "session.d.ts" gets its
+// closeSession(). With its keepAlive option it POSTs to
+// Manager.KeepAliveHandler shortly before the session expires, while the page
+// is visible and was given input lately; with onLoginNeeded it logs in when a
+// call answers 401 session_expired or session_required, and sends that call
+// once more. A request whose path ends in "session.d.ts" gets its
 // TypeScript declarations; any other path gets the module, so mount it at
 // any path:
 //
 //	mux.Handle("GET /session.js", jsclient.Handler())
 //	mux.Handle("GET /session.d.ts", jsclient.Handler())
+//	mux.Handle("POST /api/keepalive", m.Handler(m.KeepAliveHandler()))
 //
 // and in the page:
 //
 //	import { SessionClient } from "/session.js";
+//	const client = new SessionClient({ keepAlive: { url: "/api/keepalive" } });
 //
 // Responses carry a strong ETag and Cache-Control: no-cache, so browsers
 // revalidate (a 304 answer) and never run a client older than the server;
