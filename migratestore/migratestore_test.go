@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed58a3dad2/session/internal/fakeclock"
+	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/migratestore"
 	"github.com/seed58a3dad2/session/redisstore"
@@ -56,6 +57,26 @@ func miniredisPair(t testing.TB, fromRedis bool) pair {
 	p.new = redisstore.New(c, redisstore.Config{Prefix: "new", Index: true, Now: clock.Now, Retention: retention})
 	if fromRedis {
 		p.old = redisstore.New(c, redisstore.Config{Prefix: "old", Index: true, Now: clock.Now, Retention: retention})
+	} else {
+		p.old = newMem(t, clock)
+	}
+	return p
+}
+
+// realRedisPair is a migration to an indexed redisstore on a real Redis
+// (see redistest.Client), from a memstore or, when fromRedis, from an
+// indexed redisstore on the same Redis under another Application.
+func realRedisPair(t testing.TB, fromRedis bool) pair {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	clock := fakeclock.New()
+	p := pair{clock: clock, advance: func(d time.Duration) {
+		clock.Advance(d)
+		redistest.Advance(t, c, prefix, d)
+	}}
+	p.new = redisstore.New(c, redisstore.Config{Prefix: prefix, Application: "next", Index: true, Now: clock.Now, Retention: retention})
+	if fromRedis {
+		p.old = redisstore.New(c, redisstore.Config{Prefix: prefix, Application: "shop", Index: true, Now: clock.Now, Retention: retention})
 	} else {
 		p.old = newMem(t, clock)
 	}

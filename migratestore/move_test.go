@@ -97,6 +97,26 @@ func TestMove(t *testing.T) {
 		r.wantWhere(id, "new", "after both")
 	})
 
+	t.Run("a read that misses the new store just before a move, and the old store just after, finds the session", func(t *testing.T) {
+		r := newRig(t, migratestore.Config{})
+		id := r.plant("a", "1")
+		g := r.old.pause("Peek", id)
+		var (
+			got   map[string][]byte
+			found bool
+		)
+		reader := async(func() { got, found, _ = r.s.Load(t.Context(), id, 0) })
+		g.wait(t) // the reader missed the new store
+		if found, err := r.s.Update(t.Context(), id, store.Delta{Set: values("b", "2")}, ttl, 0); err != nil || !found {
+			t.Fatalf("Update that moves the session: got %v, %v, want true, nil", found, err)
+		}
+		g.release()
+		await(t, reader, "the reader's Load")
+		if !found || format(got) != "{a=1 b=2}" {
+			t.Errorf("the reader's Load: got %s, %v, want {a=1 b=2}, true: a session lost in the move", format(got), found)
+		}
+	})
+
 	t.Run("an Add racing a move happens once, in the new store", func(t *testing.T) {
 		r := newRig(t, migratestore.Config{})
 		id := r.plant("n", "10")
