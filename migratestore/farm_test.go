@@ -40,7 +40,7 @@ type farm struct {
 	// Every request holds requests for reading; a switch that no
 	// request may straddle holds it for writing.
 	requests sync.RWMutex
-	count    atomic.Int64 // requests served
+	count    atomic.Int64  // requests served
 	served   chan struct{} // gets a value after each request, when wanted
 	want     atomic.Bool   // served is read
 
