@@ -40,7 +40,6 @@ type farm struct {
 	// Every request holds requests for reading; a switch that no
 	// request may straddle holds it for writing.
 	requests sync.RWMutex
-	count    atomic.Int64  // requests served
 	served   chan struct{} // gets a value after each request, when wanted
 	want     atomic.Bool   // served is read
 
@@ -76,7 +75,6 @@ func (f *farm) start() *server {
 	srv.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.RLock()
 		defer f.requests.RUnlock()
-		f.count.Add(1)
 		(*srv.handler.Load()).ServeHTTP(w, r)
 		if f.want.Load() {
 			select {
