@@ -228,28 +228,6 @@ func TestMoveRacingExpiry(t *testing.T) {
 			t.Errorf("ClaimExpired: got %d records %v, want the session once, with {a=1}", len(recs), recs)
 		}
 	})
-
-	t.Run("a copy left in the old store by a failed delete never fires as an expiry", func(t *testing.T) {
-		r := newRig(t, migratestore.Config{})
-		id := r.plant("a", "1")
-		r.old.fail("Delete", id, errors.New("the old store is down"))
-		if _, _, err := r.s.Load(t.Context(), id, 0); err == nil {
-			t.Fatalf("Load whose delete from the old store failed: got error nil, want it")
-		}
-		r.wantWhere(id, "both", "after the failed delete")
-		// The client goes on with the copy; the old one expires.
-		if found, err := r.s.Touch(t.Context(), id, time.Hour); err != nil || !found {
-			t.Fatalf("Touch: got %v, %v, want true, nil", found, err)
-		}
-		r.clock.Advance(ttl + time.Minute)
-		recs, err := r.s.ClaimExpired(t.Context(), 10, time.Minute)
-		if err != nil || len(recs) != 0 {
-			t.Errorf("ClaimExpired: got %d records, error %v, want none: the session is live", len(recs), err)
-		}
-		if recs, _ := r.old.Store.ClaimExpired(t.Context(), 10, time.Minute); len(recs) != 0 {
-			t.Errorf("the old store's ClaimExpired: got %d records, want none: the stale copy is reaped", len(recs))
-		}
-	})
 }
 
 func TestRoundTrips(t *testing.T) {
