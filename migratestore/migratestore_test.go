@@ -197,3 +197,33 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// sliceStore is a store of a type that cannot be compared.
+type sliceStore struct {
+	store.Store
+	_ []int
+}
+
+func TestNew(t *testing.T) {
+	p := memPair(t)
+	for name, tt := range map[string]struct {
+		old, new store.Store
+		cfg      migratestore.Config
+	}{
+		"a nil old store":        {nil, p.new, migratestore.Config{}},
+		"a nil new store":        {p.old, nil, migratestore.Config{}},
+		"the same store twice":   {p.old, p.old, migratestore.Config{}},
+		"a negative TTL":         {p.old, p.new, migratestore.Config{TTL: -time.Second}},
+		"stores that are values": {sliceStore{Store: p.old}, sliceStore{Store: p.new}, migratestore.Config{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantPanic := name != "stores that are values"
+			defer func() {
+				if p := recover(); (p != nil) != wantPanic {
+					t.Errorf("New: got panic %v, want a panic: %v", p, wantPanic)
+				}
+			}()
+			migratestore.New(tt.old, tt.new, tt.cfg)
+		})
+	}
+}
