@@ -249,10 +249,12 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return inOld || inNew, err
 }
 
-// use runs op, a call that writes session id, where the session is: in the
-// new store, moving it there with ttl first when only the old store has it.
-// While the Store reads through, op runs where the session is, first
-// looking in the old store. found is false when neither has it.
+// use runs op, a call that writes session id with ttl, where the session
+// is: in the new store, moving it there first when only the old store has
+// it (with the expiry it has there, so that an op the new store refuses
+// extends nothing; with ttl when the old store cannot say). While the Store
+// reads through, op runs where the session is, first looking in the old
+// store. found is false when neither has it.
 func (s *Store) use(ctx context.Context, id string, ttl time.Duration, op func(*side) (found bool, err error)) (bool, error) {
 	if !s.moving() {
 		return s.inPlace(op)
