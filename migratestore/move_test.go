@@ -139,6 +139,25 @@ func TestMove(t *testing.T) {
 		}
 	})
 
+	t.Run("of two Takes racing a move, one gets the value", func(t *testing.T) {
+		r := newRig(t, migratestore.Config{})
+		id := r.plant("once", "secret")
+		g := r.new.pause("Create", id)
+		take := store.Delta{Take: []string{"once"}}
+		var first map[string][]byte
+		done := async(func() { first, _, _ = r.s.Apply(t.Context(), id, take, ttl, 0) })
+		g.wait(t)
+		second, found, err := r.s.Apply(t.Context(), id, take, ttl, 0)
+		if err != nil || !found {
+			t.Fatalf("second Apply: got %v, %v, want true, nil", found, err)
+		}
+		g.release()
+		await(t, done, "the first Apply")
+		if got := format(second) + format(first); got != "{once=secret}{}" {
+			t.Errorf("what the second and the first Take got: %s, want {once=secret}{}", got)
+		}
+	})
+
 	t.Run("an update between a mover's copy and its delete lands in the copy", func(t *testing.T) {
 		r := newRig(t, migratestore.Config{})
 		id := r.plant("a", "1")
