@@ -1,6 +1,7 @@
 package migratestore_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/fakeclock"
 	"github.com/seed58a3dad2/session/migratestore"
 	"github.com/seed58a3dad2/session/redisstore"
@@ -142,6 +144,10 @@ func TestIndexer(t *testing.T) {
 				if err := call(); !errors.Is(err, store.ErrNotIndexed) {
 					t.Errorf("%s: %s: got error %v, want ErrNotIndexed", tt.name, name, err)
 				}
+			}
+			onExpired := func(context.Context, session.Expiry) error { return nil }
+			if _, err := session.New(session.Config{Store: s, Keys: []session.Key{testKey}, OnExpired: onExpired}); err == nil {
+				t.Errorf("%s: session.New with OnExpired: got error nil, want the Manager to refuse it", tt.name)
 			}
 		}
 	})
