@@ -162,7 +162,7 @@ WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0`
 	// pgApply applies a change to the values of a session whose row the
 	// transaction has locked, and returns how many values it then holds,
 	// which it also records in nkeys, with the values it took (Apply's
-	// Take), one row each, or one row with NULLs. It runs after the lock, so
+	// Take), one row each, or one row without. It runs after the lock, so
 	// it sees the values as the last writer left them; its parts see them
 	// as they were when it began, so the keys it deletes, takes and sets are
 	// kept apart (newChange, addTake and the clear condition), and the
@@ -193,7 +193,7 @@ n AS (
 		AND key NOT IN (SELECT key FROM sk)) AS n),
 u AS (
 	UPDATE {T} SET nkeys = (SELECT n FROM n) WHERE app = $1 AND id = $2)
-SELECT n.n, t.key, t.value FROM n
+SELECT n.n, t.key IS NOT NULL, t.key, t.value FROM n
 LEFT JOIN (SELECT key, value FROM d WHERE key IN (SELECT key FROM tk)) t ON true`
 
 	// pgReadValues reads some values of a session whose row the
@@ -426,11 +426,14 @@ func (p *postgres) applyChange(ctx context.Context, q querier, id string, c *cha
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var key, value []byte
-		if err := rows.Scan(&n, &key, &value); err != nil {
+		var (
+			present    bool
+			key, value []byte
+		)
+		if err := rows.Scan(&n, &present, &key, &value); err != nil {
 			return nil, 0, err
 		}
-		if key != nil {
+		if present {
 			if taken == nil {
 				taken = make(map[string][]byte)
 			}
