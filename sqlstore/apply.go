@@ -75,10 +75,12 @@ type addTake struct {
 	d           *store.Delta
 	user, label column   // what d does to the metadata columns, for the guard
 	read        []string // keys of d.Add that start from their stored value
-	take        []string // keys of d.Take whose stored value is taken
+	take        []string // keys of d.Take that nothing before them decides: their stored value is taken
 	takes       []string // every key of d.Take, once
 }
 
+// newAddTake works out d as far as it can before the stored values are
+// read.
 func newAddTake(d *store.Delta) *addTake {
 	a := &addTake{d: d, user: user(metadata(d, store.UserKey)), label: metadata(d, store.LabelKey)}
 	for k := range d.Add {
@@ -127,7 +129,7 @@ func (a *addTake) change(stored map[string][]byte) (*change, map[string][]byte, 
 		}
 		sum, err := store.AddInt(cur, a.d.Add[k])
 		if err != nil {
-			return nil, nil, fmt.Errorf("sqlstore: apply: %w: the value of %q", err, k)
+			return nil, nil, fmt.Errorf("sqlstore: apply: key %q: %w", k, err)
 		}
 		v := strconv.AppendInt(nil, sum, 10)
 		set[k] = v
