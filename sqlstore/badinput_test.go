@@ -82,6 +82,19 @@ func TestBadInput(t *testing.T) {
 			}
 			want[""] = big
 			check("Update that deletes", "Aid")
+			// Apply: the keys it reads, adds to and takes go through hex
+			// too.
+			counter := "\x00\xff counter \xc3\x28"
+			got, _, err := s.Apply(ctx, "Aid", store.Delta{Add: map[string]int64{counter: 2, longKey: 0}, Take: []string{""}}, time.Hour, 0)
+			if !errors.Is(err, store.ErrNotInteger) {
+				t.Errorf("Apply adding to a value of 64 KiB: got %v, error %v, want %v", got, err, store.ErrNotInteger)
+			}
+			if got, _, err = s.Apply(ctx, "Aid", store.Delta{Add: map[string]int64{counter: 2}, Take: []string{"", counter}}, time.Hour, 0); err != nil ||
+				!bytes.Equal(got[""], big) || string(got[counter]) != "2" {
+				t.Errorf("Apply: got %d bytes of %q and %q of the counter, %v, want the 64 KiB value and 2", len(got[""]), "", got[counter], err)
+			}
+			delete(want, "")
+			check("Apply", "Aid")
 			if _, err := s.Move(ctx, "Aid", "Amoved", store.Delta{Set: map[string][]byte{"moved": big}}, time.Hour, 100); err != nil {
 				t.Fatal(err)
 			}
@@ -169,6 +182,10 @@ func TestBadInput(t *testing.T) {
 				for name, call := range map[string]func() (bool, error){
 					"Load":   func() (bool, error) { _, f, err := s.Load(ctx, bad, time.Hour); return f, err },
 					"Update": func() (bool, error) { return s.Update(ctx, bad, store.Delta{Set: kv("a", "1")}, time.Hour, 0) },
+					"Apply": func() (bool, error) {
+						_, f, err := s.Apply(ctx, bad, store.Delta{Add: map[string]int64{"n": 1}, Take: []string{"a"}}, time.Hour, 0)
+						return f, err
+					},
 					"Touch":  func() (bool, error) { return s.Touch(ctx, bad, time.Hour) },
 					"Move":   func() (bool, error) { return s.Move(ctx, bad, "Anew", store.Delta{}, time.Hour, 0) },
 					"Delete": func() (bool, error) { return s.Delete(ctx, bad) },
@@ -204,6 +221,14 @@ func TestBadInputLongKeys(t *testing.T) {
 				err := s.Create(t.Context(), "Along", map[string][]byte{noise(n): []byte("v")}, time.Hour, 0)
 				if !errors.Is(err, sqlstore.ErrKeyTooLong) {
 					t.Errorf("Create with a key of %d bytes on PostgreSQL: got error %v, want ErrKeyTooLong", n, err)
+				}
+				mustCreate(t, s, "Aother", nil, time.Hour)
+				_, _, err = s.Apply(t.Context(), "Aother", store.Delta{Add: map[string]int64{noise(n): 1}}, time.Hour, 0)
+				if !errors.Is(err, sqlstore.ErrKeyTooLong) {
+					t.Errorf("Apply adding to a key of %d bytes on PostgreSQL: got error %v, want ErrKeyTooLong", n, err)
+				}
+				if _, err := s.Delete(t.Context(), "Aother"); err != nil {
+					t.Fatal(err)
 				}
 			}
 			lengths = lengths[:1]

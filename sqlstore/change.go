@@ -20,6 +20,8 @@ type change struct {
 	nset  int    // how many keys set holds
 	del   string // ["<hex key>",...]: keys to delete, none of them in set
 	ndel  int
+	take  string // ["<hex key>",...]: keys to delete whose values the statement returns (Apply's Take), none in set or del
+	ntake int
 
 	// The metadata columns: what the change does to the session's user
 	// and label, which the indexes read.
@@ -47,6 +49,7 @@ func newChange(d *store.Delta) *change {
 	slices.Sort(del)
 	del = slices.Compact(del)
 	c.del, c.ndel = keyList(del)
+	c.take = "[]"
 	c.user = user(metadata(d, store.UserKey))
 	c.label = metadata(d, store.LabelKey)
 	return c
@@ -89,7 +92,7 @@ func user(c column) column {
 
 // setOnly reports whether c only sets keys (or does nothing), the change a
 // PostgreSQL Update applies in one statement.
-func (c *change) setOnly() bool { return !c.clear && c.ndel == 0 }
+func (c *change) setOnly() bool { return !c.clear && c.ndel == 0 && c.ntake == 0 }
 
 // empty reports whether c changes no value.
 func (c *change) empty() bool { return c.setOnly() && c.nset == 0 }

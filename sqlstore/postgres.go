@@ -40,7 +40,7 @@ type postgres struct {
 
 // pgStatements are the statements of the postgres engine, with table names.
 type pgStatements struct {
-	loadTouch, create, update, guard, apply, move, remove, claim, reap,
+	loadTouch, create, update, guard, apply, readValues, move, remove, claim, reap,
 	reserveLock, reserved, reservePurge, reserve, publish, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
 }
@@ -52,6 +52,7 @@ func newPostgres(db *sql.DB, q *queries, app string) *postgres {
 		update:            q.sql(pgUpdate),
 		guard:             q.sql(pgGuard),
 		apply:             q.sql(pgApply),
+		readValues:        q.sql(pgReadValues),
 		move:              q.sql(pgMove),
 		remove:            q.sql(pgRemove),
 		claim:             q.sql(pgClaim),
@@ -160,23 +161,27 @@ WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0`
 
 	// pgApply applies a change to the values of a session whose row the
 	// transaction has locked, and returns how many values it then holds,
-	// which it also records in nkeys. It runs after the lock, so it sees
-	// the values as the last writer left them; its parts see them as they
-	// were when it began, so the keys it deletes and those it sets are
-	// kept apart (newChange and the clear condition), and the count is
-	// worked out from what was there rather than read after the change.
-	// Clear ($3) deletes every value but the metadata, whose keys start
-	// with '@' (0x40).
+	// which it also records in nkeys, with the values it took (Apply's
+	// Take), one row each, or one row without. It runs after the lock, so
+	// it sees the values as the last writer left them; its parts see them
+	// as they were when it began, so the keys it deletes, takes and sets are
+	// kept apart (newChange, addTake and the clear condition), and the
+	// count is worked out from what was there rather than read after the
+	// change. Clear ($3) deletes every value but the metadata, whose keys
+	// start with '@' (0x40).
 	pgApply = `/* sqlstore: apply */
 WITH sk AS (
 	SELECT decode(e->>0, 'hex') AS key, decode(e->>1, 'hex') AS value
 	FROM json_array_elements($4::text::json) e),
 dk AS (
 	SELECT decode(x, 'hex') AS key FROM json_array_elements_text($5::text::json) x),
+tk AS (
+	SELECT decode(x, 'hex') AS key FROM json_array_elements_text($6::text::json) x),
 d AS (
 	DELETE FROM {V} WHERE app = $1 AND id = $2
-	AND (key IN (SELECT key FROM dk)
-		OR ($3 AND substr(key, 1, 1) <> '\x40'::bytea AND key NOT IN (SELECT key FROM sk)))),
+	AND (key IN (SELECT key FROM dk) OR key IN (SELECT key FROM tk)
+		OR ($3 AND substr(key, 1, 1) <> '\x40'::bytea AND key NOT IN (SELECT key FROM sk)))
+	RETURNING key, value),
 v AS (
 	INSERT INTO {V} (app, id, key, value) SELECT $1, $2, key, value FROM sk
 	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value),
@@ -184,10 +189,18 @@ n AS (
 	SELECT (SELECT count(*) FROM sk) + (
 		SELECT count(*) FROM {V} WHERE app = $1 AND id = $2
 		AND (NOT $3 OR substr(key, 1, 1) = '\x40'::bytea)
-		AND key NOT IN (SELECT key FROM dk) AND key NOT IN (SELECT key FROM sk)) AS n),
+		AND key NOT IN (SELECT key FROM dk) AND key NOT IN (SELECT key FROM tk)
+		AND key NOT IN (SELECT key FROM sk)) AS n),
 u AS (
 	UPDATE {T} SET nkeys = (SELECT n FROM n) WHERE app = $1 AND id = $2)
-SELECT n FROM n`
+SELECT n.n, t.key IS NOT NULL, t.key, t.value FROM n
+LEFT JOIN (SELECT key, value FROM d WHERE key IN (SELECT key FROM tk)) t ON true`
+
+	// pgReadValues reads some values of a session whose row the
+	// transaction has locked: those Apply's sums start from.
+	pgReadValues = `/* sqlstore: read values */
+SELECT key, value FROM {V} WHERE app = $1 AND id = $2
+AND key IN (SELECT decode(x, 'hex') FROM json_array_elements_text($3::text::json) x)`
 
 	// pgMove renames a live session unless the new ID is taken; the
 	// foreign key's ON UPDATE CASCADE renames its values with it. The new
@@ -385,29 +398,62 @@ func (p *postgres) update(ctx context.Context, id string, c *change, now, exp in
 		// Over the bound, or changed by another writer meanwhile: count.
 	}
 	err := p.tx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, p.sql.guard, p.app, id, now, exp,
-			c.user.change, c.user.value, c.label.change, c.label.value)
-		if err != nil {
+		if err := guard(ctx, q, p.sql.guard, p.app, id, c.user, c.label, now, exp); err != nil {
 			return err
 		}
-		if ok, err := affected(res); err != nil || !ok {
-			return orElse(err, errNotFound)
-		}
-		return p.apply(ctx, q, id, c, maxKeys)
+		return p.applyLimited(ctx, q, id, c, maxKeys)
 	})
 	return found(err)
 }
 
-// apply runs pgApply and refuses a result of more than maxKeys values.
-func (p *postgres) apply(ctx context.Context, q querier, id string, c *change, maxKeys int) error {
-	var n int
-	if err := q.QueryRowContext(ctx, p.sql.apply, p.app, id, c.clear, c.set, c.del).Scan(&n); err != nil {
+// applyLimited runs pgApply and refuses a result of more than maxKeys
+// values.
+func (p *postgres) applyLimited(ctx context.Context, q querier, id string, c *change, maxKeys int) error {
+	_, n, err := p.applyChange(ctx, q, id, c)
+	if err != nil {
 		return err
 	}
-	if maxKeys > 0 && n > maxKeys {
-		return store.ErrTooManyKeys
+	return limit(n, maxKeys)
+}
+
+// applyChange runs pgApply on a session whose row the transaction has
+// locked: it applies c and returns the values it took and how many values
+// the session then holds.
+func (p *postgres) applyChange(ctx context.Context, q querier, id string, c *change) (taken map[string][]byte, n int, err error) {
+	rows, err := q.QueryContext(ctx, p.sql.apply, p.app, id, c.clear, c.set, c.del, c.take)
+	if err != nil {
+		return nil, 0, err
 	}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			present    bool
+			key, value []byte
+		)
+		if err := rows.Scan(&n, &present, &key, &value); err != nil {
+			return nil, 0, err
+		}
+		if present {
+			if taken == nil {
+				taken = make(map[string][]byte)
+			}
+			taken[string(key)] = nonNil(value)
+		}
+	}
+	return taken, n, rows.Err()
+}
+
+// apply runs Apply's steps in a transaction (see applySteps.run).
+func (p *postgres) apply(ctx context.Context, id string, a *addTake, now, exp int64, maxKeys int) (values map[string][]byte, ok bool, err error) {
+	steps := applySteps{app: p.app, guard: p.sql.guard, read: p.sql.readValues, change: p.applyChange}
+	err = p.tx(ctx, func(q querier) error {
+		values, err = steps.run(ctx, q, id, a, now, exp, maxKeys)
+		return err
+	})
+	if ok, err = found(err); !ok {
+		return nil, false, err
+	}
+	return values, true, nil
 }
 
 // move renames the session, then applies the change and counts its values
@@ -433,7 +479,7 @@ func (p *postgres) move(ctx context.Context, from, to string, c *change, now, ex
 		if c.empty() && (maxKeys <= 0 || nkeys <= maxKeys) {
 			return nil
 		}
-		return p.apply(ctx, q, to, c, maxKeys)
+		return p.applyLimited(ctx, q, to, c, maxKeys)
 	})
 	return found(err)
 }

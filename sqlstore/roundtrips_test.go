@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -276,6 +277,110 @@ func TestStatements(t *testing.T) {
 	}
 }
 
+func TestApplyStatements(t *testing.T) {
+	const hour = time.Hour
+	add := func(pairs ...any) map[string]int64 {
+		m := make(map[string]int64)
+		for i := 0; i+1 < len(pairs); i += 2 {
+			m[pairs[i].(string)] = int64(pairs[i+1].(int))
+		}
+		return m
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			s, counter := counted(t, b, sqlstore.Config{Now: clock.Now})
+			ctx := t.Context()
+			if err := s.Create(ctx, "Aid", kv("n", "1", "flash", "x", "a", "1"), hour, 0); err != nil {
+				t.Fatal(err)
+			}
+			// apply calls Apply and checks what it returns.
+			apply := func(d store.Delta, maxKeys int, want map[string][]byte) error {
+				t.Helper()
+				got, found, err := s.Apply(ctx, "Aid", d, hour, maxKeys)
+				if err != nil {
+					return err
+				}
+				if !found || !equalValues(got, want) {
+					t.Errorf("Apply(%+v): got %q, %v, want %q, true", d, got, found, want)
+				}
+				return nil
+			}
+			steps := []step{
+				{"apply without Add or Take is an update", func() error {
+					return apply(store.Delta{Set: kv("a", "2")}, 256, nil)
+				}, costs("update", "begin guard set_values recount commit")},
+				{"apply without Add or Take that deletes is an update that deletes", func() error {
+					return apply(store.Delta{Del: []string{"a"}}, 256, nil)
+				}, costs("begin guard apply commit", "begin guard delete_values recount commit")},
+				{"apply that adds to a stored value reads it first", func() error {
+					return apply(store.Delta{Add: add("n", 1)}, 256, kv("n", "2"))
+				}, costs("begin guard read_values apply commit", "begin guard read_values set_values recount commit")},
+				{"apply that adds to a key it sets reads nothing", func() error {
+					return apply(store.Delta{Set: kv("m", "5"), Add: add("m", 1)}, 256, kv("m", "6"))
+				}, costs("begin guard apply commit", "begin guard set_values recount commit")},
+				{"apply that takes reads nothing: the change returns what it deletes", func() error {
+					return apply(store.Delta{Take: []string{"flash", "missing"}}, 256, kv("flash", "x"))
+				}, costs("begin guard apply commit", "begin guard take_values recount commit")},
+				{"apply that sets, deletes, adds and takes", func() error {
+					return apply(store.Delta{Set: kv("flash", "y"), Del: []string{"m"}, Add: add("n", 1, "fresh", 2), Take: []string{"flash", "n"}},
+						256, kv("flash", "y", "n", "3", "fresh", "2"))
+				}, costs("begin guard read_values apply commit", "begin guard read_values delete_values set_values recount commit")},
+				{"apply that takes a stored value and adds", func() error {
+					if err := apply(store.Delta{Set: kv("flash", "z")}, 0, nil); err != nil {
+						return err
+					}
+					counter.Reset()
+					return apply(store.Delta{Add: add("fresh", 1), Take: []string{"flash"}}, 256, kv("fresh", "3", "flash", "z"))
+				}, costs("begin guard read_values apply commit", "begin guard read_values take_values set_values recount commit")},
+				{"apply of a missing session", func() error {
+					_, found, err := s.Apply(ctx, "Amissing", store.Delta{Add: add("n", 1)}, hour, 0)
+					if found {
+						t.Errorf("Apply: got found=true, want false")
+					}
+					return err
+				}, costs("begin guard rollback", "begin guard rollback")},
+				{"apply that meets a value that is not an integer writes nothing", func() error {
+					if err := apply(store.Delta{Set: kv("bad", "x")}, 0, nil); err != nil {
+						return err
+					}
+					counter.Reset()
+					if _, _, err := s.Apply(ctx, "Aid", store.Delta{Add: add("bad", 1)}, hour, 0); !errors.Is(err, store.ErrNotInteger) {
+						t.Errorf("Apply: got error %v, want %v", err, store.ErrNotInteger)
+					}
+					return nil
+				}, costs("begin guard read_values rollback", "begin guard read_values rollback")},
+				{"apply beyond MaxKeys is rolled back", func() error {
+					if _, _, err := s.Apply(ctx, "Aid", store.Delta{Add: add("new", 1)}, hour, 1); !errors.Is(err, store.ErrTooManyKeys) {
+						t.Errorf("Apply: got error %v, want %v", err, store.ErrTooManyKeys)
+					}
+					return nil
+				}, costs("begin guard read_values apply rollback", "begin guard read_values set_values recount rollback")},
+				{"apply that names a metadata key sends nothing", func() error {
+					if _, _, err := s.Apply(ctx, "Aid", store.Delta{Take: []string{store.UserKey}}, hour, 0); err == nil {
+						t.Errorf("Apply of a Take of %s: got no error, want one", store.UserKey)
+					}
+					return nil
+				}, costs("", "")},
+				{"apply with a ttl of zero is a delete", func() error {
+					_, found, err := s.Apply(ctx, "Aid", store.Delta{Add: add("n", 1), Take: []string{"n"}}, 0, 0)
+					if !found {
+						t.Errorf("Apply: got found=false, want true")
+					}
+					return err
+				}, costs("delete", "begin delete drop_values commit")},
+			}
+			runSteps(t, b, counter, steps)
+		})
+	}
+}
+
+// equalValues reports whether a and b hold the same values, nil and empty
+// alike.
+func equalValues(a, b map[string][]byte) bool {
+	return maps.EqualFunc(a, b, func(x, y []byte) bool { return string(x) == string(y) })
+}
+
 func TestCapabilityStatements(t *testing.T) {
 	const hour = time.Hour
 	for _, b := range backends {
@@ -331,7 +436,7 @@ func TestCapabilityStatements(t *testing.T) {
 
 // reads are the statements that only read.
 var reads = map[string]bool{
-	"load": true, "taken": true, "reserve count": true, "claim values": true, "count live": true,
+	"load": true, "read values": true, "taken": true, "reserve count": true, "claim values": true, "count live": true,
 	"list": true, "peek": true, "user sessions": true, "events": true, "last event": true,
 }
 

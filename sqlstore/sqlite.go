@@ -45,6 +45,7 @@ type sqlite struct {
 // liteStatements are the statements of the sqlite engine, with table names.
 type liteStatements struct {
 	create, setValues, consumeReservation, guard, clearValues, dropValues, deleteValues,
+	readValues, takeValues,
 	recount, move, counted, taken, moveValues, remove, claim, claimValues, reap, reapValues,
 	reserveCount, reservePurge, reserve, publish, publishEvent, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
@@ -59,6 +60,8 @@ func newSQLite(db *sql.DB, q *queries, app string) *sqlite {
 		clearValues:        q.sql(liteClearValues),
 		dropValues:         q.sql(liteDropValues),
 		deleteValues:       q.sql(liteDeleteValues),
+		readValues:         q.sql(liteReadValues),
+		takeValues:         q.sql(liteTakeValues),
 		recount:            q.sql(liteRecount),
 		move:               q.sql(liteMove),
 		counted:            q.sql(liteCounted),
@@ -111,6 +114,14 @@ DELETE FROM {V} WHERE app = $1 AND id = $2`
 
 	liteDeleteValues = `/* sqlstore: delete values */
 DELETE FROM {V} WHERE app = $1 AND id = $2 AND key IN (SELECT unhex(value) FROM json_each($3))`
+
+	liteReadValues = `/* sqlstore: read values */
+SELECT key, value FROM {V} WHERE app = $1 AND id = $2 AND key IN (SELECT unhex(value) FROM json_each($3))`
+
+	// liteTakeValues deletes keys and returns the values they held.
+	liteTakeValues = `/* sqlstore: take values */
+DELETE FROM {V} WHERE app = $1 AND id = $2 AND key IN (SELECT unhex(value) FROM json_each($3))
+RETURNING key, value`
 
 	liteRecount = `/* sqlstore: recount */
 UPDATE {T} SET nkeys = (SELECT count(*) FROM {V} WHERE app = $1 AND id = $2)
@@ -375,49 +386,68 @@ func (l *sqlite) consumeReservation(ctx context.Context, q querier, id string) (
 
 func (l *sqlite) update(ctx context.Context, id string, c *change, now, exp int64, maxKeys int) (bool, error) {
 	err := l.tx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, l.sql.guard, l.app, id, now, exp,
-			c.user.change, c.user.value, c.label.change, c.label.value)
-		if err != nil {
+		if err := guard(ctx, q, l.sql.guard, l.app, id, c.user, c.label, now, exp); err != nil {
 			return err
 		}
-		if ok, err := affected(res); err != nil || !ok {
-			return orElse(err, errNotFound)
-		}
-		return l.apply(ctx, q, id, c, maxKeys)
+		return l.applyLimited(ctx, q, id, c, maxKeys)
 	})
 	return found(err)
 }
 
-// apply applies c to the values of session id, whose row the transaction
-// has written, and refuses a result of more than maxKeys values. nkeys is
-// kept exact: counting is cheap in process.
-func (l *sqlite) apply(ctx context.Context, q querier, id string, c *change, maxKeys int) error {
+// applyLimited applies c and refuses a result of more than maxKeys values.
+func (l *sqlite) applyLimited(ctx context.Context, q querier, id string, c *change, maxKeys int) error {
 	if c.empty() {
 		return nil // adds no key: the count and the limit stand as they were
 	}
+	_, n, err := l.applyChange(ctx, q, id, c)
+	if err != nil {
+		return err
+	}
+	return limit(n, maxKeys)
+}
+
+// applyChange applies c to the values of session id, whose row the
+// transaction has written, and returns the values it took and how many
+// values the session then holds. nkeys is kept exact: counting is cheap in
+// process.
+func (l *sqlite) applyChange(ctx context.Context, q querier, id string, c *change) (taken map[string][]byte, n int, err error) {
 	if c.clear {
 		if _, err := q.ExecContext(ctx, l.sql.clearValues, l.app, id); err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
 	if c.ndel > 0 {
 		if _, err := q.ExecContext(ctx, l.sql.deleteValues, l.app, id, c.del); err != nil {
-			return err
+			return nil, 0, err
+		}
+	}
+	if c.ntake > 0 {
+		if taken, err = readPairs(q.QueryContext(ctx, l.sql.takeValues, l.app, id, c.take)); err != nil {
+			return nil, 0, err
 		}
 	}
 	if c.nset > 0 {
 		if _, err := q.ExecContext(ctx, l.sql.setValues, l.app, id, c.set); err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
-	var n int
 	if err := q.QueryRowContext(ctx, l.sql.recount, l.app, id).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	return taken, n, nil
+}
+
+// apply runs Apply's steps in a transaction (see applySteps.run).
+func (l *sqlite) apply(ctx context.Context, id string, a *addTake, now, exp int64, maxKeys int) (values map[string][]byte, ok bool, err error) {
+	steps := applySteps{app: l.app, guard: l.sql.guard, read: l.sql.readValues, change: l.applyChange}
+	err = l.tx(ctx, func(q querier) error {
+		values, err = steps.run(ctx, q, id, a, now, exp, maxKeys)
 		return err
+	})
+	if ok, err = found(err); !ok {
+		return nil, false, err
 	}
-	if maxKeys > 0 && n > maxKeys {
-		return store.ErrTooManyKeys
-	}
-	return nil
+	return values, true, nil
 }
 
 // move consumes the reservation of the new ID first (a write: see sqlite),
@@ -463,7 +493,7 @@ func (l *sqlite) move(ctx context.Context, from, to string, c *change, now, exp 
 				return err
 			}
 		}
-		return l.apply(ctx, q, to, c, maxKeys)
+		return l.applyLimited(ctx, q, to, c, maxKeys)
 	})
 	return found(err)
 }

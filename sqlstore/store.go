@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +31,9 @@ type engine interface {
 	loadTouch(ctx context.Context, id string, now, exp int64) (map[string][]byte, bool, error)
 	create(ctx context.Context, id string, c *change, now, exp int64) error
 	update(ctx context.Context, id string, c *change, now, exp int64, maxKeys int) (bool, error)
+	// apply is update for a Delta with Add or Take: it returns the sums
+	// and the values taken (see addTake).
+	apply(ctx context.Context, id string, a *addTake, now, exp int64, maxKeys int) (map[string][]byte, bool, error)
 	move(ctx context.Context, from, to string, c *change, now, exp int64, maxKeys int) (bool, error)
 	touch(ctx context.Context, id string, now, exp int64) (bool, error)
 	// remove deletes a live session and returns what it was.
@@ -103,7 +108,7 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 	if !validText(id) {
 		return badID("create", id)
 	}
-	if err := s.checkKeys("create", values); err != nil {
+	if err := s.checkKeys("create", maps.Keys(values)); err != nil {
 		return err
 	}
 	now := millis(s.now())
@@ -117,22 +122,28 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 // Update applies d to session id and sets its expiry, atomically. A ttl of
 // zero or less ends the session.
 func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	return s.update(ctx, "update", id, &d, ttl, maxKeys)
+}
+
+// update is Update, for Apply too; op names it in errors.
+func (s *Store) update(ctx context.Context, op, id string, d *store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("sqlstore: update: %w", err)
+		return false, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	if ttl <= 0 {
-		return s.Delete(ctx, id)
+		_, found, err := s.remove(ctx, op, id)
+		return found, err
 	}
 	if !validText(id) {
 		return false, nil
 	}
-	if err := s.checkKeys("update", d.Set); err != nil {
+	if err := s.checkKeys(op, maps.Keys(d.Set)); err != nil {
 		return false, err
 	}
 	now := millis(s.now())
-	found, err := s.e.update(ctx, id, newChange(&d), now, expiry(now, ttl), maxKeys)
+	found, err := s.e.update(ctx, id, newChange(d), now, expiry(now, ttl), maxKeys)
 	if err != nil && !errors.Is(err, store.ErrTooManyKeys) {
-		return false, fmt.Errorf("sqlstore: update: %w", err)
+		return false, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return found, err
 }
@@ -152,7 +163,7 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	if !validText(to) {
 		return false, badID("move", to)
 	}
-	if err := s.checkKeys("move", d.Set); err != nil {
+	if err := s.checkKeys("move", maps.Keys(d.Set)); err != nil {
 		return false, err
 	}
 	now := millis(s.now())
@@ -205,6 +216,21 @@ func (s *Store) remove(ctx context.Context, op, id string) (store.Info, bool, er
 	return info, found, nil
 }
 
+// guard runs query, pgGuard in both dialects: it writes (on PostgreSQL,
+// locks) the row of live session id, setting its expiry and the metadata
+// columns, first in a transaction that changes the session's values. It
+// returns errNotFound when the session is not live.
+func guard(ctx context.Context, q querier, query, app, id string, user, label column, now, exp int64) error {
+	res, err := q.ExecContext(ctx, query, app, id, now, exp, user.change, user.value, label.change, label.value)
+	if err != nil {
+		return err
+	}
+	if ok, err := affected(res); err != nil || !ok {
+		return orElse(err, errNotFound)
+	}
+	return nil
+}
+
 // readValues reads the rows of loadSQL, or of a statement with the same
 // three columns: whether the row holds a value, its key and its value.
 // found is true when there was a row.
@@ -252,11 +278,11 @@ const MaxPostgresKey = 2000
 var ErrKeyTooLong = errors.New("sqlstore: a key is longer than PostgreSQL's index holds (MaxPostgresKey, 2000 bytes): keep session.Config.MaxKeyLength at most 2000")
 
 // checkKeys refuses keys the database cannot index.
-func (s *Store) checkKeys(op string, values map[string][]byte) error {
+func (s *Store) checkKeys(op string, keys iter.Seq[string]) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	for k := range values {
+	for k := range keys {
 		if len(k) > MaxPostgresKey {
 			return fmt.Errorf("sqlstore: %s: %w", op, ErrKeyTooLong)
 		}

@@ -36,7 +36,7 @@ func TestMixedLoad(t *testing.T) {
 				id := func() string { return fmt.Sprintf("%c-%d-%d", first[r.IntN(len(first))], w, r.Int()) }
 				for range ops {
 					var err error
-					switch op := r.IntN(8); {
+					switch op := r.IntN(9); {
 					case op == 0 || len(mine) == 0:
 						n := id()
 						var ok bool
@@ -58,6 +58,8 @@ func TestMixedLoad(t *testing.T) {
 						}
 					case op == 3:
 						_, err = s.Update(ctx, mine[r.IntN(len(mine))], store.Delta{Del: []string{"a"}, Set: map[string][]byte{"c": nil}}, time.Minute, 10)
+					case op == 7: // a counter and a one-shot value, as the middleware's Add and Take
+						_, _, err = s.Apply(ctx, mine[r.IntN(len(mine))], store.Delta{Add: map[string]int64{"n": 1}, Take: []string{"a"}}, time.Minute, 10)
 					case op == 4:
 						var recs []store.Record
 						if recs, err = s.ClaimExpired(ctx, 5, time.Second); err == nil && len(recs) > 0 {
