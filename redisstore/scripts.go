@@ -1,11 +1,12 @@
 package redisstore
 
-// Lua scripts run atomically on the server: each of Create, Update and Move
-// is one round trip that no other command can interleave with, which is what
-// makes "never resurrect a deleted session" and "never exceed MaxKeys" hold
-// under concurrency. Create and Update touch KEYS[1] only; Move touches two
-// keys of one shard, which share a hash tag (see Store.key), so every script
-// runs on one Cluster slot.
+// Lua scripts run atomically on the server: each of Create, Update, Apply
+// and Move is one round trip that no other command can interleave with,
+// which is what makes "never resurrect a deleted session", "never exceed
+// MaxKeys" and "no Add lost, no Take given twice" hold under concurrency.
+// Create, Update and Apply touch KEYS[1] only; Move touches two keys of one
+// shard, which share a hash tag (see Store.key), so every script runs on one
+// Cluster slot.
 //
 // Fields starting with '@' hold the store's metadata; every other field is
 // a value. The only such field is '@created' (with Config.Index also
@@ -253,8 +254,9 @@ end
 //
 // Integers are those of store.ParseInt: decimal, canonical ("-12", "0"; no
 // '+', no leading zero, no "-0"), within int64. Lua's numbers are doubles,
-// exact only to 2^53, so an int64 is held as two numbers hi and lo, its
-// value being hi * e9 + lo: both exact, and so is their sum.
+// exact only to 2^53: small integers are added as they are, and larger
+// ones as two numbers hi and lo, the value being hi * e9 + lo, both exact,
+// and so is their sum.
 const luaAddTake = `
 local e9 = 1000000000
 local setValues, delFields = {}, {}
@@ -297,21 +299,30 @@ local function before(cur, f)
   return cur[f]
 end
 
--- parseInt returns the integer s as hi, lo, both with the sign of s, or nil
--- when s is not one.
-local function parseInt(s)
+-- integer reports whether s is an integer.
+local function integer(s)
+  if s == '0' then
+    return true
+  end
+  if not string.find(s, '^%-?[1-9][0-9]*$') then
+    return false
+  end
+  if #s < 19 then
+    return true
+  end
+  if string.sub(s, 1, 1) == '-' then
+    return #s < 20 or (#s == 20 and string.sub(s, 2) <= '9223372036854775808')
+  end
+  return #s == 19 and s <= '9223372036854775807'
+end
+
+-- halves returns the integer s as hi, lo, both with the sign of s.
+local function halves(s)
   local neg = string.sub(s, 1, 1) == '-'
-  local digits = s
   if neg then
-    digits = string.sub(s, 2)
+    s = string.sub(s, 2)
   end
-  if not ((digits == '0' and not neg) or string.find(digits, '^[1-9][0-9]*$')) then
-    return nil
-  end
-  if #digits > 19 or (#digits == 19 and digits > (neg and '9223372036854775808' or '9223372036854775807')) then
-    return nil
-  end
-  local hi, lo = tonumber(string.sub(digits, 1, -10)) or 0, tonumber(string.sub(digits, -9))
+  local hi, lo = tonumber(string.sub(s, 1, -10)) or 0, tonumber(string.sub(s, -9))
   if neg then
     return -hi, -lo
   end
@@ -320,14 +331,17 @@ end
 
 -- addInt returns value (false counts as 0) plus n in decimal, or nil.
 local function addInt(value, n)
-  local hi, lo = 0, 0
-  if value then
-    hi, lo = parseInt(value)
-    if not hi then
-      return nil
-    end
+  value = value or '0'
+  if not integer(value) then
+    return nil
   end
-  local nhi, nlo = parseInt(n)
+  if #value < 16 and #n < 16 then
+    -- Both below 10^15 in size: the sum is below 2^53, which a double
+    -- holds exactly.
+    return string.format('%d', tonumber(value) + tonumber(n))
+  end
+  local hi, lo = halves(value)
+  local nhi, nlo = halves(n)
   hi, lo = hi + nhi, lo + nlo
   local carry = math.floor(lo / e9)
   hi, lo = hi + carry, lo - carry * e9 -- 0 <= lo < e9
