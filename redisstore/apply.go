@@ -14,10 +14,14 @@ import (
 // live to ttl, in one round trip: one script, which reads the values it adds
 // to and takes in the HMGET that guards against bringing back a session that
 // is gone, computes the sums, writes them in the HSET of the change and
-// removes what it takes with one HDEL. A d that neither adds nor takes runs
-// Update's script and costs what Update costs. A ttl of zero or less ends
-// the session, whatever d. With Config.Index it costs what Update costs
-// there.
+// removes what it takes with one HDEL. Inside Redis that is HMGET, HLEN with
+// a limit, HSET, HDEL for a Take, PEXPIRE (and the HKEYS and HDELs of a
+// Clear or a Del): one command more than Update. A d that neither adds nor
+// takes runs Update's script and costs what Update costs. A ttl of zero or
+// less ends the session, whatever d. With Config.Index the script also
+// moves the session's entry in the expiry index (a ZADD), and the round
+// trips are those of Update: one, plus one before when d sets '@user' and
+// one after when d takes the session from a user.
 //
 // The sums are computed by the script in exact int64 arithmetic and
 // written as decimal strings, as HINCRBY would write them; nothing is
