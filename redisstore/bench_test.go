@@ -44,10 +44,12 @@ func BenchmarkStoreIndexed(b *testing.B) {
 //	go test -run '^$' -bench 'BenchmarkIndexCost' -count 5 ./redisstore
 //
 // Load is a read without a touch, the middleware's usual read; LoadTouch
-// is a read with one, once a TouchInterval.
+// is a read with one, once a TouchInterval. Apply is a write of an Add
+// (Session.Add), against Update's write of a Set.
 func BenchmarkIndexCost(b *testing.B) {
 	c := redistest.Client(b)
 	d := store.Delta{Set: map[string][]byte{"counter": []byte("1")}}
+	add := store.Delta{Add: map[string]int64{"hits": 1}}
 	for _, index := range []bool{false, true} {
 		s := redisstore.New(c, redisstore.Config{Prefix: redistest.Prefix(b), Index: index})
 		ids := make([]string, 256)
@@ -66,6 +68,7 @@ func BenchmarkIndexCost(b *testing.B) {
 			{"LoadTouch", func(id string) error { _, _, err := s.Load(b.Context(), id, time.Hour); return err }},
 			{"Touch", func(id string) error { _, err := s.Touch(b.Context(), id, time.Hour); return err }},
 			{"Update", func(id string) error { _, err := s.Update(b.Context(), id, d, time.Hour, 100); return err }},
+			{"Apply", func(id string) error { _, _, err := s.Apply(b.Context(), id, add, time.Hour, 100); return err }},
 		}
 		for _, op := range ops {
 			b.Run(op.name+"/Index="+strconv.FormatBool(index), func(b *testing.B) {

@@ -210,6 +210,14 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("200 concurrent Applies from 200 clients add and take exactly once", func(t *testing.T) {
+		testApplyFromManyClients(t, func(t *testing.T) redis.UniversalClient {
+			client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Options().Addrs, ContextTimeoutEnabled: true, PoolSize: 1})
+			t.Cleanup(func() { _ = client.Close() })
+			return client
+		}, 200)
+	})
+
 	t.Run("with the index, the traffic of many sessions spreads over every master", func(t *testing.T) {
 		testIndexedSpread(t, redistest.ClusterClient(t))
 	})

@@ -6,10 +6,16 @@
 // hold the Cluster hash tag: it names one of the application's 64 shards, so
 // the shards spread over the masters while a session and the ID it is renewed
 // to, which keeps the first character, share a slot. Every method is one
-// round trip: Create, Update and Move are Lua scripts (EVALSHA), so they
-// apply atomically and an Update never brings back a session that expired or
-// was deleted. Times to live are relative (PEXPIRE), so clock skew between
-// application servers and Redis does not matter. Redis 4 or later is needed.
+// round trip: Create, Update, Apply and Move are Lua scripts (EVALSHA), so
+// they apply atomically and a write never brings back a session that expired
+// or was deleted. Apply's Add and Take run in the same script as the rest of
+// the change: the script reads the values it adds to in the HMGET that
+// guards the session, checks and sums them itself in exact int64
+// arithmetic, and writes nothing when one is not an integer or a sum
+// overflows; it writes the sums in the HSET of the change and removes what
+// it takes with one HDEL. Times to live are relative (PEXPIRE), so clock
+// skew between application servers and Redis does not matter. Redis 4 or
+// later is needed.
 //
 // With Config.Index the store also keeps an index, which the capabilities of
 // a farm need (store.Indexer, store.Expirer, store.Limiter; store.Notifier

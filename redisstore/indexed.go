@@ -176,28 +176,43 @@ func (s *Store) createIndexed(ctx context.Context, id string, values map[string]
 	return nil
 }
 
-// updateIndexed is Update with the index. When d sets '@user', the user's
-// set gets the session first; when the script reports that the session
-// belonged to another user before, that user's entry goes after.
-func (s *Store) updateIndexed(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+// writeIndexed is Update and Apply with the index (see write). When d sets
+// '@user', the user's set gets the session first; when the script reports
+// that the session belonged to another user before, that user's entry goes
+// after.
+func (s *Store) writeIndexed(ctx context.Context, op, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
 	if ttl <= 0 {
-		found, _, err := s.end(ctx, "update", id)
-		return found, err
+		found, _, err := s.end(ctx, op, id)
+		return nil, found, err
 	}
 	now := s.now()
 	user, setsUser := d.Set[store.UserKey]
 	if setsUser && len(user) > 0 {
 		if err := s.addUser(ctx, string(user), id, now); err != nil {
-			return false, fmt.Errorf("redisstore: update: %w", err)
+			return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
 		}
 	}
 	nowText, expires, pttl := s.stamps(now.UnixMilli(), ttl)
-	args := append(deltaArgs(d, ttl, maxKeys), id, 1, nowText, expires, pttl)
-	res, err := s.ix.update.Run(ctx, s.client, s.indexKeys(id), args...).Slice()
-	if err != nil {
-		return false, fmt.Errorf("redisstore: update: %w", err)
+	script, args := s.ix.update, deltaArgs(d, ttl, maxKeys)
+	var at addTake
+	if addsOrTakes(d) {
+		script = s.ix.apply
+		args, at = addTakeArgs(args, d)
 	}
-	found, err := deltaResult("update", int(integer(res, 0)))
+	args = append(args, id, 1, nowText, expires, pttl)
+	res, err := script.Run(ctx, s.client, s.indexKeys(id), args...).Slice()
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	var (
+		values map[string][]byte
+		found  bool
+	)
+	if script == s.ix.apply {
+		values, found, err = at.result(op, res, 3)
+	} else {
+		found, err = deltaResult(op, int(integer(res, 0)))
+	}
 	if found && changesUser(d) {
 		if old := text(res, 1); old != "" && old != string(user) {
 			s.cleanup(ctx, nil, map[string][]string{old: {id}})
@@ -206,7 +221,7 @@ func (s *Store) updateIndexed(ctx context.Context, id string, d store.Delta, ttl
 	if joined := text(res, 2); found && joined != "" {
 		s.join(ctx, joined, id, now)
 	}
-	return found, err
+	return values, found, err
 }
 
 // join adds a session that joined the index at a write or touch (it was

@@ -35,15 +35,16 @@ import "github.com/redis/go-redis/v9"
 
 // indexScripts are the scripts of the indexed mode.
 type indexScripts struct {
-	create, update, move, touch, end *redis.Script
-	claim, reap, list                *redis.Script
-	reserve, reconcile               *redis.Script
+	create, update, apply, move, touch, end *redis.Script
+	claim, reap, list                       *redis.Script
+	reserve, reconcile                      *redis.Script
 }
 
 func newIndexScripts() indexScripts {
 	return indexScripts{
 		create:    redis.NewScript(createIndexedSource),
 		update:    redis.NewScript(updateIndexedSource),
+		apply:     redis.NewScript(applyIndexedSource),
 		move:      redis.NewScript(moveIndexedSource),
 		touch:     redis.NewScript(touchIndexedSource),
 		end:       redis.NewScript(endSource),
@@ -128,6 +129,10 @@ end
 // applyStamped(key) is luaDelta's apply that also writes @expires and
 // @access, in the HSET of the first values of the change: one redis.call
 // fewer than apply and stamp's own HSET.
+//
+// written(m) moves the entry in the shard's @users (KEYS[4]) of the session
+// that live returned m for, which the change has been applied to, to the
+// user it has now, and returns the reply of updateIndexedSource for it.
 const luaStampedDelta = `
 local function metadata(m)
   local n = 1
@@ -161,6 +166,20 @@ local function applyStamped(key)
   local last = math.min(firstSet + chunk - 1, #ARGV)
   redis.call('HSET', key, '@expires', expires, '@access', now, unpack(ARGV, firstSet, last))
   chunked('HSET', key, ARGV, last + 1, #ARGV)
+end
+
+local function written(m)
+  local before = m[4] or ''
+  local user = userAfter(before)
+  if user == before then
+    return {1, before, joined(KEYS[4], argIDs[1], m)}
+  end
+  if user == '' then
+    redis.call('HDEL', KEYS[4], argIDs[1])
+  else
+    redis.call('HSET', KEYS[4], argIDs[1], user)
+  end
+  return {1, before, ''}
 end
 `
 
@@ -254,16 +273,42 @@ if maxKeys > 0 and not withinLimit(key, redis.call('HLEN', key) - metadata(m) + 
 end
 applyStamped(key)
 stamp(key, KEYS[2], KEYS[3], argIDs[1], m[2], true)
-local user = userAfter(m[4] or '')
-if user ~= (m[4] or '') then
-  if user == '' then
-    redis.call('HDEL', KEYS[4], argIDs[1])
-  else
-    redis.call('HSET', KEYS[4], argIDs[1], user)
-  end
-  return {1, m[4] or '', ''}
+return written(m)
+`
+
+// applyIndexedSource is updateIndexedSource for a Delta that adds or takes
+// (see applySource): the guard's HMGET also reads the values the Delta adds
+// to and takes, and the sums join the HSET of the change.
+//
+//	KEYS     those of updateIndexedSource
+//	ARGV     luaDelta's, then luaAddTakeArgs', then the session ID, 1,
+//	         now, expires and pttl (see luaDeltaArgs)
+//
+// Returns {1, user, joined, sums…, taken…} when applied (see
+// updateIndexedSource and take); {0}, {-1} and {-2, i} as applySource does,
+// and {0} for an expired session too: nothing is written in those cases.
+const applyIndexedSource = luaDeltaArgs + luaAddTakeArgs + luaDelta + luaLive + luaStampedDelta + luaAddTake + `
+local key = KEYS[1]
+local m, cur = read(key, {'@created', '@expires', '@access', '!@user'})
+if not m[1] or (m[2] and tonumber(m[2]) <= nowMs) then -- as live tells
+  return {0}
 end
-return {1, m[4] or '', joined(KEYS[4], argIDs[1], m)}
+local sums, created, bad = addAll(cur)
+if bad then
+  return {-2, bad}
+end
+if maxKeys > 0 then
+  maxKeys = maxKeys - created
+  if not withinLimit(key, redis.call('HLEN', key) - metadata(m) + 1) then
+    return {-1}
+  end
+end
+writeSums(sums)
+applyStamped(key)
+local out = written(m)
+take(key, cur, sums, out)
+stamp(key, KEYS[2], KEYS[3], argIDs[1], m[2], true)
+return out
 `
 
 // moveIndexedSource renames a live session from KEYS[1] to KEYS[2], applies

@@ -80,6 +80,7 @@ type Store struct {
 	now       func() time.Time
 	create    *redis.Script
 	update    *redis.Script
+	apply     *redis.Script
 	move      *redis.Script
 
 	indexed   bool          // Config.Index
@@ -138,6 +139,7 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 		now:       cfg.Now,
 		create:    redis.NewScript(createSource),
 		update:    redis.NewScript(updateSource),
+		apply:     redis.NewScript(applySource),
 		move:      redis.NewScript(moveSource),
 		indexed:   cfg.Index,
 		retention: cfg.Retention,
@@ -244,28 +246,40 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 // script also moves the session's entry in the expiry index; a d that sets
 // '@user' costs one round trip more before it (a ZADD to the user's set),
 // and one that takes the session from a user one more after it (a ZREM from
-// that user's set).
+// that user's set). A d that adds or takes costs what Apply costs.
 func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (bool, error) {
+	_, found, err := s.write(ctx, "update", id, d, ttl, maxKeys)
+	return found, err
+}
+
+// write is Update and Apply, op naming which in errors: the update script
+// for a Delta that neither adds nor takes, the apply script for one that
+// does.
+func (s *Store) write(ctx context.Context, op, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("redisstore: update: %w", err)
+		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	if s.indexed {
-		return s.updateIndexed(ctx, id, d, ttl, maxKeys)
+		return s.writeIndexed(ctx, op, id, d, ttl, maxKeys)
 	}
 	if ttl <= 0 {
 		// PEXPIRE would delete the key and HSET bring it back without a
 		// time to live: delete outright instead.
 		n, err := s.client.Del(ctx, s.key(id)).Result()
 		if err != nil {
-			return false, fmt.Errorf("redisstore: update: %w", err)
+			return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
 		}
-		return n == 1, nil
+		return nil, n == 1, nil
+	}
+	if addsOrTakes(d) {
+		return s.addTake(ctx, op, id, d, ttl, maxKeys)
 	}
 	result, err := s.update.Run(ctx, s.client, []string{s.key(id)}, deltaArgs(d, ttl, maxKeys)...).Int()
 	if err != nil {
-		return false, fmt.Errorf("redisstore: update: %w", err)
+		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
 	}
-	return deltaResult("update", result)
+	found, err := deltaResult(op, result)
+	return nil, found, err
 }
 
 // Move renames session from to to, applies d and sets the time to live to

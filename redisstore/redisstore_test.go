@@ -237,6 +237,31 @@ func TestUpdateRacingDelete(t *testing.T) {
 					}
 				}
 			})
+
+			t.Run("an apply that adds and takes, concurrent with a delete, never brings the session back", func(t *testing.T) {
+				for i := range 100 {
+					id := "race-apply-" + strconv.Itoa(i)
+					if err := s.Create(t.Context(), id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
+						t.Fatalf("Create: got error %v, want nil", err)
+					}
+					var wg sync.WaitGroup
+					wg.Go(func() {
+						if _, err := s.Delete(t.Context(), id); err != nil {
+							t.Errorf("Delete: got error %v, want nil", err)
+						}
+					})
+					wg.Go(func() {
+						d := store.Delta{Set: map[string][]byte{"b": []byte("2")}, Add: map[string]int64{"n": 1}, Take: []string{"a"}}
+						if _, _, err := s.Apply(t.Context(), id, d, time.Hour, i%2*10); err != nil {
+							t.Errorf("Apply: got error %v, want nil", err)
+						}
+					})
+					wg.Wait()
+					if n, err := c.Exists(t.Context(), key(id)).Result(); err != nil || n != 0 {
+						t.Fatalf("EXISTS after Delete and Apply: got %v, %v, want 0, nil", n, err)
+					}
+				}
+			})
 		})
 	}
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -87,6 +88,10 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 	}{
 		{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
 		{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); return err }},
+		{"apply", s.apply, func() error {
+			_, _, err := s.Apply(ctx, "warm", store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0)
+			return err
+		}},
 		{"move", s.move, func() error { _, err := s.Move(ctx, "warm", "warmed", store.Delta{}, time.Hour, 0); return err }},
 	}
 	for _, sc := range scripts {
@@ -163,6 +168,42 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 			_, err := s.Update(ctx, "missing", store.Delta{Set: vals}, time.Hour, 0)
 			return err
 		}, 1, []string{"evalsha"}},
+		{"apply without Add or Take is one EVALSHA, as update", func() error {
+			_, _, err := s.Apply(ctx, "id", store.Delta{Set: vals}, time.Hour, 0)
+			return err
+		}, 1, []string{"evalsha"}},
+		{"apply with Add and Take is one EVALSHA", func() error {
+			got, found, err := s.Apply(ctx, "id", store.Delta{Set: vals, Add: map[string]int64{"n": 1}, Take: []string{"b"}}, time.Hour, 0)
+			if !found || len(got) != 2 {
+				t.Errorf("Apply: got %q, %v, want the sum and the value taken", got, found)
+			}
+			return err
+		}, 1, []string{"evalsha"}},
+		{"apply with Add, Take and MaxKeys is one EVALSHA", func() error {
+			_, _, err := s.Apply(ctx, "id", store.Delta{Clear: true, Del: []string{"a"}, Set: vals, Add: map[string]int64{"n": 1}, Take: []string{"b"}}, time.Hour, 5)
+			return err
+		}, 1, []string{"evalsha"}},
+		{"apply that meets a value that is not an integer is one EVALSHA", func() error {
+			if _, _, err := s.Apply(ctx, "id", store.Delta{Add: map[string]int64{"a": 1}, Set: map[string][]byte{"a": []byte("x")}}, time.Hour, 0); !errors.Is(err, store.ErrNotInteger) {
+				t.Errorf("Apply: got error %v, want %v", err, store.ErrNotInteger)
+			}
+			return nil
+		}, 1, []string{"evalsha"}},
+		{"apply of a missing session is one EVALSHA", func() error {
+			_, found, err := s.Apply(ctx, "missing", store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0)
+			if found {
+				t.Errorf("Apply: got found=true, want false")
+			}
+			return err
+		}, 1, []string{"evalsha"}},
+		{"apply with a ttl of zero is one DEL", func() error {
+			if err := s.Create(ctx, "ending", nil, time.Hour, 0); err != nil {
+				return err
+			}
+			counter.Reset()
+			_, _, err := s.Apply(ctx, "ending", store.Delta{Add: map[string]int64{"n": 1}, Take: []string{"t"}}, 0, 0)
+			return err
+		}, 1, []string{"del"}},
 		{"move is one EVALSHA", func() error {
 			if err := s.Create(ctx, "moving", vals, time.Hour, 0); err != nil {
 				return err
@@ -214,6 +255,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 			_, _, _ = s.Load(done, "id", time.Hour)
 			_ = s.Create(done, "id", vals, time.Hour, 0)
 			_, _ = s.Update(done, "id", store.Delta{Set: vals}, time.Hour, 0)
+			_, _, _ = s.Apply(done, "id", store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0)
 			_, _ = s.Move(done, "id", "in", store.Delta{Set: vals}, time.Hour, 0)
 			_, _ = s.Touch(done, "id", time.Hour)
 			_, _ = s.Delete(done, "id")
@@ -285,7 +327,7 @@ func TestServerCommands(t *testing.T) {
 	s := New(c, Config{})
 	ctx := t.Context()
 
-	// Open a connection in each of go-redis's pools, and load the three
+	// Open a connection in each of go-redis's pools, and load the four
 	// scripts into the server's cache.
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
 		t.Fatalf("pipelined PING: got error %v, want nil", err)
@@ -295,6 +337,9 @@ func TestServerCommands(t *testing.T) {
 	}
 	if _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); err != nil {
 		t.Fatalf("Update: got error %v, want nil", err)
+	}
+	if _, _, err := s.Apply(ctx, "warm", store.Delta{Take: []string{"t"}}, time.Hour, 0); err != nil {
+		t.Fatalf("Apply: got error %v, want nil", err)
 	}
 	if _, err := s.Move(ctx, "warm", "warmed", store.Delta{}, time.Hour, 0); err != nil {
 		t.Fatalf("Move: got error %v, want nil", err)
@@ -361,6 +406,51 @@ func TestServerCommands(t *testing.T) {
 			}
 			return nil
 		}, []string{"evalsha", "hlen"}},
+		{"apply without Add or Take runs update's script", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "pexpire", "hset"}},
+		{"apply guards with the HMGET that reads what it adds to, writes the sums with the change in one HSET and sets the ttl last", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}, Add: map[string]int64{"a": 1, "n": 1}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hset", "pexpire"}},
+		{"apply that takes removes what it takes with one HDEL", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Take: []string{"a", "b", "missing"}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hdel", "pexpire"}},
+		{"apply with every part of a Delta clears, deletes, writes the values and sums, then takes", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Clear: true, Del: []string{"a"}, Set: map[string][]byte{"d": nil}, Add: map[string]int64{"n": 1}, Take: []string{"d"}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hkeys", "hdel", "hdel", "hset", "hdel", "pexpire"}},
+		{"apply with MaxKeys under the limit counts with HLEN only", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 10)
+			return err
+		}, []string{"evalsha", "hmget", "hlen", "hset", "pexpire"}},
+		{"apply with MaxKeys near the limit checks the fields Set names with HEXISTS, and knows what Add creates from the HMGET", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Set: map[string][]byte{"a": nil}, Add: map[string]int64{"n": 1}}, time.Hour, 4)
+			return err
+		}, []string{"evalsha", "hmget", "hlen", "hexists", "hset", "pexpire"}},
+		{"apply whose Add goes beyond MaxKeys writes nothing", func(id string) error {
+			if _, _, err := s.Apply(ctx, id, store.Delta{Add: map[string]int64{"n": 1, "m": 1}}, time.Hour, 4); err != store.ErrTooManyKeys {
+				t.Errorf("Apply: got error %v, want %v", err, store.ErrTooManyKeys)
+			}
+			return nil
+		}, []string{"evalsha", "hmget", "hlen"}},
+		{"apply that meets a value that is not an integer stops after HMGET", func(id string) error {
+			d := store.Delta{Del: []string{"b"}, Set: map[string][]byte{"a": []byte("01")}, Add: map[string]int64{"a": 1, "c": 1}, Take: []string{"c"}}
+			if _, _, err := s.Apply(ctx, id, d, time.Hour, 0); !errors.Is(err, store.ErrNotInteger) {
+				t.Errorf("Apply: got error %v, want %v", err, store.ErrNotInteger)
+			}
+			return nil
+		}, []string{"evalsha", "hmget"}},
+		{"apply of a missing session stops after HMGET", func(id string) error {
+			_, _, err := s.Apply(ctx, id+"-missing", store.Delta{Set: abc, Add: map[string]int64{"n": 1}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget"}},
+		{"update that adds runs apply's script", func(id string) error {
+			_, err := s.Update(ctx, id, store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hset", "pexpire"}},
 		{"move checks that the session exists and the new ID does not, renames, applies the change and sets the ttl", func(id string) error {
 			found, err := s.Move(ctx, id, id+"-moved", store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil}}, time.Hour, 0)
 			if !found {
@@ -465,7 +555,7 @@ func testIndexedRoundTrips(t *testing.T, c redis.UniversalClient, prefix string)
 	ctx := t.Context()
 	_, cluster := c.(*redis.ClusterClient)
 	// Loaded on every master: the counts below are of EVALSHA alone.
-	for _, sc := range []*redis.Script{s.ix.create, s.ix.update, s.ix.move, s.ix.touch, s.ix.end,
+	for _, sc := range []*redis.Script{s.ix.create, s.ix.update, s.ix.apply, s.ix.move, s.ix.touch, s.ix.end,
 		s.ix.claim, s.ix.reap, s.ix.list, s.ix.reserve, s.ix.reconcile} {
 		if err := sc.Load(ctx, c).Err(); err != nil {
 			t.Fatalf("SCRIPT LOAD: got error %v, want nil", err)
@@ -563,6 +653,35 @@ func testIndexedRoundTrips(t *testing.T, c redis.UniversalClient, prefix string)
 				t.Error(err)
 			}
 		}, func() int64 { return 3 }, []string{"zadd", "evalsha", "zrem"}},
+		{"apply without Add or Take is one EVALSHA, as update", nil, func(t *testing.T) {
+			if _, found, err := s.Apply(ctx, id("id"), store.Delta{Set: vals}, time.Hour, 5); err != nil || !found {
+				t.Errorf("Apply: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"apply with Add and Take is one EVALSHA", nil, func(t *testing.T) {
+			d := store.Delta{Set: vals, Add: map[string]int64{"n": 1}, Take: []string{"b"}}
+			if got, found, err := s.Apply(ctx, id("id"), d, time.Hour, 5); err != nil || !found || len(got) != 2 {
+				t.Errorf("Apply: got %q, %v, %v, want the sum and the value taken", got, found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"apply of a missing session is one EVALSHA", nil, func(t *testing.T) {
+			if _, found, err := s.Apply(ctx, id("missing"), store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0); err != nil || found {
+				t.Errorf("Apply: got %v, %v, want false, nil", found, err)
+			}
+		}, func() int64 { return 1 }, []string{"evalsha"}},
+		{"apply that adds and sets the session's user again is ZADD, then EVALSHA, as update", nil, func(t *testing.T) {
+			d := store.Delta{Set: map[string][]byte{store.UserKey: []byte("bob")}, Add: map[string]int64{"n": 1}}
+			if _, found, err := s.Apply(ctx, id("login"), d, time.Hour, 0); err != nil || !found {
+				t.Errorf("Apply: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 2 }, []string{"zadd", "evalsha"}},
+		{"apply with a ttl of zero is a delete: EVALSHA, then ZREM from @live", func(t *testing.T) {
+			create(t, id("applied-away"), vals)
+		}, func(t *testing.T) {
+			if _, found, err := s.Apply(ctx, id("applied-away"), store.Delta{Add: map[string]int64{"n": 1}}, 0, 0); err != nil || !found {
+				t.Errorf("Apply: got %v, %v, want true, nil", found, err)
+			}
+		}, func() int64 { return 2 }, []string{"evalsha", "zrem"}},
 		{"touch is one EVALSHA", nil, func(t *testing.T) {
 			if found, err := s.Touch(ctx, id("id"), time.Hour); err != nil || !found {
 				t.Errorf("Touch: got %v, %v, want true, nil", found, err)
@@ -713,6 +832,7 @@ func testIndexedRoundTrips(t *testing.T, c redis.UniversalClient, prefix string)
 		_, _, _ = s.Load(done, "Aid", time.Hour)
 		_ = s.Create(done, "Aid", vals, time.Hour, 0)
 		_, _ = s.Update(done, "Aid", store.Delta{Set: vals}, time.Hour, 0)
+		_, _, _ = s.Apply(done, "Aid", store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0)
 		_, _ = s.Move(done, "Aid", "Ain", store.Delta{Set: vals}, time.Hour, 0)
 		_, _ = s.Touch(done, "Aid", time.Hour)
 		_, _ = s.Delete(done, "Aid")
@@ -744,7 +864,7 @@ func TestServerCommandsIndexed(t *testing.T) {
 	defer c.Close()
 	s := New(c, Config{Index: true, Now: fakeclock.New().Now})
 	ctx := t.Context()
-	for _, sc := range []*redis.Script{s.ix.create, s.ix.update, s.ix.move, s.ix.touch, s.ix.end} {
+	for _, sc := range []*redis.Script{s.ix.create, s.ix.update, s.ix.apply, s.ix.move, s.ix.touch, s.ix.end} {
 		if err := sc.Load(ctx, c).Err(); err != nil {
 			t.Fatalf("SCRIPT LOAD: got error %v, want nil", err)
 		}
@@ -784,6 +904,29 @@ func TestServerCommandsIndexed(t *testing.T) {
 		}, []string{"evalsha", "hmget", "hlen", "hset", "pexpire", "zadd"}},
 		{"update of a missing session stops after HMGET", func(id string) error {
 			_, err := s.Update(ctx, id+"-missing", store.Delta{Set: abc}, time.Hour, 10)
+			return err
+		}, []string{"evalsha", "hmget"}},
+		{"apply without Add or Take runs update's script", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Del: []string{"a"}, Set: map[string][]byte{"d": nil}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hdel", "hset", "pexpire", "zadd"}},
+		{"apply guards with the HMGET that reads what it adds to and takes, writes the sums with the stamps in one HSET, removes what it takes with one HDEL", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Add: map[string]int64{"a": 1, "n": 1}, Take: []string{"b"}}, time.Hour, 0)
+			return err
+		}, []string{"evalsha", "hmget", "hset", "hdel", "pexpire", "zadd"}},
+		{"apply with MaxKeys under the limit counts with HLEN", func(id string) error {
+			_, _, err := s.Apply(ctx, id, store.Delta{Set: map[string][]byte{"d": nil}, Add: map[string]int64{"n": 1}}, time.Hour, 10)
+			return err
+		}, []string{"evalsha", "hmget", "hlen", "hset", "pexpire", "zadd"}},
+		{"apply that meets a value that is not an integer stops after HMGET", func(id string) error {
+			d := store.Delta{Set: map[string][]byte{"d": []byte("x")}, Add: map[string]int64{"d": 1}, Take: []string{"a"}}
+			if _, _, err := s.Apply(ctx, id, d, time.Hour, 0); !errors.Is(err, store.ErrNotInteger) {
+				t.Errorf("Apply: got error %v, want %v", err, store.ErrNotInteger)
+			}
+			return nil
+		}, []string{"evalsha", "hmget"}},
+		{"apply of a missing session stops after HMGET", func(id string) error {
+			_, _, err := s.Apply(ctx, id+"-missing", store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 10)
 			return err
 		}, []string{"evalsha", "hmget"}},
 		{"move guards, renames, applies, and moves both index entries", func(id string) error {
