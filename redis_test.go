@@ -122,6 +122,9 @@ func warmEveryMaster(t *testing.T, client redis.UniversalClient, st *redisstore.
 		if _, err := st.Update(ctx, id, store.Delta{Set: map[string][]byte{"a": []byte("2")}}, time.Minute, 0); err != nil {
 			t.Fatalf("Update: got error %v, want nil", err)
 		}
+		if _, _, err := st.Apply(ctx, id, store.Delta{Add: map[string]int64{"n": 1}}, time.Minute, 0); err != nil {
+			t.Fatalf("Apply: got error %v, want nil", err)
+		}
 		if _, err := st.Move(ctx, id, id+"-moved", store.Delta{}, time.Minute, 0); err != nil {
 			t.Fatalf("Move: got error %v, want nil", err)
 		}
@@ -153,6 +156,7 @@ func warmScripts(t *testing.T, e *env) {
 	c.get("/set?k=warm&v=1")
 	c.get("/set?k=warm2&v=1")
 	c.get("/set?k=warm&v=2")
+	c.get("/add?k=n&n=1")
 	c.get("/renew")
 }
 

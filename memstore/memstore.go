@@ -357,6 +357,9 @@ func sums(values map[string][]byte, d *store.Delta) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(d.Add)+len(d.Take))
 	for k, n := range d.Add {
 		cur, set := d.Set[k]
+		if set && cur == nil {
+			cur = []byte{} // stored as an empty value, which is no integer
+		}
 		if !set && !d.Clear && !slices.Contains(d.Del, k) {
 			cur = values[k]
 		}

@@ -104,6 +104,9 @@ func newAddTake(d *store.Delta) *addTake {
 // is stored.
 func (a *addTake) settled(key string) (value []byte, decided bool) {
 	if v, ok := a.d.Set[key]; ok {
+		if v == nil {
+			v = []byte{} // stored as an empty value, which is no integer
+		}
 		return v, true
 	}
 	if (a.d.Clear && !strings.HasPrefix(key, "@")) || slices.Contains(a.d.Del, key) {

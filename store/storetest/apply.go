@@ -107,6 +107,19 @@ func testApplyAddNotInteger(t *testing.T, h Harness) {
 		wantValues(t, h, id, start)
 	}
 
+	// A value the same Delta sets empty, or nil (stored empty), is no
+	// integer either.
+	for _, v := range [][]byte{{}, nil} {
+		id := newID(t)
+		start := values("a", "1")
+		create(t, h, id, start)
+		d := store.Delta{Set: map[string][]byte{"e": v}, Add: map[string]int64{"e": 1}}
+		if _, _, err := h.Store.Apply(t.Context(), id, d, ttl, 0); !errors.Is(err, store.ErrNotInteger) {
+			t.Errorf("Set %q and Add to it: got error %v, want %v", v, err, store.ErrNotInteger)
+		}
+		wantValues(t, h, id, start)
+	}
+
 	// Sums past the int64 bounds.
 	for _, tt := range []struct {
 		start string
