@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"fmt"
 	"testing"
 	"time"
@@ -43,4 +44,65 @@ func TestOnlyVerifiedTokensAreCached(t *testing.T) {
 	if !first.issued.Equal(now.Truncate(time.Millisecond)) || len(first.id) != 22 {
 		t.Fatalf("got %+v", first.token)
 	}
+}
+
+// FuzzTokenCodec holds the token codec to its promises for any session ID
+// bytes, instants and alterations: a token it signs decodes to what it was
+// given, with the key or the encryption key alike; a cut one fails to
+// verify; a token with bits flipped or bytes appended verifies, if at all,
+// as the very same token, never as another (base64 ignores "\r" and "\n"
+// and the unused bits of the last character, so such variants exist; no
+// browser or net/http server passes "\r" in a header); and no input,
+// signed or not, makes decode panic or report a payload of the wrong shape.
+func FuzzTokenCodec(f *testing.F) {
+	f.Add([]byte("0123456789abcdef"), int64(1772600767000), int64(1772600827000), uint(40), byte(1), "")
+	f.Add(make([]byte, idBytes), int64(0), int64(-1), uint(0), byte(0x80), "|")
+	f.Add([]byte{0xff, 0xfe, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, int64(-62135596800000), int64(1<<62), uint(1000), byte(0xff), "MTc3MjYw")
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	codecs := []tokenCodec{
+		newTokenCodec([]Key{{Hash: hash}}, defaultMaxTokenLength),
+		newTokenCodec([]Key{{Hash: hash, Block: hash[:16]}}, defaultMaxTokenLength),
+	}
+	f.Fuzz(func(t *testing.T, idRaw []byte, created, issued int64, pos uint, bit byte, junk string) {
+		for _, tc := range codecs {
+			// Whatever arrives decodes to a well-formed token or to nothing.
+			if got, ok := tc.decode(junk); ok && len(got.id) != 22 {
+				t.Fatalf("decode(%q): got ID %q, want 22 characters", junk, got.id)
+			}
+			if len(idRaw) != idBytes {
+				continue
+			}
+			in := token{id: base64.RawURLEncoding.EncodeToString(idRaw), created: time.UnixMilli(created), issued: time.UnixMilli(issued)}
+			raw, err := tc.encode(in)
+			if err != nil {
+				t.Fatalf("encode(%+v): %v", in, err)
+			}
+			got, ok := tc.decode(raw)
+			if !ok || got.id != in.id || !got.created.Equal(in.created) || !got.issued.Equal(in.issued) {
+				t.Fatalf("decode(encode(%+v)): got %+v, %v", in, got, ok)
+			}
+			if bit != 0 {
+				b := []byte(raw)
+				b[pos%uint(len(b))] ^= bit
+				if got, ok := tc.decode(string(b)); ok && !sameToken(got, in) {
+					t.Fatalf("a token with bits %#x of byte %d flipped verified as %+v", bit, pos%uint(len(b)), got)
+				}
+			}
+			if cut := raw[:pos%uint(len(raw))]; func() bool { _, ok := tc.decode(cut); return ok }() {
+				t.Fatalf("a token cut to %d of %d bytes verified", len(cut), len(raw))
+			}
+			if junk != "" {
+				if got, ok := tc.decode(raw + junk); ok && !sameToken(got, in) {
+					t.Fatalf("a token with %q appended verified as %+v", junk, got)
+				}
+			}
+		}
+	})
+}
+
+// sameToken reports whether a and b say the same thing. A flipped bit may
+// leave a token that still verifies only by decoding to the same bytes:
+// base64 ignores the unused low bits of its last character.
+func sameToken(a, b token) bool {
+	return a.id == b.id && a.created.Equal(b.created) && a.issued.Equal(b.issued)
 }

@@ -108,10 +108,15 @@ func (m *Manager) otherTokens(r *http.Request, first *verifiedToken) []*verified
 func nextCookie(line, name string) (value, rest string, ok bool) {
 	part, rest, _ := strings.Cut(line, ";")
 	part = strings.TrimSpace(part)
-	if len(part) <= len(name) || part[len(name)] != '=' || part[:len(name)] != name {
+	if len(part) <= len(name) || part[:len(name)] != name {
 		return "", rest, false
 	}
-	v := part[len(name)+1:]
+	// net/http trims the name, so "session =v" is a session cookie too.
+	after := strings.TrimLeft(part[len(name):], " \t\r\n")
+	if after == "" || after[0] != '=' {
+		return "", rest, false
+	}
+	v := after[1:]
 	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}

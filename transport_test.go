@@ -410,3 +410,57 @@ func TestSecureOnTLSOnly(t *testing.T) {
 		t.Fatal("a plain HTTP request got a Secure cookie, which the browser would drop")
 	}
 }
+
+// FuzzRequestHeaders sends arbitrary Cookie lines and Session-Id headers
+// through the middleware, beside the victim's token or in place of it:
+// never a panic or a 5xx; no store call unless something the request
+// carries verifies as a token; and the victim's data only to a request that
+// carries the victim's token.
+func FuzzRequestHeaders(f *testing.F) {
+	e := newEnv(f, session.Config{})
+	victim := e.client()
+	victim.get(`/set?k=secret&v="` + victimSecret + `"`)
+	victimID := tokenID(f, e, victim.token)
+	tok := victim.token
+	f.Add("session="+tok, "", false, false)
+	f.Add("a=1; session=garbage; session="+tok, "", false, false)
+	f.Add(`session="`+tok+`"`, tok, true, false)
+	f.Add("session="+tok, "garbage", true, true)
+	f.Add("session="+tok[:20]+"\x00"+tok[20:], tok+"\r", true, false)
+	f.Add(";;session=;session", "", true, false)
+	f.Fuzz(func(t *testing.T, line, header string, useHeader, twoHeaders bool) {
+		r := httptest.NewRequest(http.MethodGet, "/get?k=secret", nil)
+		r.Header["Cookie"] = []string{line}
+		var candidates []string
+		if useHeader {
+			r.Header[session.HeaderID] = []string{header}
+			candidates = append(candidates, header)
+			if twoHeaders {
+				r.Header[session.HeaderID] = append(r.Header[session.HeaderID], tok)
+			}
+		}
+		for part := range strings.SplitSeq(line, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "session="); ok {
+				candidates = append(candidates, v, strings.Trim(v, `"`))
+			}
+		}
+		verifies, victims := false, false
+		for _, c := range candidates {
+			if id := tokenID(t, e, c); id != "" {
+				verifies, victims = true, victims || id == victimID
+			}
+		}
+		e.store.Calls()
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("Cookie %q, Session-Id %q: got %d %q", line, header, w.Code, w.Body)
+		}
+		if calls := e.store.Calls(); len(calls) != 0 && !verifies {
+			t.Fatalf("Cookie %q, Session-Id %q: store calls %v for a request without a token that verifies", line, header, calls)
+		}
+		if strings.Contains(w.Body.String(), victimSecret) && !victims {
+			t.Fatalf("Cookie %q, Session-Id %q: got the victim's data without its token", line, header)
+		}
+	})
+}
