@@ -21,6 +21,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	defer m.Close() // stops its reaper
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /count", func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
@@ -58,6 +59,7 @@ func Example_header() {
 	st := memstore.New(memstore.Config{})
 	defer st.Close()
 	m, _ := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: []byte("use 32 random bytes from SESSION_KEYS!")}}})
+	defer m.Close() // stops its reaper
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
 		user, ok, _ := session.Get[string](s, "user")
@@ -90,6 +92,7 @@ func ExampleManager_Require() {
 	st := memstore.New(memstore.Config{})
 	defer st.Close()
 	m, _ := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: []byte("use 32 random bytes from SESSION_KEYS!")}}})
+	defer m.Close() // stops its reaper
 	h := m.Handler(m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "secret")
 	})))
@@ -105,6 +108,7 @@ func ExampleSession_Renew() {
 	st := memstore.New(memstore.Config{})
 	defer st.Close()
 	m, _ := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: []byte("use 32 random bytes from SESSION_KEYS!")}}})
+	defer m.Close() // stops its reaper
 	var before, after string
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())

@@ -28,6 +28,7 @@ func TestOnlyVerifiedTokensAreCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer m.Close()
 	now := time.Now()
 	good, err := m.tokens.encode(token{id: newID(), created: now, issued: now})
 	if err != nil {

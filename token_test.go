@@ -22,6 +22,7 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { rotated.Close() })
 	e.m, e.h = rotated, rotated.Handler(testRoutes(rotated))
 	t.Run("tokens signed by an older key still verify", func(t *testing.T) {
 		if got := c.get("/get?k=a"); got != "1" {
@@ -32,6 +33,7 @@ func TestKeyRotation(t *testing.T) {
 		e.clock.Advance(2 * time.Minute) // the write re-issues a token this old
 		c.get("/set?k=b&v=2")
 		newOnly, _ := session.New(session.Config{Store: e.store, Keys: []session.Key{newKey}, Now: e.clock.Now})
+		t.Cleanup(func() { newOnly.Close() })
 		e.m, e.h = newOnly, newOnly.Handler(testRoutes(newOnly))
 		if got := c.get("/get?k=b"); got != "2" {
 			t.Fatalf("got %q, want 2 with only the new key", got)
@@ -74,6 +76,7 @@ func TestNewestKeyEncrypts(t *testing.T) {
 	c := e.client()
 	c.get("/set?k=a&v=1")
 	hashOnly, _ := session.New(session.Config{Store: e.store, Keys: []session.Key{{Hash: newKey.Hash}}, Now: e.clock.Now})
+	t.Cleanup(func() { hashOnly.Close() })
 	e.m, e.h = hashOnly, hashOnly.Handler(testRoutes(hashOnly))
 	if got := c.get("/get?k=a"); got != "absent" {
 		t.Fatalf("a manager without the AES key read %q: the token was not encrypted", got)

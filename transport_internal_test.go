@@ -97,6 +97,7 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer m.Close()
 		for _, expires := range []time.Time{now.Add(20*time.Minute + 500*time.Millisecond), {}} {
 			h := http.Header{}
 			m.setCookie(h, &http.Request{}, "tok-en_=", expires, now)

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/seed58a3dad2/session/internal/sqltest"
 	"github.com/seed58a3dad2/session/sqlstore"
 	"github.com/seed58a3dad2/session/store/storetest"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
@@ -19,7 +21,15 @@ func TestMain(m *testing.M) {
 		// The test binary run again by TestSQLiteSurvivesAKill.
 		os.Exit(writeUntilKilled(path))
 	}
-	os.Exit(sqltest.Main(m))
+	code := sqltest.Main(m)
+	// After sqltest.Main has closed the shared pool and stopped the private
+	// PostgreSQL: no goroutine of the store (a sweeper, a reaper, a
+	// subscription) may outlive the tests.
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintf(os.Stderr, "goleak: goroutines left after the tests: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // backend is a database to run tests against.
