@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/fakeclock"
@@ -57,6 +58,7 @@ func startExample(t *testing.T, storeName, redisAddr string, timeout time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { m.Close() }) // before closeStore (cleanups run last first): its reaper uses the store
 	srv := httptest.NewServer(newRouter(m, ""))
 	t.Cleanup(srv.Close)
 	return func() *apiClient {
@@ -417,4 +419,18 @@ func TestExampleLogLineOfAHostileUser(t *testing.T) {
 	if len(lines) != 1 {
 		t.Errorf("one logout logged %d lines, want 1:\n%s", len(lines), logs.String())
 	}
+}
+
+// TestStartExampleStopsEverythingItStarts: the Manager's reaper claims
+// expired sessions from the store, so it must stop before the store's
+// client is closed, or it goes on and logs "reaper: claim expired
+// sessions: redis: client is closed" after the test.
+func TestStartExampleStopsEverythingItStarts(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Run("with -store miniredis", func(t *testing.T) {
+		newClient, _ := startExample(t, "miniredis", "", time.Minute)
+		if code, _, _ := newClient().call("POST", "/api/counter", ""); code != http.StatusOK {
+			t.Fatalf("POST /api/counter: got %d, want 200", code)
+		}
+	})
 }

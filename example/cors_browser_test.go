@@ -51,6 +51,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { m.Close() })                                    // before closeStore: its reaper uses the store
 	api := httptest.NewServer(allowOrigin(page.url, newRouter(m, ""))) // another port: another origin
 	t.Cleanup(api.Close)
 

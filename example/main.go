@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -93,19 +94,34 @@ func run(addr, storeName, target, app string, timeout time.Duration, prefix stri
 	defer m.Close()
 
 	srv := newServer(addr, newRouter(m, os.Getenv("ADMIN_TOKEN")))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	log.Printf("listening on http://%s with the %s store (idle timeout %v)", addr, storeName, timeout)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
 		return err
 	}
-	return nil
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Printf("listening on http://%s with the %s store (idle timeout %v)", addr, storeName, timeout)
+	return serve(ctx, srv, ln)
+}
+
+// serve serves on ln until ctx is done, then shuts srv down and returns
+// once the requests in flight have been answered (5 seconds at most):
+// only then may run's deferred calls close the Manager and the store that
+// those requests still use.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	shutdown := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		timeout, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shutdown <- srv.Shutdown(timeout)
+	}()
+	// Serve returns as soon as Shutdown begins, before the requests in
+	// flight are answered: wait for Shutdown itself.
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return <-shutdown
 }
 
 // newManager returns the session manager of application app on st, with
