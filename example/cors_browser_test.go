@@ -51,7 +51,9 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close() })                                    // before closeStore: its reaper uses the store
+	// Closed before closeStore (cleanups run last first): its reaper uses
+	// the store.
+	t.Cleanup(func() { m.Close() })
 	api := httptest.NewServer(allowOrigin(page.url, newRouter(m, ""))) // another port: another origin
 	t.Cleanup(api.Close)
 
