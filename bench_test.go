@@ -73,6 +73,23 @@ var benchHandlers = map[string]http.HandlerFunc{
 		}
 		_, _ = io.WriteString(w, "ok")
 	},
+	// add adds 1 to a counter: one Apply, the cost of an exact increment.
+	"add": func(w http.ResponseWriter, r *http.Request) {
+		if _, err := session.FromContext(r.Context()).Add("n", 1); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	},
+	// take takes a flash message, as a page that shows one when there is
+	// one does on every request: one Apply, whether or not it is there.
+	"take": func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := session.Take[string](session.FromContext(r.Context()), "flash"); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	},
 	// new is a request without a token whose handler stores two values: a
 	// new session is created.
 	"new": benchLogin,
@@ -175,7 +192,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	noToken := []*http.Request{benchRequest(b.Context())}
 
 	b.Run("bare", func(b *testing.B) { runHandler(b, benchHandlers["noop"], withToken) })
-	for _, name := range []string{"noop", "read", "write", "writeonly", "new"} {
+	for _, name := range []string{"noop", "read", "write", "writeonly", "add", "take", "new"} {
 		reqs := withToken
 		if name == "new" {
 			reqs = noToken
@@ -219,7 +236,7 @@ func BenchmarkMiddlewareRedis(b *testing.B) {
 			_, _ = io.WriteString(w, user)
 		}), withToken)
 	})
-	for _, name := range []string{"noop", "read", "write", "writeonly", "new"} {
+	for _, name := range []string{"noop", "read", "write", "writeonly", "add", "take", "new"} {
 		reqs := withToken
 		if name == "new" {
 			reqs = noToken
