@@ -140,7 +140,7 @@ func (m *Manager) Destroy(ctx context.Context, handle string) (found bool, err e
 func (m *Manager) remove(ctx context.Context, id string, reason Reason) (bool, error) {
 	info, found, err := m.indexer.Remove(ctx, id)
 	if err != nil {
-		return false, fmt.Errorf("%w: remove: %w", ErrStore, err)
+		return false, fmt.Errorf("%w: remove: %w", ErrStore, redactID(err, id))
 	}
 	if found {
 		m.destroyed(ctx, id, info.User, reason)
