@@ -341,9 +341,6 @@ func (s *Session) end(d dropped) error {
 	if err != nil {
 		return s.storeError("delete", err)
 	}
-	if found && d.reason == "" {
-		m.obs.sessionExpired(s.hookContext()) // its Lifetime, on a store that does not keep it for the reaper
-	}
 	if found && d.reason != "" {
 		s.reached(outcomeSaved)
 		ctx, cancel := m.saveContext(s.hookContext())
