@@ -172,10 +172,11 @@ func (s *Session) reached(o outcome) { s.outcome = max(s.outcome, o) }
 func (s *Session) finalOutcome() outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	least := outcomeNone
 	if s.state == stateStored {
-		return max(s.outcome, outcomeLoaded)
+		least = outcomeLoaded // a live session, whether or not the request called the store
 	}
-	return s.outcome
+	return max(s.outcome, least)
 }
 
 // request counts a request that went through the middleware.
