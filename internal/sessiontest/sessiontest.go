@@ -25,7 +25,8 @@ import (
 
 // routes serves, through m's middleware:
 //
-//	POST /add?k=&n=   Session.Add, answering the sum
+//	POST /add?k=&n=   Session.Add, answering the sum; on a store failure
+//	                  it writes nothing, for the ErrorHandler
 //	POST /set?k=&v=   Session.Set of the string v
 //	POST /flash?v=    Set "flash" to v, then 303 to /show
 //	GET  /show        Take "flash", answering it or "" when there is none
@@ -45,11 +46,13 @@ func routes(m *session.Manager) http.Handler {
 			return
 		}
 		sum, err := session.FromContext(r.Context()).Add(r.URL.Query().Get("k"), n)
-		if errors.Is(err, session.ErrNotInteger) {
+		switch {
+		case errors.Is(err, session.ErrNotInteger):
 			http.Error(w, err.Error(), http.StatusConflict)
 			return
-		}
-		if err != nil {
+		case errors.Is(err, session.ErrStore):
+			return // the README's idiom: the ErrorHandler answers
+		case err != nil:
 			fail(w, err)
 			return
 		}
