@@ -52,3 +52,26 @@ func TestRedisPausedOutage(t *testing.T) {
 		Bound: faultBound,
 	})
 }
+
+// TestRedisKilledAndRestarted: a Redis killed with SIGKILL and restarted
+// on its append-only file (appendfsync always). While it is down requests
+// answer 503 at once (the port refuses connections); once it is back the
+// client reconnects by itself and every session is there, under its ID,
+// with every acknowledged write.
+func TestRedisKilledAndRestarted(t *testing.T) {
+	addr, kill, restart := redistest.RestartableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = c.Close() })
+	var restartTook time.Duration
+	f := sessiontest.Outage(t, faultManager(t, c), sessiontest.Fault{
+		Begin: func(*testing.T) { kill() },
+		End: func(*testing.T) {
+			start := time.Now()
+			restart()
+			restartTook = time.Since(start)
+		},
+		Bound: faultBound,
+	})
+	t.Logf("of the recovery, the server took %v to answer PING; the sessions answered %v later",
+		restartTook.Round(time.Millisecond), (f.Recovery - restartTook).Round(time.Millisecond))
+}

@@ -160,6 +160,33 @@ func TestPausableServer(t *testing.T) {
 	})
 }
 
+func TestRestartableServer(t *testing.T) {
+	addr, kill, restart := redistest.RestartableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	ctx := t.Context()
+	if err := c.Set(ctx, "kept", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: got error %v, want nil", err)
+	}
+	cfg, err := c.ConfigGet(ctx, "append*").Result()
+	if err != nil || cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always" {
+		t.Errorf("CONFIG GET append*: got %v, %v, want appendonly yes and appendfsync always", cfg, err)
+	}
+	kill()
+	t.Run("a killed server answers nothing", func(t *testing.T) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			t.Errorf("dial %s after kill: got a connection, want an error", addr)
+		}
+	})
+	restart()
+	t.Run("the restarted server, on the same address, has the acknowledged write", func(t *testing.T) {
+		if got, err := c.Get(ctx, "kept").Result(); err != nil || got != "v" {
+			t.Errorf("GET kept: got %q, %v, want \"v\"", got, err)
+		}
+	})
+}
+
 func TestAdvance(t *testing.T) {
 	c := redistest.Client(t)
 	ctx := t.Context()
