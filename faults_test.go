@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -74,4 +75,66 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	})
 	t.Logf("of the recovery, the server took %v to answer PING; the sessions answered %v later",
 		restartTook.Round(time.Millisecond), (f.Recovery - restartTook).Round(time.Millisecond))
+}
+
+// TestSentinelFailover: a Sentinel fails the primary over to its replica
+// (SENTINEL FAILOVER) while requests come in, after the sessions' writes
+// reached the replica (WAIT). Requests during the failover answer 200 or
+// 503, never 500, within StoreTimeout; once the client follows the switch
+// every session is there on the new primary. Replication is asynchronous:
+// a write acknowledged by the old primary after the replica was promoted,
+// and before the client heard of it, is lost; that is Redis's, and WAIT is
+// the application's tool against it.
+func TestSentinelFailover(t *testing.T) {
+	c, failover, switched := redistest.ReplicatedSentinel(t)
+	oldPort := primaryPort(t, c)
+	var triggered time.Time
+	sessiontest.Outage(t, faultManager(t, c), sessiontest.Fault{
+		Begin: func(t *testing.T) {
+			if n, err := c.Do(t.Context(), "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+				t.Fatalf("WAIT 1: got %d, %v, want the replica to have every write", n, err)
+			}
+			triggered = time.Now()
+			failover()
+		},
+		End: func(t *testing.T) {
+			switched()
+			t.Logf("the Sentinel switched %v after SENTINEL FAILOVER", time.Since(triggered).Round(time.Millisecond))
+			// Reads before the client follows would still reach the old
+			// primary, and prove nothing about the new one.
+			waitFor(t, 30*time.Second, "the client writes to the new primary", func() bool {
+				port := primaryPort(t, c)
+				return port != "" && port != oldPort
+			})
+		},
+		MaySucceed: true,
+		Bound:      faultBound,
+	})
+}
+
+// primaryPort returns the port of the server c sends commands to, or "" when
+// it cannot tell.
+func primaryPort(t *testing.T, c redis.UniversalClient) string {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	cfg, err := c.ConfigGet(ctx, "port").Result()
+	if err != nil {
+		return ""
+	}
+	return cfg["port"]
+}
+
+// waitFor polls cond every 10 ms until it holds, and fails the test if d
+// passes first; what says what the test waited for.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", d, what)
+		}
+		<-tick.C
+	}
 }

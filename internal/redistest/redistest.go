@@ -104,11 +104,12 @@ func PausableServer(t testing.TB) (addr string, pause, resume func()) {
 	return srv.addr, func() { signal(stopSignal) }, resume
 }
 
-// startServer runs a private redis-server for the test, killed in t.Cleanup.
-func startServer(t testing.TB, path string) *server {
+// startServer runs a private redis-server for the test, with the options
+// args (see runServer), killed in t.Cleanup.
+func startServer(t testing.TB, path string, args ...string) *server {
 	t.Helper()
-	dir := t.TempDir() // redis-server's working directory; it writes nothing there
-	srv, err := runOnFreePort(freePort, path, dir)
+	dir := t.TempDir() // redis-server's working directory
+	srv, err := runOnFreePort(freePort, path, dir, args...)
 	if err != nil {
 		t.Fatalf("redistest: start redis-server: %v", err)
 	}

@@ -495,3 +495,43 @@ func TestSentinelClient(t *testing.T) {
 		}
 	})
 }
+
+func TestReplicatedSentinel(t *testing.T) {
+	c, failover, switched := redistest.ReplicatedSentinel(t)
+	ctx := t.Context()
+	port := func() string {
+		t.Helper()
+		cfg, err := c.ConfigGet(ctx, "port").Result()
+		if err != nil {
+			t.Fatalf("CONFIG GET port: got error %v, want nil", err)
+		}
+		return cfg["port"]
+	}
+	before := port()
+	if err := c.Set(ctx, "kept", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: got error %v, want nil", err)
+	}
+	if n, err := c.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1: got %d, %v, want 1 replica", n, err)
+	}
+	start := time.Now()
+	failover()
+	switched()
+	t.Logf("the failover took %v", time.Since(start))
+	// The client hears of the switch from the Sentinel, a moment later.
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for c.Set(ctx, "after", "w", 0).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("SET after the failover: still failing after 30s")
+		}
+		<-tick.C
+	}
+	if after := port(); after == before {
+		t.Errorf("after the failover the client writes to port %s, want another primary than %s", after, before)
+	}
+	if got, err := c.Get(ctx, "kept").Result(); err != nil || got != "v" {
+		t.Errorf("GET kept after the failover: got %q, %v, want \"v\"", got, err)
+	}
+}
