@@ -2,6 +2,10 @@ package session_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +141,79 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		<-tick.C
 	}
+}
+
+// TestClusterNodeDown: one master of a Cluster without replicas is killed.
+// A session on a surviving master keeps working, reads and writes; a
+// session on the dead one answers 503 within StoreTimeout, keeps its
+// token (no fresh session handed out in its place) and shows nothing of
+// anyone else's. The Cluster runs with cluster-require-full-coverage no
+// (see redistest.BreakableCluster): with the default every master stops
+// answering once it learns of the dead one, and every session answers 503.
+func TestClusterNodeDown(t *testing.T) {
+	c, kill := redistest.BreakableCluster(t)
+	prefix := redistest.Prefix(t)
+	e := newEnv(t, session.Config{
+		Store:        redisstore.New(c, redisstore.Config{Prefix: prefix}),
+		StoreTimeout: faultStoreTimeout,
+	})
+	const sessions = 24 // enough that every master holds some
+	clients := make([]*client, sessions)
+	master := make([]string, sessions)
+	for i := range clients {
+		clients[i] = e.client()
+		clients[i].get(fmt.Sprintf("/set?k=v&v=%d", i))
+		id := tokenID(t, e, clients[i].token)
+		m, err := c.MasterForKey(t.Context(), prefix+":default:{default:"+id[:1]+"}:"+id)
+		if err != nil {
+			t.Fatalf("MasterForKey: got error %v, want nil", err)
+		}
+		master[i] = m.Options().Addr
+	}
+	victim := master[0]
+	kill(victim)
+
+	var worst time.Duration
+	survivors := 0
+	for i, cl := range clients {
+		token := cl.token
+		for _, path := range []string{"/get?k=v", fmt.Sprintf(`/set?k=w&v=%d`, i)} {
+			r := httptest.NewRequest(http.MethodPost, path, nil)
+			r.Header.Set("Accept", "application/json")
+			r.AddCookie(&http.Cookie{Name: e.m.CookieName(), Value: token})
+			w := httptest.NewRecorder()
+			start := time.Now()
+			e.h.ServeHTTP(w, r)
+			took := time.Since(start)
+			worst = max(worst, took)
+			if took > faultBound {
+				t.Errorf("session %d: %s took %v, want at most %v", i, path, took, faultBound)
+			}
+			body := strings.TrimSpace(w.Body.String())
+			switch {
+			case master[i] == victim:
+				if w.Code != http.StatusServiceUnavailable || !strings.Contains(body, "session_store_unavailable") {
+					t.Errorf("session %d, on the dead master: %s got %d %q, want 503 session_store_unavailable", i, path, w.Code, body)
+				}
+				if ck := cookieOf(w, e.m.CookieName()); ck != nil {
+					t.Errorf("session %d, on the dead master: %s set the cookie %q, want the client to keep its token", i, path, ck)
+				}
+			case path == "/get?k=v" && (w.Code != http.StatusOK || body != fmt.Sprint(i)):
+				t.Errorf("session %d, on a live master: %s got %d %q, want 200 %d", i, path, w.Code, body, i)
+			case path != "/get?k=v" && w.Code != http.StatusOK:
+				t.Errorf("session %d, on a live master: %s got %d %q, want 200", i, path, w.Code, body)
+			}
+		}
+		if master[i] != victim {
+			survivors++
+			if got := cl.get("/get?k=w"); got != fmt.Sprint(i) {
+				t.Errorf("session %d, on a live master: the write during the outage reads back %q, want %d", i, got, i)
+			}
+		}
+	}
+	if survivors == 0 || survivors == sessions {
+		t.Fatalf("%d of %d sessions on live masters, want some on each side", survivors, sessions)
+	}
+	t.Logf("%d sessions on live masters kept working, %d on the dead one answered 503; worst latency %v",
+		survivors, sessions-survivors, worst.Round(time.Millisecond))
 }

@@ -2,6 +2,7 @@ package redistest_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"slices"
@@ -533,5 +534,45 @@ func TestReplicatedSentinel(t *testing.T) {
 	}
 	if got, err := c.Get(ctx, "kept").Result(); err != nil || got != "v" {
 		t.Errorf("GET kept after the failover: got %q, %v, want \"v\"", got, err)
+	}
+}
+
+func TestBreakableCluster(t *testing.T) {
+	c, kill := redistest.BreakableCluster(t)
+	ctx := t.Context()
+	// Keys whose hash tags land on every master: one per slot range.
+	masters := map[string]string{} // master address -> a key it holds
+	for i := 0; len(masters) < 3 && i < 1000; i++ {
+		key := fmt.Sprintf("{k%d}", i)
+		m, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatalf("MasterForKey: got error %v, want nil", err)
+		}
+		if _, ok := masters[m.Options().Addr]; !ok {
+			masters[m.Options().Addr] = key
+			if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
+				t.Fatalf("SET %s: got error %v, want nil", key, err)
+			}
+		}
+	}
+	if len(masters) != 3 {
+		t.Fatalf("found keys on %d masters, want 3", len(masters))
+	}
+	var victim string
+	for addr := range masters {
+		victim = addr
+		break
+	}
+	kill(victim)
+	for addr, key := range masters {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		got, err := c.Get(ctx, key).Result()
+		cancel()
+		switch {
+		case addr == victim && err == nil:
+			t.Errorf("GET %s on the killed node %s: got %q, want an error", key, addr, got)
+		case addr != victim && (err != nil || got != "v"):
+			t.Errorf("GET %s on the live node %s: got %q, %v, want \"v\"", key, addr, got, err)
+		}
 	}
 }
