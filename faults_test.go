@@ -27,12 +27,12 @@ const faultStoreTimeout = 300 * time.Millisecond
 // bounded answer from go-redis's own timeouts (3 s and more) or a hang.
 const faultBound = faultStoreTimeout + 1700*time.Millisecond
 
-// faultManager returns a manager on a redisstore over c, as an
-// application would build it, with faultStoreTimeout.
-func faultManager(t *testing.T, c redis.UniversalClient) *session.Manager {
+// faultManager returns a manager on a redisstore over c, with the key
+// prefix prefix, as an application would build it, with faultStoreTimeout.
+func faultManager(t *testing.T, c redis.UniversalClient, prefix string) *session.Manager {
 	t.Helper()
 	m, err := session.New(session.Config{
-		Store:        redisstore.New(c, redisstore.Config{Prefix: redistest.Prefix(t)}),
+		Store:        redisstore.New(c, redisstore.Config{Prefix: prefix}),
 		Keys:         []session.Key{testKey},
 		StoreTimeout: faultStoreTimeout,
 	})
@@ -51,7 +51,7 @@ func TestRedisPausedOutage(t *testing.T) {
 	addr, pause, resume := redistest.PausableServer(t)
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
-	sessiontest.Outage(t, faultManager(t, c), sessiontest.Fault{
+	sessiontest.Outage(t, faultManager(t, c, redistest.Prefix(t)), sessiontest.Fault{
 		Begin: func(*testing.T) { pause() },
 		End:   func(*testing.T) { resume() },
 		Bound: faultBound,
@@ -68,7 +68,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
 	var restartTook time.Duration
-	f := sessiontest.Outage(t, faultManager(t, c), sessiontest.Fault{
+	f := sessiontest.Outage(t, faultManager(t, c, redistest.Prefix(t)), sessiontest.Fault{
 		Begin: func(*testing.T) { kill() },
 		End: func(*testing.T) {
 			start := time.Now()
@@ -93,7 +93,7 @@ func TestSentinelFailover(t *testing.T) {
 	c, failover, switched := redistest.ReplicatedSentinel(t)
 	oldPort := primaryPort(t, c)
 	var triggered time.Time
-	sessiontest.Outage(t, faultManager(t, c), sessiontest.Fault{
+	sessiontest.Outage(t, faultManager(t, c, redistest.Prefix(t)), sessiontest.Fault{
 		Begin: func(t *testing.T) {
 			if n, err := c.Do(t.Context(), "WAIT", 1, 5000).Int(); err != nil || n != 1 {
 				t.Fatalf("WAIT 1: got %d, %v, want the replica to have every write", n, err)
@@ -216,4 +216,22 @@ func TestClusterNodeDown(t *testing.T) {
 	}
 	t.Logf("%d sessions on live masters kept working, %d on the dead one answered 503; worst latency %v",
 		survivors, sessions-survivors, worst.Round(time.Millisecond))
+}
+
+// TestServerStoppedRedis: two application servers on one Redis, each with
+// a client of its own; one stops halfway through a load and the other
+// serves every session with every acknowledged write
+// (sessiontest.ServerStopped).
+func TestServerStoppedRedis(t *testing.T) {
+	shared, ok := redistest.Client(t).(*redis.Client)
+	if !ok {
+		t.Fatalf("redistest.Client: got a %T, want a *redis.Client", shared)
+	}
+	prefix := redistest.Prefix(t)
+	sessiontest.ServerStopped(t, func(t *testing.T) *session.Manager {
+		opt := *shared.Options()
+		c := redis.NewClient(&opt)
+		t.Cleanup(func() { _ = c.Close() })
+		return faultManager(t, c, prefix)
+	})
 }

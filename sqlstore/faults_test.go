@@ -59,3 +59,20 @@ func TestPostgresDown(t *testing.T) {
 	t.Logf("of the recovery, PostgreSQL took %v to accept connections; the sessions answered %v later",
 		startTook.Round(time.Millisecond), (f.Recovery - startTook).Round(time.Millisecond))
 }
+
+// TestServerStopped: two application servers on one database, each with
+// a pool of its own; one stops halfway through a load and the other serves
+// every session with every acknowledged write (sessiontest.ServerStopped).
+func TestServerStopped(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		dbs := pools(t, b, 2)
+		for _, db := range dbs {
+			db.SetMaxIdleConns(16) // as many as the clients: no new connection per request
+		}
+		n := 0
+		sessiontest.ServerStopped(t, func(t *testing.T) *session.Manager {
+			n++
+			return faultManager(t, dbs[n-1], b.dialect)
+		})
+	})
+}
