@@ -34,6 +34,12 @@ import (
 //	                  error it writes nothing, for the ErrorHandler
 //	POST /del?k=      Session.Delete
 //	GET  /id          the session's ID, for a test to plant values
+//	GET  /handle      the session's handle, for Manager.Destroy
+//	POST /seedset?k=&v=  Get "seed", then Set k to v: a read, then a write
+//	POST /renew       Session.Renew (what a login does)
+//	POST /logout      Manager.CloseHandler
+//	POST /destroy?h=  Manager.Destroy of the handle h, answering whether it
+//	                  found the session: "found" or "missed"
 func routes(m *session.Manager) http.Handler {
 	mux := http.NewServeMux()
 	fail := func(w http.ResponseWriter, err error) {
@@ -95,6 +101,35 @@ func routes(m *session.Manager) http.Handler {
 	})
 	mux.HandleFunc("GET /id", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, session.FromContext(r.Context()).ID())
+	})
+	mux.HandleFunc("GET /handle", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, session.FromContext(r.Context()).Handle())
+	})
+	mux.HandleFunc("POST /seedset", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if _, err := s.Get("seed", new(any)); err != nil {
+			return // the README's idiom: the ErrorHandler answers
+		}
+		if err := s.Set(r.URL.Query().Get("k"), r.URL.Query().Get("v")); err != nil {
+			fail(w, err)
+		}
+	})
+	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
+		if err := session.FromContext(r.Context()).Renew(); err != nil {
+			fail(w, err)
+		}
+	})
+	mux.Handle("POST /logout", m.CloseHandler())
+	mux.HandleFunc("POST /destroy", func(w http.ResponseWriter, r *http.Request) {
+		found, err := m.Destroy(r.Context(), r.URL.Query().Get("h"))
+		switch {
+		case err != nil:
+			fail(w, err)
+		case found:
+			fmt.Fprint(w, "found")
+		default:
+			fmt.Fprint(w, "missed")
+		}
 	})
 	return m.Handler(mux)
 }
