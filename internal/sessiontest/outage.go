@@ -39,6 +39,8 @@ type Fault struct {
 type Figures struct {
 	// Worst is the slowest request during the fault.
 	Worst time.Duration
+	// Served counts the requests during the fault that answered 200.
+	Served int
 	// Recovery is the time from the start of End (from the end of Begin
 	// when End is nil) until every session had answered a read again.
 	Recovery time.Duration
@@ -51,8 +53,8 @@ type Figures struct {
 
 // String formats the figures for a test log and RELIABILITY.md.
 func (f Figures) String() string {
-	return fmt.Sprintf("worst latency %v, recovery %v, goroutines before %d, peak %d, after the failed requests %d, after recovery %d",
-		f.Worst.Round(time.Millisecond), f.Recovery.Round(time.Millisecond),
+	return fmt.Sprintf("%d of %d requests during the fault served, worst latency %v, recovery %v, goroutines before %d, peak %d, after the failed requests %d, after recovery %d",
+		f.Served, outageClients*len(outagePaths), f.Worst.Round(time.Millisecond), f.Recovery.Round(time.Millisecond),
 		f.GoroutinesBefore, f.GoroutinesPeak, f.GoroutinesDown, f.GoroutinesAfter)
 }
 
@@ -95,7 +97,7 @@ func Outage(t *testing.T, m *session.Manager, fault Fault) Figures {
 
 	fault.Begin(t)
 	downAt := time.Now()
-	f.Worst, f.GoroutinesPeak = failedRequests(t, clients, fault)
+	f.Worst, f.Served, f.GoroutinesPeak = failedRequests(t, clients, fault)
 	f.GoroutinesDown = waitGoroutines(t, f.GoroutinesBefore, "once the requests failed during the fault were answered")
 
 	recovering := downAt
@@ -125,9 +127,9 @@ func Outage(t *testing.T, m *session.Manager, fault Fault) Figures {
 }
 
 // failedRequests sends every outage request of every client at once, checks
-// each answer, and returns the slowest one's time and the most goroutines
-// seen meanwhile.
-func failedRequests(t *testing.T, clients []*client, fault Fault) (worst time.Duration, peak int) {
+// each answer, and returns the slowest one's time, how many answered 200,
+// and the most goroutines seen meanwhile.
+func failedRequests(t *testing.T, clients []*client, fault Fault) (worst time.Duration, served, peak int) {
 	t.Helper()
 	var highest atomic.Int64
 	stop := make(chan struct{})
@@ -159,6 +161,9 @@ func failedRequests(t *testing.T, clients []*client, fault Fault) (worst time.Du
 				took := time.Since(start)
 				mu.Lock()
 				worst = max(worst, took)
+				if code == http.StatusOK {
+					served++
+				}
 				mu.Unlock()
 				ok := code == http.StatusServiceUnavailable && strings.Contains(body, "session_store_unavailable") ||
 					fault.MaySucceed && code == http.StatusOK
@@ -174,7 +179,7 @@ func failedRequests(t *testing.T, clients []*client, fault Fault) (worst time.Du
 	wg.Wait()
 	close(stop)
 	<-sampled
-	return worst, int(highest.Load())
+	return worst, served, int(highest.Load())
 }
 
 // settledGoroutines returns the number of goroutines once it has stayed the
