@@ -2,7 +2,9 @@
 // promises through real HTTP connections, whatever its store: the tests of
 // the root package run them on memstore and Redis, those of sqlstore on
 // SQLite and PostgreSQL, so that every store is held to the same ones
-// without the root package's tests importing a SQL driver.
+// without the root package's tests importing a SQL driver. Besides the
+// scenarios of this file: races (races.go), a store's server failing and
+// coming back (outage.go), and an application server stopping (restart.go).
 package sessiontest
 
 import (
