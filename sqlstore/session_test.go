@@ -22,9 +22,11 @@ func TestSessionScenarios(t *testing.T) {
 			m, err := session.New(session.Config{
 				Store: newStore(t, db, b.dialect, sqlstore.Config{}),
 				Keys:  []session.Key{{Hash: bytes.Repeat([]byte("k"), 32)}},
-				// 200 transactions on one row take turns: on a machine busy
-				// with other tests the last waits longer than the default
-				// 2 s. These scenarios check what is kept, not how fast.
+				// 200 writers of one row take turns (one statement each for
+				// an Add on PostgreSQL, which TestApplyStatements holds): on
+				// a machine busy with other tests the last may wait longer
+				// than the default 2 s. These scenarios check what is kept,
+				// not how fast.
 				StoreTimeout: time.Minute,
 			})
 			if err != nil {
