@@ -125,6 +125,11 @@ func (m *Manager) Peek(ctx context.Context, handle string) (snap Snapshot, found
 // session (session_expired behind Require). OnDestroyed runs with
 // ReasonAdmin and the farm hears of it. found is false when the session was
 // not live. It needs a store.Indexer.
+//
+// A handle names one session ID. If the session is renewed (Renew, a
+// login) at the moment Destroy runs, it may live on under its new ID, and
+// Destroy reports found false: to end a user's sessions for certain, use
+// DestroyUser, which lists them again after its removals.
 func (m *Manager) Destroy(ctx context.Context, handle string) (found bool, err error) {
 	if _, err := m.index("Destroy"); err != nil {
 		return false, err
@@ -140,7 +145,7 @@ func (m *Manager) Destroy(ctx context.Context, handle string) (found bool, err e
 func (m *Manager) remove(ctx context.Context, id string, reason Reason) (bool, error) {
 	info, found, err := m.indexer.Remove(ctx, id)
 	if err != nil {
-		return false, fmt.Errorf("%w: remove: %w", ErrStore, err)
+		return false, fmt.Errorf("%w: remove: %w", ErrStore, redactID(err, id))
 	}
 	if found {
 		m.destroyed(ctx, id, info.User, reason)

@@ -179,7 +179,7 @@ func (s *Session) apply(now time.Time, d store.Delta) (values map[string][]byte,
 	ttl := s.ttl(now)
 	id := s.storedID()
 	err = s.call(true, id, func(ctx context.Context, retry bool) error {
-		values, found, err = s.m.cfg.Store.Apply(ctx, id, data, ttl, s.m.cfg.MaxKeys)
+		values, found, err = s.m.store.Apply(ctx, id, data, ttl, s.m.cfg.MaxKeys)
 		return onceError{err}
 	})
 	switch {
@@ -188,7 +188,7 @@ func (s *Session) apply(now time.Time, d store.Delta) (values map[string][]byte,
 	case errors.Is(err, store.ErrTooManyKeys):
 		return nil, false, s.m.tooManyKeys()
 	case err != nil:
-		err = storeError("apply", err)
+		err = s.storeError("apply", err)
 		if s.m.cfg.StoreDown == ProceedAnonymous {
 			s.goAnonymous(err)
 		} else {
@@ -196,6 +196,7 @@ func (s *Session) apply(now time.Time, d store.Delta) (values map[string][]byte,
 		}
 		return nil, false, err
 	case found:
+		s.reached(outcomeSaved)
 		s.change = meta
 		if s.tokenStale(now) {
 			s.extended(now, ttl)

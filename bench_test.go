@@ -16,6 +16,8 @@ import (
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/redisstore"
 	"github.com/seed58a3dad2/session/store"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // benchWriter is a ResponseWriter that costs nothing: the header map is
@@ -73,6 +75,23 @@ var benchHandlers = map[string]http.HandlerFunc{
 		}
 		_, _ = io.WriteString(w, "ok")
 	},
+	// add adds 1 to a counter: one Apply, the cost of an exact increment.
+	"add": func(w http.ResponseWriter, r *http.Request) {
+		if _, err := session.FromContext(r.Context()).Add("n", 1); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	},
+	// take takes a flash message, as a page that shows one when there is
+	// one does on every request: one Apply, whether or not it is there.
+	"take": func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := session.Take[string](session.FromContext(r.Context()), "flash"); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	},
 	// new is a request without a token whose handler stores two values: a
 	// new session is created.
 	"new": benchLogin,
@@ -120,13 +139,17 @@ func benchRequest(ctx context.Context) *http.Request {
 }
 
 func newBenchManager(b *testing.B, st store.Store) *session.Manager {
-	m, err := session.New(session.Config{
-		Store: st,
-		Keys:  []session.Key{{Hash: []byte("0123456789abcdef0123456789abcdef")}},
-	})
+	return newBenchManagerWith(b, session.Config{Store: st})
+}
+
+// newBenchManagerWith is newBenchManager with cfg's other settings.
+func newBenchManagerWith(b *testing.B, cfg session.Config) *session.Manager {
+	cfg.Keys = []session.Key{{Hash: []byte("0123456789abcdef0123456789abcdef")}}
+	m, err := session.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { m.Close() })
 	return m
 }
 
@@ -175,12 +198,60 @@ func BenchmarkMiddleware(b *testing.B) {
 	noToken := []*http.Request{benchRequest(b.Context())}
 
 	b.Run("bare", func(b *testing.B) { runHandler(b, benchHandlers["noop"], withToken) })
-	for _, name := range []string{"noop", "read", "write", "writeonly", "new"} {
+	for _, name := range []string{"noop", "read", "write", "writeonly", "add", "take", "new"} {
 		reqs := withToken
 		if name == "new" {
 			reqs = noToken
 		}
 		b.Run(name, func(b *testing.B) { runHandler(b, m.Handler(benchHandlers[name]), reqs) })
+	}
+}
+
+// BenchmarkObservability measures what Config.MeterProvider and
+// TracerProvider cost per request, serially on memstore: "off" is
+// BenchmarkMiddleware's path; "metrics" adds the SDK's MeterProvider (a
+// manual reader, never collected: the instruments' cost only); "traces"
+// adds the SDK's TracerProvider, which samples every span (no exporter).
+func BenchmarkObservability(b *testing.B) {
+	for _, mode := range []string{"off", "metrics", "metrics+traces"} {
+		b.Run(mode, func(b *testing.B) {
+			st := memstore.New(memstore.Config{})
+			b.Cleanup(func() { _ = st.Close() })
+			cfg := session.Config{Store: st}
+			if mode != "off" {
+				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+				b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+				cfg.MeterProvider = mp
+			}
+			if mode == "metrics+traces" {
+				tp := sdktrace.NewTracerProvider()
+				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+				cfg.TracerProvider = tp
+			}
+			m := newBenchManagerWith(b, cfg)
+			withToken := benchRequests(b, m, benchSessions)
+			noToken := []*http.Request{benchRequest(b.Context())}
+			for _, name := range []string{"noop", "read", "writeonly", "new"} {
+				reqs := withToken
+				if name == "new" {
+					reqs = noToken
+				}
+				h := m.Handler(benchHandlers[name])
+				b.Run(name, func(b *testing.B) {
+					w := newBenchWriter()
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						w.reset()
+						h.ServeHTTP(w, reqs[i%len(reqs)])
+						i++
+					}
+					if w.code != http.StatusOK {
+						b.Fatalf("status %d", w.code)
+					}
+				})
+			}
+		})
 	}
 }
 
@@ -219,7 +290,7 @@ func BenchmarkMiddlewareRedis(b *testing.B) {
 			_, _ = io.WriteString(w, user)
 		}), withToken)
 	})
-	for _, name := range []string{"noop", "read", "write", "writeonly", "new"} {
+	for _, name := range []string{"noop", "read", "write", "writeonly", "add", "take", "new"} {
 		reqs := withToken
 		if name == "new" {
 			reqs = noToken

@@ -121,15 +121,17 @@ func (s *Session) create(now time.Time) error {
 	ttl := s.ttl(now)
 	values := s.change.setValues()
 	err := s.call(true, s.id, func(ctx context.Context, retry bool) error {
-		err := s.m.cfg.Store.Create(ctx, s.id, values, ttl, s.m.cfg.MaxKeys)
+		err := s.m.store.Create(ctx, s.id, values, ttl, s.m.cfg.MaxKeys)
 		if retry && errors.Is(err, store.ErrExists) {
 			return nil // the first try stored it: IDs are 128 random bits
 		}
 		return err
 	})
 	if err != nil {
-		return storeError("create", err)
+		return s.storeError("create", err)
 	}
+	s.reached(outcomeNew)
+	s.m.obs.sessionCreated(s.hookContext())
 	s.stored(now, ttl)
 	return nil
 }
@@ -163,7 +165,7 @@ func (s *Session) reserve(max int) error {
 		return err
 	})
 	if err != nil {
-		return storeError("reserve", err)
+		return s.storeError("reserve", err)
 	}
 	if ok {
 		return nil
@@ -187,21 +189,22 @@ func (s *Session) move(now time.Time) error {
 	ttl := s.ttl(now)
 	var found bool
 	err := s.call(true, s.from, func(ctx context.Context, retry bool) (err error) {
-		found, err = s.m.cfg.Store.Move(ctx, s.from, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
+		found, err = s.m.store.Move(ctx, s.from, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
 		if retry && err == nil && !found {
 			// The first try may have moved it and then failed to answer.
-			_, found, err = s.m.cfg.Store.Load(ctx, s.id, 0)
+			_, found, err = s.m.store.Load(ctx, s.id, 0)
 		}
 		return err
 	})
 	if err != nil {
 		s.moveUnsure = isTimeout(err)
-		return storeError("renew", err)
+		return s.storeError("renew", err)
 	}
 	if !found {
 		s.markGone()
 		return s.create(now)
 	}
+	s.reached(outcomeSaved)
 	s.stored(now, ttl)
 	return nil
 }
@@ -238,7 +241,7 @@ func (s *Session) update(now time.Time) error {
 	ttl := s.ttl(now)
 	found, err := s.updateStored(ttl)
 	if err != nil {
-		return storeError("update", err)
+		return s.storeError("update", err)
 	}
 	if !found {
 		if s.next() {
@@ -247,6 +250,7 @@ func (s *Session) update(now time.Time) error {
 		s.markGone()
 		return s.create(now)
 	}
+	s.reached(outcomeSaved)
 	// A young token keeps serving, as for a touch: signing a new one on
 	// every write costs more than the rest of the request, and the client's
 	// expiry falls short of the store's by under TouchInterval.
@@ -260,10 +264,11 @@ func (s *Session) update(now time.Time) error {
 // saved. s.mu must be held.
 func (s *Session) updateStored(ttl time.Duration) (found bool, err error) {
 	err = s.call(true, s.id, func(ctx context.Context, _ bool) (err error) {
-		found, err = s.m.cfg.Store.Update(ctx, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
+		found, err = s.m.store.Update(ctx, s.id, s.change.d, ttl, s.m.cfg.MaxKeys)
 		return err
 	})
 	if err == nil && found {
+		s.reached(outcomeSaved)
 		s.change.reset()
 	}
 	return found, err
@@ -274,15 +279,15 @@ func (s *Session) touch(now time.Time) error {
 	ttl := s.ttl(now)
 	var found bool
 	err := s.call(true, s.id, func(ctx context.Context, _ bool) (err error) {
-		found, err = s.m.cfg.Store.Touch(ctx, s.id, ttl)
+		found, err = s.m.store.Touch(ctx, s.id, ttl)
 		return err
 	})
 	if err != nil {
 		if s.m.cfg.StoreDown == ProceedAnonymous {
-			s.goAnonymous(storeError("touch", err)) // a renewal missed: the session may expire a little early
+			s.goAnonymous(s.storeError("touch", err)) // a renewal missed: the session may expire a little early
 			return nil
 		}
-		return storeError("touch", err)
+		return s.storeError("touch", err)
 	}
 	if !found {
 		if s.next() {
@@ -323,7 +328,7 @@ func (s *Session) end(d dropped) error {
 			info, found, err = m.indexer.Remove(ctx, d.id)
 			user = info.User
 		} else {
-			found, err = m.cfg.Store.Delete(ctx, d.id)
+			found, err = m.store.Delete(ctx, d.id)
 		}
 		if retry && err == nil && !found {
 			// The first try failed to answer, not to remove: the session
@@ -334,9 +339,10 @@ func (s *Session) end(d dropped) error {
 		return err
 	})
 	if err != nil {
-		return storeError("delete", err)
+		return s.storeError("delete", err)
 	}
 	if found && d.reason != "" {
+		s.reached(outcomeSaved)
 		ctx, cancel := m.saveContext(s.hookContext())
 		defer cancel()
 		m.destroyed(ctx, d.id, user, d.reason)
@@ -365,7 +371,11 @@ func (s *Session) hookRequest() *http.Request {
 // the request, for a load), and asks Config.OnStoreError whether to make it
 // once more when it fails. fn learns whether it is the second try. A
 // limit the store enforced is an answer, not a failure: no retry.
-func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry bool) error) error {
+//
+// The error has the session's IDs redacted from its message (redactID): it
+// may reach logs.
+func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry bool) error) (err error) {
+	defer func() { err = redactID(err, id, s.id, s.from) }()
 	try := func(retry bool) error {
 		ctx, cancel := s.m.loadContext(s.hookContext())
 		if save {
@@ -374,7 +384,7 @@ func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry 
 		defer cancel()
 		return fn(ctx, retry)
 	}
-	err := try(false)
+	err = try(false)
 	if once, ok := err.(onceError); ok {
 		return once.error
 	}
@@ -431,7 +441,7 @@ func (s *Session) finishLocked(failed bool) (reports []error) {
 	found, err := s.updateStored(s.ttl(now))
 	switch {
 	case err != nil:
-		reports = append(reports, fmt.Errorf("session: change after response not saved: %w", storeError("update", err)))
+		reports = append(reports, fmt.Errorf("session: change after response not saved: %w", s.storeError("update", err)))
 	case !found:
 		reports = append(reports, errors.New("session: change after response not saved: the session expired meanwhile"))
 	}
@@ -454,11 +464,13 @@ func (s *Session) abandon(r *http.Request) {
 	}
 }
 
-// storeError wraps a store failure in ErrStore; a limit the store enforced
-// is not a failure and keeps its own identity.
-func storeError(op string, err error) error {
+// storeError wraps a store failure in ErrStore, and makes it the request's
+// outcome; a limit the store enforced is not a failure and keeps its own
+// identity. s.mu must be held.
+func (s *Session) storeError(op string, err error) error {
 	if errors.Is(err, store.ErrTooManyKeys) {
 		return fmt.Errorf("%w: the limit (Config.MaxKeys) applies to the stored session", err)
 	}
+	s.reached(outcomeStoreError)
 	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/seed58a3dad2/session/store"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config configures a Manager. Its zero value, with a Store and at least one
@@ -76,8 +79,30 @@ type Config struct {
 	// OnError receives errors no response can carry: a change made after
 	// the response headers were sent that could not be saved, a change a
 	// panic discarded, a hook's error or panic, a failure of the reaper. r
-	// is nil for errors outside a request. Default: log.Printf.
+	// is nil for errors outside a request. Default: log the error with
+	// Logger at level Error, with the request's method and path; IDs and
+	// tokens are never in the message (see Logger).
 	OnError func(r *http.Request, err error)
+
+	// Logger receives what the default OnError logs. The library puts no
+	// session ID or token in an error it makes: where a store's error
+	// quotes the ID (a Redis key name, say), the ID is replaced by
+	// "[session ID]" (errors.Is and errors.As still see the store's
+	// error). Default: slog.Default(), read at each message, so that a
+	// later slog.SetDefault applies.
+	Logger *slog.Logger
+
+	// MeterProvider, when set, receives the Manager's metrics: requests by
+	// outcome, store-call latency by operation, sessions created,
+	// destroyed and expired, and the live sessions of a store that counts
+	// them (the README's "Logs, metrics and traces" lists them). Default:
+	// nil, no metrics, and nothing spent on them.
+	MeterProvider metric.MeterProvider
+
+	// TracerProvider, when set, receives a span for each store call, named
+	// "session.store.<operation>" with the operation and its outcome.
+	// Default: nil, no spans, and nothing spent on them.
+	TracerProvider trace.TracerProvider
 
 	// OnStoreError, when set, is called for each store call of a request
 	// that fails, with the session's ID (secret: log it with care); if it
@@ -342,7 +367,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.ErrorHandler = DefaultErrorHandler
 	}
 	if cfg.OnError == nil {
-		cfg.OnError = logError
+		cfg.OnError = logError(cfg.Logger)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

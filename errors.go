@@ -1,9 +1,10 @@
 package session
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"log"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -87,13 +88,54 @@ func isLimitError(err error) bool {
 	return errors.Is(err, ErrTooManyKeys) || errors.Is(err, ErrValueTooLarge) || errors.Is(err, ErrInvalidKey)
 }
 
-func logError(r *http.Request, err error) {
-	if r == nil {
-		log.Print(err)
-		return
+// logError returns the default Config.OnError: it logs err with logger
+// (slog.Default() when nil) at level Error, with the request's method and
+// path but not its query, headers or cookies, where tokens travel.
+func logError(logger *slog.Logger) func(r *http.Request, err error) {
+	return func(r *http.Request, err error) {
+		l := logger
+		if l == nil {
+			l = slog.Default()
+		}
+		if r == nil {
+			l.LogAttrs(context.Background(), slog.LevelError, "session error", slog.Any("err", err))
+			return
+		}
+		l.LogAttrs(r.Context(), slog.LevelError, "session error",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 }
+
+// redactID returns err with every ID among ids replaced by "[session ID]"
+// in its message, for the errors the Manager hands on: a store's error may
+// quote a session's ID (a Redis key name, say), and IDs are secrets that
+// must not reach logs. errors.Is and errors.As still see err.
+func redactID(err error, ids ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	redacted := msg
+	for _, id := range ids {
+		if id != "" {
+			redacted = strings.ReplaceAll(redacted, id, "[session ID]")
+		}
+	}
+	if redacted == msg {
+		return err
+	}
+	return redactedError{err, redacted}
+}
+
+// redactedError is an error whose message has its session IDs redacted.
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e redactedError) Error() string { return e.msg }
+
+func (e redactedError) Unwrap() error { return e.err }
 
 // writeJSONError writes {"error":code,"message":message} with status, the
 // shape of every error this package answers with.

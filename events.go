@@ -175,7 +175,7 @@ func (m *Manager) publish(ctx context.Context, e Event) {
 		return
 	}
 	if err := m.notifier.Publish(ctx, e); err != nil {
-		m.cfg.OnError(nil, fmt.Errorf("session: publish the %s of a session: %w", e.Kind, err))
+		m.cfg.OnError(nil, fmt.Errorf("session: publish the %s of a session: %w", e.Kind, redactID(err, e.ID)))
 	}
 }
 
@@ -188,6 +188,7 @@ func (m *Manager) destroyed(ctx context.Context, id, user string, reason Reason)
 			m.cfg.OnError(nil, fmt.Errorf("session: OnDestroyed: %w", err))
 		}
 	}
+	m.obs.sessionDestroyed(ctx, reason)
 	m.publish(ctx, Event{Kind: EventDestroyed, ID: id, User: user, Reason: string(reason)})
 }
 

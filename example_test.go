@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/memstore"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // A counter kept in the session: the browser's cookie names it.
@@ -124,4 +127,57 @@ func ExampleSession_Renew() {
 	fmt.Println(before != after, len(after))
 	// Output:
 	// true 22
+}
+
+// Metrics go to any OpenTelemetry MeterProvider; here the SDK's, read by
+// hand. A program would give it an exporter (OTLP, Prometheus) instead.
+func Example_metrics() {
+	reader := sdkmetric.NewManualReader()
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer provider.Shutdown(context.Background())
+
+	st := memstore.New(memstore.Config{})
+	defer st.Close()
+	m, err := session.New(session.Config{
+		Store:         st,
+		Keys:          []session.Key{{Hash: []byte("use 32 random bytes from SESSION_KEYS!")}},
+		MeterProvider: provider, // and TracerProvider for a span per store call
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			_ = session.FromContext(r.Context()).Set("user", "ann")
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		panic(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, metric := range sm.Metrics {
+			switch data := metric.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range data.DataPoints {
+					name := metric.Name
+					if outcome, ok := dp.Attributes.Value("session.outcome"); ok {
+						name += "{" + outcome.AsString() + "}"
+					}
+					fmt.Println(name, dp.Value)
+				}
+			case metricdata.Gauge[int64]:
+				fmt.Println(metric.Name, data.DataPoints[0].Value)
+			}
+		}
+	}
+	// Unordered output:
+	// session.requests{none} 1
+	// session.requests{new} 1
+	// session.created 1
+	// session.live 1
 }

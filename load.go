@@ -32,15 +32,15 @@ func (s *Session) load() error {
 		found  bool
 	)
 	err := s.call(false, s.storedID(), func(ctx context.Context, _ bool) (err error) {
-		values, found, err = s.m.cfg.Store.Load(ctx, s.storedID(), ttl)
+		values, found, err = s.m.store.Load(ctx, s.storedID(), ttl)
 		return err
 	})
 	if err != nil {
 		if s.m.cfg.StoreDown == ProceedAnonymous {
-			s.goAnonymous(storeError("load", err))
+			s.goAnonymous(s.storeError("load", err))
 			return nil
 		}
-		s.err = storeError("load", err)
+		s.err = s.storeError("load", err)
 		return s.err
 	}
 	if !found {

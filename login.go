@@ -117,7 +117,7 @@ func (s *Session) checkUserLimit(now time.Time) error {
 	defer cancel()
 	infos, err := m.indexer.UserSessions(ctx, s.login)
 	if err != nil {
-		return storeError("user sessions", err)
+		return s.storeError("user sessions", err)
 	}
 	others := infos[:0]
 	for _, in := range infos {

@@ -21,6 +21,11 @@ type Manager struct {
 	// nonblocking stores are called without a timeout context.
 	nonblocking bool
 
+	// store is the Store the Manager calls: Config.Store, measured and
+	// traced when obs is set (observestore.go).
+	store store.Store
+	obs   *observer // nil without Config.MeterProvider and TracerProvider
+
 	// The store's optional capabilities, nil when it lacks one (or keeps
 	// no index).
 	indexer  store.Indexer
@@ -44,6 +49,9 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: cfg, tokens: newTokenCodec(cfg.Keys, cfg.MaxTokenLength), cache: newTokenCache(), handles: newHandles(cfg.Keys[0])}
 	_, m.nonblocking = cfg.Store.(store.Nonblocking)
 	if err := m.capabilities(); err != nil {
+		return nil, err
+	}
+	if err := m.observe(); err != nil {
 		return nil, err
 	}
 	m.cookieName = cfg.Cookie.Prefix + cfg.Cookie.Name
@@ -88,13 +96,15 @@ func (m *Manager) capabilities() error {
 	return nil
 }
 
-// Close stops the reaper and the farm subscription (Subscribe), waiting for
-// a reaper pass or event delivery under way: a hook or a Subscribe callback
-// must not call it. The middleware keeps working; the admin methods and
-// Reap return ErrClosed. Close does not close the store.
+// Close stops the reaper, the farm subscription (Subscribe) and the
+// session.live gauge, waiting for a reaper pass or event delivery under
+// way: a hook or a Subscribe callback must not call it. The middleware keeps
+// working; the admin methods and Reap return ErrClosed. Close does not
+// close the store.
 func (m *Manager) Close() error {
 	m.reaper.stop()
 	m.events.close()
+	m.obs.close()
 	return nil
 }
 

@@ -61,6 +61,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			if !returned {
 				s.abandon(r)
 			}
+			if m.obs != nil {
+				m.obs.request(r.Context(), s.finalOutcome())
+			}
 		}()
 		next.ServeHTTP(rw, r)
 		returned = true

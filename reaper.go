@@ -114,7 +114,7 @@ func (m *Manager) Reap(ctx context.Context) (int, error) {
 		}
 		if len(handled) > 0 {
 			if err := m.expirer.Reap(ctx, handled...); err != nil {
-				return total, fmt.Errorf("session: reaper: delete expired sessions: %w", err)
+				return total, fmt.Errorf("session: reaper: delete expired sessions: %w", redactID(err, handled...))
 			}
 			total += len(handled)
 		}
@@ -145,6 +145,7 @@ func (m *Manager) expire(ctx context.Context, rec store.Record) bool {
 			return false
 		}
 	}
+	m.obs.sessionExpired(ctx)
 	m.publish(ctx, Event{Kind: EventExpired, ID: rec.ID, User: rec.User})
 	return true
 }

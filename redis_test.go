@@ -40,14 +40,7 @@ func testDeployment(t *testing.T, client func(t *testing.T) redis.UniversalClien
 		e, counter := countedEnv(t, client(t), session.Config{TouchInterval: time.Minute})
 		runBudget(t, e, budget, roundTripCounter(counter))
 	})
-	t.Run("concurrent writes to one session are all kept", func(t *testing.T) {
-		e, _ := countedEnv(t, client(t), session.Config{MaxKeys: 1000})
-		testConcurrentWrites(t, e)
-	})
-	t.Run("writes racing a login are all kept", func(t *testing.T) {
-		e, _ := countedEnv(t, client(t), session.Config{})
-		testRenewRacingWrites(t, e)
-	})
+	t.Run("races", func(t *testing.T) { testRaces(t, redisManager(client)) })
 	t.Run("200 concurrent adds from separate connections count exactly 200", func(t *testing.T) {
 		e, _ := countedEnv(t, client(t), session.Config{})
 		sessiontest.ConcurrentAdds(t, e.m, 200)
@@ -206,14 +199,21 @@ func TestRoundTripCommandsRedis(t *testing.T) {
 	}
 }
 
-func TestConcurrentWritesRedis(t *testing.T) {
-	e, _ := redisEnv(t, redistest.Client(t), session.Config{MaxKeys: 1000})
-	testConcurrentWrites(t, e)
+func TestRacesRedis(t *testing.T) {
+	testRaces(t, redisManager(func(t *testing.T) redis.UniversalClient { return redistest.Client(t) }))
 }
 
-func TestConcurrentWritesMiniredis(t *testing.T) {
-	e, _ := redisEnv(t, miniredisClient(t), session.Config{MaxKeys: 1000})
-	testConcurrentWrites(t, e)
+func TestRacesMiniredis(t *testing.T) {
+	testRaces(t, redisManager(miniredisClient))
+}
+
+// redisManager returns a function that makes a manager on a redisstore, with
+// its index (Manager.Destroy needs it), over a client that client returns.
+func redisManager(client func(t *testing.T) redis.UniversalClient) func(t *testing.T) *session.Manager {
+	return func(t *testing.T) *session.Manager {
+		st := redisstore.New(client(t), redisstore.Config{Prefix: redistest.Prefix(t), Index: true})
+		return newEnv(t, session.Config{Store: st}).m
+	}
 }
 
 // TestUndecodableValuesRedis plants bytes the codec cannot read with HSET,
@@ -263,16 +263,6 @@ func TestAddAndTakeRedis(t *testing.T) {
 			})
 		}
 	}
-}
-
-func TestRenewRacingWritesRedis(t *testing.T) {
-	e, _ := redisEnv(t, redistest.Client(t), session.Config{})
-	testRenewRacingWrites(t, e)
-}
-
-func TestRenewRacingWritesMiniredis(t *testing.T) {
-	e, _ := redisEnv(t, miniredisClient(t), session.Config{})
-	testRenewRacingWrites(t, e)
 }
 
 func TestRedisSessionReadableWithRedisCLI(t *testing.T) {

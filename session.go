@@ -51,10 +51,11 @@ type Session struct {
 	down    error             // with ProceedAnonymous, the load failure the request goes on without
 	readErr error             // first value that could not be decoded
 
-	moveUnsure  bool   // a renewal's store call timed out: it may yet happen
-	committed   bool   // the response headers went out
-	committedID string // the ID the client holds after the headers went out
-	accessed    bool   // the handler read the session: the response depends on it
+	moveUnsure  bool    // a renewal's store call timed out: it may yet happen
+	committed   bool    // the response headers went out
+	committedID string  // the ID the client holds after the headers went out
+	accessed    bool    // the handler read the session: the response depends on it
+	outcome     outcome // what the request did to its session so far, for session.requests
 }
 
 // dropped is a stored session the request ended. An empty reason means it

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,19 +19,22 @@ import (
 // expiry, atomically, returning the sums and the values taken. A ttl of
 // zero or less ends the session.
 //
-// Without Add or Take it is Update, statement for statement. With them it
-// is a transaction whose first statement locks the session's row (the
-// guard, as for an Update that deletes keys); then, when an Add starts
+// Without Add or Take it is Update, statement for statement. A Delta that
+// only sets and adds (no Clear, Del or Take) is, on PostgreSQL, one
+// statement, as an Update that sets keys is: its upserts add to the latest
+// stored values under the row locks the database takes for them, so
+// concurrent Adds are exact without a lock held across round trips, and it
+// checks the stored values as store.ParseInt does, failing (and writing
+// nothing) on one that is no such integer or a sum past an int64. Otherwise
+// Apply is a transaction whose first statement locks the session's row
+// (the guard, as for an Update that deletes keys); then, when an Add starts
 // from a stored value, a query reads those values, the sums are worked out
-// in Go, and the change is applied, taking what Take takes in the same
-// statement: on PostgreSQL BEGIN, guard, read, apply, COMMIT, one round
-// trip fewer when no stored value is needed (a Take alone, or an Add to a
-// key the Delta sets or deletes first). The sums follow store.AddInt to the
-// byte on both databases because Go does them: SQL could add under the
-// same lock, but each dialect converts text to integers with its own rules
-// (PostgreSQL accepts " 1" and "+1", SQLite turns an overflow into a float),
-// and matching store.ParseInt exactly would take a pattern and range checks
-// per dialect, for one round trip saved on PostgreSQL only.
+// in Go (store.AddInt), and the change is applied, taking what Take takes
+// in the same statement: on PostgreSQL BEGIN, guard, read, apply, COMMIT,
+// one round trip fewer when no stored value is needed (a Take alone, or an
+// Add to a key the Delta sets or deletes first), as for an Update that
+// deletes keys. SQLite, where a write transaction runs in process, always
+// takes the transaction.
 func (s *Store) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (map[string][]byte, bool, error) {
 	if len(d.Add) == 0 && len(d.Take) == 0 {
 		found, err := s.update(ctx, "apply", id, &d, ttl, maxKeys)
@@ -122,21 +126,9 @@ func (a *addTake) settled(key string) (value []byte, decided bool) {
 // It returns an error wrapping store.ErrNotInteger when a sum cannot be
 // made: nothing may be written then.
 func (a *addTake) change(stored map[string][]byte) (*change, map[string][]byte, error) {
-	set := make(map[string][]byte, len(a.d.Set)+len(a.d.Add))
-	maps.Copy(set, a.d.Set)
-	values := make(map[string][]byte, len(a.d.Add)+len(a.takes))
-	for _, k := range slices.Sorted(maps.Keys(a.d.Add)) { // the first bad key, whatever the map's order
-		cur, decided := a.settled(k)
-		if !decided {
-			cur = stored[k] // nil when missing: 0
-		}
-		sum, err := store.AddInt(cur, a.d.Add[k])
-		if err != nil {
-			return nil, nil, fmt.Errorf("sqlstore: apply: key %q: %w", k, err)
-		}
-		v := strconv.AppendInt(nil, sum, 10)
-		set[k] = v
-		values[k] = v
+	set, values, err := a.sums(stored, true)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Take comes last: a key it takes is deleted, and what Set and Add
 	// left in it is returned; what is stored, the statement returns.
@@ -153,6 +145,61 @@ func (a *addTake) change(stored map[string][]byte) (*change, map[string][]byte, 
 	c := newChange(&store.Delta{Clear: a.d.Clear, Del: del, Set: set})
 	c.take, c.ntake = keyList(a.take)
 	return c, values, nil
+}
+
+// sums returns what Set sets with the sums set too, and the sums, which
+// Apply returns. The sums of the keys of a.read start from stored (nil
+// when missing: 0); without read, those keys are left out, for a statement
+// that adds to the stored values itself. It returns an error wrapping
+// store.ErrNotInteger when a sum cannot be made.
+func (a *addTake) sums(stored map[string][]byte, read bool) (set, values map[string][]byte, err error) {
+	set = make(map[string][]byte, len(a.d.Set)+len(a.d.Add))
+	maps.Copy(set, a.d.Set)
+	values = make(map[string][]byte, len(a.d.Add)+len(a.takes))
+	for _, k := range slices.Sorted(maps.Keys(a.d.Add)) { // the first bad key, whatever the map's order
+		cur, decided := a.settled(k)
+		if !decided {
+			if !read {
+				continue
+			}
+			cur = stored[k]
+		}
+		sum, err := store.AddInt(cur, a.d.Add[k])
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: apply: key %q: %w", k, err)
+		}
+		v := strconv.AppendInt(nil, sum, 10)
+		set[k] = v
+		values[k] = v
+	}
+	return set, values, nil
+}
+
+// addOnly reports whether the Delta only sets and adds: no Clear, Del or
+// Take, which must see the values as the last writer left them. Then
+// PostgreSQL applies it in one statement whose upserts add to the latest
+// stored values (see pgAdd).
+func (a *addTake) addOnly() bool {
+	return !a.d.Clear && len(a.d.Del) == 0 && len(a.d.Take) == 0
+}
+
+// increments returns the keys of a.read with what d.Add adds to each, as a
+// JSON array of ["<hex key>","<decimal n>"] pairs, for pgAdd.
+func (a *addTake) increments() string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, k := range a.read {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`["`)
+		b.WriteString(hex.EncodeToString([]byte(k)))
+		b.WriteString(`","`)
+		b.WriteString(strconv.FormatInt(a.d.Add[k], 10))
+		b.WriteString(`"]`)
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // held returns how many of the keys Take removes hold a value after the

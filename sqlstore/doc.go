@@ -10,11 +10,12 @@
 // write is guarded: it locks the session's row only while the session is
 // live (expires after the store's clock says now), so a write never brings
 // back a session that expired or was deleted. Apply's Add and Take run
-// under that lock too: the stored values are read once the row is locked,
-// the sums are worked out in Go (store.AddInt) and written in the same
-// transaction, so concurrent Adds are exact and one of concurrent Takes
-// gets the value; a value that is not an integer rolls the whole change
-// back. A Store creates and upgrades its tables itself, removes expired
+// under that lock too: on PostgreSQL an Apply that only sets and adds is
+// one statement whose upserts add to the latest stored values; otherwise
+// the stored values are read once the row is locked and the sums are
+// worked out in Go (store.AddInt) and written in the same transaction. So
+// concurrent Adds are exact and one of concurrent Takes gets the value; a
+// value that is not an integer leaves the whole change unwritten. A Store creates and upgrades its tables itself, removes expired
 // rows with a background sweep, and implements the capabilities a farm
 // needs: store.Indexer, store.Expirer, store.Limiter and store.Notifier.
 // The README's "SQL" section has the tables, their indexes and the

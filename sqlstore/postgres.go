@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/seed58a3dad2/session/store"
 )
@@ -40,7 +42,7 @@ type postgres struct {
 
 // pgStatements are the statements of the postgres engine, with table names.
 type pgStatements struct {
-	loadTouch, create, update, guard, apply, readValues, move, remove, claim, reap,
+	loadTouch, create, update, add, guard, apply, readValues, move, remove, claim, reap,
 	reserveLock, reserved, reservePurge, reserve, publish, addCount,
 	sweepSessions, sweepReservations, sweepEvents string
 }
@@ -50,6 +52,7 @@ func newPostgres(db *sql.DB, q *queries, app string) *postgres {
 		loadTouch:         q.sql(pgLoadTouch),
 		create:            q.sql(pgCreate),
 		update:            q.sql(pgUpdate),
+		add:               q.sql(pgAdd),
 		guard:             q.sql(pgGuard),
 		apply:             q.sql(pgApply),
 		readValues:        q.sql(pgReadValues),
@@ -150,6 +153,48 @@ v AS (
 	FROM s, json_array_elements($11::text::json) e
 	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value)
 SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM cur)`
+
+	// pgAdd is pgUpdate with Apply's Add: $12 holds the keys that start
+	// from their stored value with what to add to each. An upsert acts on
+	// the latest version of its row, whatever the statement's snapshot, so
+	// concurrent Adds are exact without a lock held across round trips. The
+	// stored value must be what store.ParseInt reads (the canonical decimal
+	// form of an int64) and the sum an int64: otherwise the statement fails
+	// on a cast whose text names the key (notAnInteger), and writes nothing.
+	// CASE runs its tests in order (OR and AND need not), so a value is
+	// cast to numeric only once the pattern has matched; encode(..., 'escape') reads bytes of any kind
+	// as text, leaving no byte that is not ASCII as a digit.
+	pgAdd = `/* sqlstore: add */
+WITH cur AS (
+	SELECT 1 FROM {T} WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0),
+s AS (
+	UPDATE {T} SET access = $3, expires = $4, nkeys = nkeys + $5,
+		usr = CASE WHEN $6 THEN $7 ELSE usr END,
+		label = CASE WHEN $8 THEN $9 ELSE label END
+	WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0 AND ($10 = 0 OR nkeys + $5 <= $10)
+	RETURNING id),
+v AS (
+	INSERT INTO {V} (app, id, key, value)
+	SELECT $1, s.id, decode(e->>0, 'hex'), decode(e->>1, 'hex')
+	FROM s, json_array_elements($11::text::json) e
+	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value),
+a AS (
+	INSERT INTO {V} AS o (app, id, key, value)
+	SELECT $1, s.id, decode(e->>0, 'hex'), convert_to(e->>1, 'UTF8')
+	FROM s, json_array_elements($12::text::json) e
+	ON CONFLICT (app, id, key) DO UPDATE SET value = convert_to(CASE
+		WHEN encode(o.value, 'escape') !~ '^(0|-?[1-9][0-9]{0,18})$'
+		THEN ('` + notAnInteger + `' || encode(o.key, 'hex'))::bigint::text
+		WHEN encode(o.value, 'escape')::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807
+		THEN ('` + notAnInteger + `' || encode(o.key, 'hex'))::bigint::text
+		WHEN encode(o.value, 'escape')::numeric + convert_from(excluded.value, 'UTF8')::numeric
+			NOT BETWEEN -9223372036854775808 AND 9223372036854775807
+		THEN ('` + notAnInteger + `' || encode(o.key, 'hex'))::bigint::text
+		ELSE (encode(o.value, 'escape')::numeric + convert_from(excluded.value, 'UTF8')::numeric)::text
+		END, 'UTF8')
+	RETURNING key, value)
+SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM cur), a.key, a.value
+FROM (VALUES (1)) one LEFT JOIN a ON true`
 
 	// pgGuard locks a live session's row and sets its expiry and metadata,
 	// first in a transaction that changes its values.
@@ -443,8 +488,17 @@ func (p *postgres) applyChange(ctx context.Context, q querier, id string, c *cha
 	return taken, n, rows.Err()
 }
 
-// apply runs Apply's steps in a transaction (see applySteps.run).
+// apply runs an Apply that only sets and adds in one statement when the
+// session's bound on its number of values allows it, and otherwise Apply's
+// steps in a transaction (see applySteps.run).
 func (p *postgres) apply(ctx context.Context, id string, a *addTake, now, exp int64, maxKeys int) (values map[string][]byte, ok bool, err error) {
+	if a.addOnly() {
+		values, ok, done, err := p.add(ctx, id, a, now, exp, maxKeys)
+		if done {
+			return values, ok, err
+		}
+		// Over the bound, or changed by another writer meanwhile: count.
+	}
 	steps := applySteps{app: p.app, guard: p.sql.guard, read: p.sql.readValues, change: p.applyChange}
 	err = p.tx(ctx, func(q querier) error {
 		values, err = steps.run(ctx, q, id, a, now, exp, maxKeys)
@@ -454,6 +508,69 @@ func (p *postgres) apply(ctx context.Context, id string, a *addTake, now, exp in
 		return nil, false, err
 	}
 	return values, true, nil
+}
+
+// add runs pgAdd: done is false when it wrote nothing to a live session,
+// its bound on the number of values having passed maxKeys.
+func (p *postgres) add(ctx context.Context, id string, a *addTake, now, exp int64, maxKeys int) (values map[string][]byte, found, done bool, err error) {
+	set, values, err := a.sums(nil, false)
+	if err != nil {
+		return nil, false, true, err
+	}
+	pairs, nset := pairs(set)
+	rows, err := p.db.QueryContext(ctx, p.sql.add, p.app, id, now, exp, nset+len(a.read),
+		a.user.change, a.user.value, a.label.change, a.label.value, max(maxKeys, 0), pairs, a.increments())
+	if err != nil {
+		return nil, false, true, notAnIntegerError(err)
+	}
+	defer rows.Close()
+	var updated, live int
+	for rows.Next() {
+		var key, value []byte
+		if err := rows.Scan(&updated, &live, &key, &value); err != nil {
+			return nil, false, true, err
+		}
+		if key != nil {
+			values[string(key)] = nonNil(value)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, true, notAnIntegerError(err)
+	}
+	switch {
+	case updated == 1:
+		return values, true, true, nil
+	case live == 0:
+		return nil, false, true, nil
+	}
+	return nil, false, false, nil
+}
+
+// notAnInteger starts the text pgAdd casts to bigint, failing, when a
+// stored value is no integer or a sum overflows; the key follows in hex.
+const notAnInteger = "sqlstore: not an integer: "
+
+// notAnIntegerError returns err as an error wrapping store.ErrNotInteger,
+// naming the key, when pgAdd failed on its cast (SQLSTATE 22P02,
+// invalid_text_representation, with notAnInteger in the message), and err
+// otherwise.
+func notAnIntegerError(err error) error {
+	var state interface{ SQLState() string }
+	if !errors.As(err, &state) || state.SQLState() != "22P02" {
+		return err
+	}
+	msg := err.Error()
+	i := strings.Index(msg, notAnInteger)
+	if i < 0 {
+		return err
+	}
+	h := msg[i+len(notAnInteger):]
+	h = h[:len(h)-len(strings.TrimLeft(h, "0123456789abcdef"))]
+	key, decodeErr := hex.DecodeString(h)
+	if decodeErr != nil {
+		return err
+	}
+	return fmt.Errorf("sqlstore: apply: key %q: %w", key, store.ErrNotInteger)
 }
 
 // move renames the session, then applies the change and counts its values

@@ -101,11 +101,11 @@ func (s *sharedCluster) acquire(t testing.TB, server, cli string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.holders == 0 {
-		addrs, stop, err := startCluster(server, cli)
+		nodes, stop, err := startCluster(server, cli)
 		if err != nil {
 			t.Fatalf("redistest: start a Redis Cluster: %v", err)
 		}
-		s.addrs, s.stop = addrs, stop
+		s.addrs, s.stop = addrsOf(nodes), stop
 	}
 	s.holders++
 	t.Cleanup(s.release)
@@ -127,11 +127,12 @@ func (s *sharedCluster) release() {
 // fewest redis-cli --cluster create accepts.
 const clusterSize = 3
 
-// startCluster starts clusterSize redis-servers in cluster mode, each in its
-// own directory, joins them with redis-cli --cluster create into a Cluster
-// of masters without replicas, and waits until every node reports
-// cluster_state:ok. stop kills the servers and removes their directories.
-func startCluster(server, cli string) (addrs []string, stop func(), err error) {
+// startCluster starts clusterSize redis-servers in cluster mode, with the
+// options args, each in its own directory, joins them with redis-cli
+// --cluster create into a Cluster of masters without replicas, and waits
+// until every node reports cluster_state:ok. stop kills the servers and
+// removes their directories.
+func startCluster(server, cli string, args ...string) (nodes []*server, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "redistest-cluster-")
 	if err != nil {
 		return nil, nil, err
@@ -153,20 +154,21 @@ func startCluster(server, cli string) (addrs []string, stop func(), err error) {
 		if err := os.Mkdir(nodeDir, 0o700); err != nil {
 			return nil, nil, err
 		}
-		node, err := runOnFreePort(freeClusterPort, server, nodeDir,
+		node, err := runOnFreePort(freeClusterPort, server, nodeDir, slices.Concat([]string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(nodeDir, "nodes.conf"),
 			// Nodes that ping each other this often agree on the slots
 			// within a second of meeting; the default (15 s) can take
 			// several.
 			"--cluster-node-timeout", "2000",
-		)
+		}, args)...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("start node %d: %w", i, err)
 		}
 		stops = append(stops, node.stop)
-		addrs = append(addrs, node.addr)
+		nodes = append(nodes, node)
 	}
+	addrs := addrsOf(nodes)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -181,7 +183,56 @@ func startCluster(server, cli string) (addrs []string, stop func(), err error) {
 			return nil, nil, err
 		}
 	}
-	return addrs, stop, nil
+	return nodes, stop, nil
+}
+
+// addrsOf returns the addresses of nodes.
+func addrsOf(nodes []*server) []string {
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		addrs[i] = n.addr
+	}
+	return addrs
+}
+
+// BreakableCluster starts a private Cluster of three masters without
+// replicas for this test alone, as ClusterClient does, and returns a client
+// of it (closed in t.Cleanup) and a function that kills the node listening
+// on addr with SIGKILL, as a crash would, and waits for it to exit.
+//
+// Its nodes keep serving their own slots while another is down
+// (cluster-require-full-coverage no): with the default, yes, every node
+// refuses every command once it learns that a slot has no live master.
+// Without redis-server and redis-cli on PATH the test is skipped;
+// REDIS_CLUSTER_ADDRS is not used, since a test must not kill nodes others
+// share.
+func BreakableCluster(t testing.TB) (c *redis.ClusterClient, kill func(addr string)) {
+	t.Helper()
+	server, err := exec.LookPath("redis-server")
+	if err != nil {
+		testenv.Missing(t, clusterSkipMessage)
+	}
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		testenv.Missing(t, clusterSkipMessage)
+	}
+	nodes, stop, err := startCluster(server, cli, "--cluster-require-full-coverage", "no")
+	if err != nil {
+		t.Fatalf("redistest: start a Redis Cluster: %v", err)
+	}
+	t.Cleanup(stop)
+	c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrsOf(nodes), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = c.Close() })
+	kill = func(addr string) {
+		for _, n := range nodes {
+			if n.addr == addr {
+				n.stop()
+				return
+			}
+		}
+		t.Fatalf("redistest: no node of the Cluster listens on %s", addr)
+	}
+	return c, kill
 }
 
 // freeClusterPort returns a loopback port that was free a moment ago, and

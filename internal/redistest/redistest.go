@@ -104,11 +104,12 @@ func PausableServer(t testing.TB) (addr string, pause, resume func()) {
 	return srv.addr, func() { signal(stopSignal) }, resume
 }
 
-// startServer runs a private redis-server for the test, killed in t.Cleanup.
-func startServer(t testing.TB, path string) *server {
+// startServer runs a private redis-server for the test, with the options
+// args (see runServer), killed in t.Cleanup.
+func startServer(t testing.TB, path string, args ...string) *server {
 	t.Helper()
-	dir := t.TempDir() // redis-server's working directory; it writes nothing there
-	srv, err := runOnFreePort(freePort, path, dir)
+	dir := t.TempDir() // redis-server's working directory
+	srv, err := runOnFreePort(freePort, path, dir, args...)
 	if err != nil {
 		t.Fatalf("redistest: start redis-server: %v", err)
 	}
@@ -157,18 +158,23 @@ func (s *server) stop() {
 }
 
 // runServer starts redis-server on port and waits until it answers PING.
-// args come first on the command line (a configuration file must), followed
-// by what every private server gets: the port, the loopback interface, no
-// persistence, and dir as working directory.
+// Its command line holds what every private server gets (the port, the
+// loopback interface, no persistence, and dir as working directory), then
+// args, whose options override those. A configuration file, which must come
+// first on the command line, may be the first of args.
 func runServer(path, dir string, port int, args ...string) (*server, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(path, slices.Concat(args, []string{
+	var conf []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		conf, args = args[:1], args[1:]
+	}
+	cmd := exec.Command(path, slices.Concat(conf, []string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", dir,
-	})...)
+	}, args)...)
 	var out bytes.Buffer // read only after the process has exited
 	cmd.Stdout = &out
 	cmd.Stderr = &out

@@ -2,6 +2,7 @@ package redistest_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"slices"
@@ -156,6 +157,33 @@ func TestPausableServer(t *testing.T) {
 		resume()
 		if err := ping(); err != nil {
 			t.Errorf("PING: got error %v, want nil", err)
+		}
+	})
+}
+
+func TestRestartableServer(t *testing.T) {
+	addr, kill, restart := redistest.RestartableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	ctx := t.Context()
+	if err := c.Set(ctx, "kept", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: got error %v, want nil", err)
+	}
+	cfg, err := c.ConfigGet(ctx, "append*").Result()
+	if err != nil || cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always" {
+		t.Errorf("CONFIG GET append*: got %v, %v, want appendonly yes and appendfsync always", cfg, err)
+	}
+	kill()
+	t.Run("a killed server answers nothing", func(t *testing.T) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			t.Errorf("dial %s after kill: got a connection, want an error", addr)
+		}
+	})
+	restart()
+	t.Run("the restarted server, on the same address, has the acknowledged write", func(t *testing.T) {
+		if got, err := c.Get(ctx, "kept").Result(); err != nil || got != "v" {
+			t.Errorf("GET kept: got %q, %v, want \"v\"", got, err)
 		}
 	})
 }
@@ -467,4 +495,84 @@ func TestSentinelClient(t *testing.T) {
 			t.Errorf("dial %s after the test: got a connection, want an error", primary)
 		}
 	})
+}
+
+func TestReplicatedSentinel(t *testing.T) {
+	c, failover, switched := redistest.ReplicatedSentinel(t)
+	ctx := t.Context()
+	port := func() string {
+		t.Helper()
+		cfg, err := c.ConfigGet(ctx, "port").Result()
+		if err != nil {
+			t.Fatalf("CONFIG GET port: got error %v, want nil", err)
+		}
+		return cfg["port"]
+	}
+	before := port()
+	if err := c.Set(ctx, "kept", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: got error %v, want nil", err)
+	}
+	if n, err := c.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1: got %d, %v, want 1 replica", n, err)
+	}
+	start := time.Now()
+	failover()
+	switched()
+	t.Logf("the failover took %v", time.Since(start))
+	// The client hears of the switch from the Sentinel, a moment later.
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for c.Set(ctx, "after", "w", 0).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("SET after the failover: still failing after 30s")
+		}
+		<-tick.C
+	}
+	if after := port(); after == before {
+		t.Errorf("after the failover the client writes to port %s, want another primary than %s", after, before)
+	}
+	if got, err := c.Get(ctx, "kept").Result(); err != nil || got != "v" {
+		t.Errorf("GET kept after the failover: got %q, %v, want \"v\"", got, err)
+	}
+}
+
+func TestBreakableCluster(t *testing.T) {
+	c, kill := redistest.BreakableCluster(t)
+	ctx := t.Context()
+	// Keys whose hash tags land on every master: one per slot range.
+	masters := map[string]string{} // master address -> a key it holds
+	for i := 0; len(masters) < 3 && i < 1000; i++ {
+		key := fmt.Sprintf("{k%d}", i)
+		m, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatalf("MasterForKey: got error %v, want nil", err)
+		}
+		if _, ok := masters[m.Options().Addr]; !ok {
+			masters[m.Options().Addr] = key
+			if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
+				t.Fatalf("SET %s: got error %v, want nil", key, err)
+			}
+		}
+	}
+	if len(masters) != 3 {
+		t.Fatalf("found keys on %d masters, want 3", len(masters))
+	}
+	var victim string
+	for addr := range masters {
+		victim = addr
+		break
+	}
+	kill(victim)
+	for addr, key := range masters {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		got, err := c.Get(ctx, key).Result()
+		cancel()
+		switch {
+		case addr == victim && err == nil:
+			t.Errorf("GET %s on the killed node %s: got %q, want an error", key, addr, got)
+		case addr != victim && (err != nil || got != "v"):
+			t.Errorf("GET %s on the live node %s: got %q, %v, want \"v\"", key, addr, got, err)
+		}
+	}
 }

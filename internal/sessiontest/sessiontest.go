@@ -2,7 +2,9 @@
 // promises through real HTTP connections, whatever its store: the tests of
 // the root package run them on memstore and Redis, those of sqlstore on
 // SQLite and PostgreSQL, so that every store is held to the same ones
-// without the root package's tests importing a SQL driver.
+// without the root package's tests importing a SQL driver. Besides the
+// scenarios of this file: races (races.go), a store's server failing and
+// coming back (outage.go), and an application server stopping (restart.go).
 package sessiontest
 
 import (
@@ -25,7 +27,8 @@ import (
 
 // routes serves, through m's middleware:
 //
-//	POST /add?k=&n=   Session.Add, answering the sum
+//	POST /add?k=&n=   Session.Add, answering the sum; on a store failure
+//	                  it writes nothing, for the ErrorHandler
 //	POST /set?k=&v=   Session.Set of the string v
 //	POST /flash?v=    Set "flash" to v, then 303 to /show
 //	GET  /show        Take "flash", answering it or "" when there is none
@@ -33,6 +36,12 @@ import (
 //	                  error it writes nothing, for the ErrorHandler
 //	POST /del?k=      Session.Delete
 //	GET  /id          the session's ID, for a test to plant values
+//	GET  /handle      the session's handle, for Manager.Destroy
+//	POST /seedset?k=&v=  Get "seed", then Set k to v: a read, then a write
+//	POST /renew       Session.Renew (what a login does)
+//	POST /logout      Manager.CloseHandler
+//	POST /destroy?h=  Manager.Destroy of the handle h, answering whether it
+//	                  found the session: "found" or "missed"
 func routes(m *session.Manager) http.Handler {
 	mux := http.NewServeMux()
 	fail := func(w http.ResponseWriter, err error) {
@@ -45,11 +54,13 @@ func routes(m *session.Manager) http.Handler {
 			return
 		}
 		sum, err := session.FromContext(r.Context()).Add(r.URL.Query().Get("k"), n)
-		if errors.Is(err, session.ErrNotInteger) {
+		switch {
+		case errors.Is(err, session.ErrNotInteger):
 			http.Error(w, err.Error(), http.StatusConflict)
 			return
-		}
-		if err != nil {
+		case errors.Is(err, session.ErrStore):
+			return // the README's idiom: the ErrorHandler answers
+		case err != nil:
 			fail(w, err)
 			return
 		}
@@ -92,6 +103,35 @@ func routes(m *session.Manager) http.Handler {
 	})
 	mux.HandleFunc("GET /id", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, session.FromContext(r.Context()).ID())
+	})
+	mux.HandleFunc("GET /handle", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, session.FromContext(r.Context()).Handle())
+	})
+	mux.HandleFunc("POST /seedset", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if _, err := s.Get("seed", new(any)); err != nil {
+			return // the README's idiom: the ErrorHandler answers
+		}
+		if err := s.Set(r.URL.Query().Get("k"), r.URL.Query().Get("v")); err != nil {
+			fail(w, err)
+		}
+	})
+	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
+		if err := session.FromContext(r.Context()).Renew(); err != nil {
+			fail(w, err)
+		}
+	})
+	mux.Handle("POST /logout", m.CloseHandler())
+	mux.HandleFunc("POST /destroy", func(w http.ResponseWriter, r *http.Request) {
+		found, err := m.Destroy(r.Context(), r.URL.Query().Get("h"))
+		switch {
+		case err != nil:
+			fail(w, err)
+		case found:
+			fmt.Fprint(w, "found")
+		default:
+			fmt.Fprint(w, "missed")
+		}
 	})
 	return m.Handler(mux)
 }

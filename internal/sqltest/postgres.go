@@ -195,7 +195,7 @@ func (s *server) config() *pgx.ConnConfig {
 // startServer runs initdb on a new temporary directory, then postgres on a
 // free loopback port, as the postgres user when this process is root (the
 // server refuses to run as root).
-func startServer(bin string) (_ *server, err error) {
+func startServer(bin string, options ...string) (_ *server, err error) {
 	cred, err := credential()
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func startServer(bin string) (_ *server, err error) {
 			return nil, err
 		}
 		var srv *server
-		if srv, err = runServer(bin, dir, port, cred); err == nil {
+		if srv, err = runServer(bin, dir, port, cred, options...); err == nil {
 			return srv, nil
 		}
 	}
@@ -238,15 +238,16 @@ func startServer(bin string) (_ *server, err error) {
 
 // runServer starts postgres on port and waits until it accepts connections.
 // It is the child of this process (not daemonized by pg_ctl), so that it is
-// told to quit if the test binary dies without stopping it.
-func runServer(bin, dir string, port int, cred *credentials) (*server, error) {
+// told to quit if the test binary dies without stopping it. options are
+// settings (-c name=value) that override those of every private server.
+func runServer(bin, dir string, port int, cred *credentials, options ...string) (*server, error) {
 	logPath := filepath.Join(dir, "postgres.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(filepath.Join(bin, "postgres"),
+	args := []string{
 		"-D", filepath.Join(dir, "data"),
 		"-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
@@ -256,7 +257,11 @@ func runServer(bin, dir string, port int, cred *credentials) (*server, error) {
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
-	)
+	}
+	for _, o := range options {
+		args = append(args, "-c", o)
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

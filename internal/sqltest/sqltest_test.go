@@ -39,3 +39,30 @@ func TestName(t *testing.T) {
 		}
 	}
 }
+
+func TestStoppablePostgres(t *testing.T) {
+	db, stop, start := sqltest.StoppablePostgres(t)
+	ctx := t.Context()
+	for _, q := range []string{"CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('acknowledged')"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: got error %v, want nil", q, err)
+		}
+	}
+	var setting string
+	if err := db.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&setting); err != nil || setting != "on" {
+		t.Errorf("SHOW synchronous_commit: got %q, %v, want on", setting, err)
+	}
+	stop()
+	t.Run("a stopped server answers nothing", func(t *testing.T) {
+		if err := db.PingContext(ctx); err == nil {
+			t.Errorf("Ping after stop: got nil, want an error")
+		}
+	})
+	start()
+	t.Run("the started server, on the same address, has the acknowledged commit", func(t *testing.T) {
+		var v string
+		if err := db.QueryRowContext(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "acknowledged" {
+			t.Errorf("SELECT: got %q, %v, want \"acknowledged\"", v, err)
+		}
+	})
+}

@@ -95,16 +95,24 @@ func testApplyAddAfterSet(t *testing.T, h Harness) {
 }
 
 func testApplyAddNotInteger(t *testing.T, h Harness) {
-	for _, bad := range []string{"", "x", "1.5", " 1", "1 ", "+1", "01", "-0", "1e3", "\"1\"", "99999999999999999999", "9223372036854775808", "-9223372036854775809", "0x10"} {
-		id := newID(t)
-		start := values("bad", bad, "a", "1")
-		create(t, h, id, start)
-		d := store.Delta{Set: values("a", "2", "b", "3"), Del: []string{"a"}, Add: map[string]int64{"bad": 1, "c": 1}, Take: []string{"a"}}
-		got, found, err := h.Store.Apply(t.Context(), id, d, ttl, 0)
-		if !errors.Is(err, store.ErrNotInteger) {
-			t.Errorf("Add to %q: got %s, %v, %v, want error %v", bad, format(got), found, err, store.ErrNotInteger)
+	bads := []string{"", "x", "1.5", " 1", "1 ", "+1", "01", "-0", "1e3", "\"1\"", "99999999999999999999",
+		"9223372036854775808", "-9223372036854775809", "0x10", "1\x00", "\xff1", "1\n", "\\1", "١"}
+	for _, bad := range bads {
+		// A Delta that also deletes and takes, and one that only sets and
+		// adds: a store may run them differently.
+		for _, d := range []store.Delta{
+			{Set: values("a", "2", "b", "3"), Del: []string{"a"}, Add: map[string]int64{"bad": 1, "c": 1}, Take: []string{"a"}},
+			{Set: values("b", "3"), Add: map[string]int64{"bad": 1, "c": 1}},
+		} {
+			id := newID(t)
+			start := values("bad", bad, "a", "1")
+			create(t, h, id, start)
+			got, found, err := h.Store.Apply(t.Context(), id, d, ttl, 0)
+			if !errors.Is(err, store.ErrNotInteger) {
+				t.Errorf("Add to %q: got %s, %v, %v, want error %v", bad, format(got), found, err, store.ErrNotInteger)
+			}
+			wantValues(t, h, id, start)
 		}
-		wantValues(t, h, id, start)
 	}
 
 	// A value the same Delta sets empty, or nil (stored empty), is no
