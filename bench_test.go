@@ -21,7 +21,10 @@ import (
 )
 
 // benchWriter is a ResponseWriter that costs nothing: the header map is
-// cleared (keeping its buckets) before each request, the body dropped.
+// cleared (keeping its buckets) before each request, the body dropped. It
+// has WriteString, as net/http's writer does, so that io.WriteString in a
+// handler does not convert its string to bytes, an allocation a real server
+// never makes.
 type benchWriter struct {
 	h    http.Header
 	code int
@@ -40,6 +43,13 @@ func (w *benchWriter) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	return len(b), nil
+}
+
+func (w *benchWriter) WriteString(s string) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return len(s), nil
 }
 
 // benchHandlers are the endpoints of the load test in bench/.

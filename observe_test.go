@@ -440,8 +440,9 @@ func (staticStore) Delete(context.Context, string) (bool, error) { return true, 
 
 func TestObservabilityOffAllocatesNothing(t *testing.T) {
 	// Measured on main before Config.MeterProvider and TracerProvider
-	// existed, with the same requests on the same store.
-	want := map[string]float64{"noop": 3, "read": 9, "writeonly": 7, "new": 37}
+	// existed, with the same requests on the same store, less the
+	// conversion io.WriteString made before benchWriter had WriteString.
+	want := map[string]float64{"noop": 2, "read": 8, "writeonly": 6, "new": 36}
 	m, err := session.New(session.Config{Store: staticStore{}, Keys: []session.Key{testKey}})
 	if err != nil {
 		t.Fatal(err)
@@ -450,9 +451,9 @@ func TestObservabilityOffAllocatesNothing(t *testing.T) {
 	got := requestAllocs(t, m)
 	if testenv.Race {
 		// The race detector's sync.Pool drops what it is given at random,
-		// so a new session (whose token encoding pools its buffers) cost
-		// 39 or 40 on main; the other requests are exact.
-		if n := got["new"]; n >= 39 && n <= 40 {
+		// so a new session (whose token encoding pools its buffers) costs
+		// 38 or 39; the other requests are exact.
+		if n := got["new"]; n >= 38 && n <= 39 {
 			got["new"] = want["new"]
 		}
 	}
