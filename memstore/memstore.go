@@ -557,19 +557,26 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 
 // clone returns a deep copy of values, never nil.
 func clone(values map[string][]byte) map[string][]byte {
-	c := make(map[string][]byte, len(values))
-	for k, v := range values {
-		c[k] = cloneBytes(v)
-	}
+	c, _ := cloneIndexed(values)
 	return c
 }
 
 // cloneIndexed is clone for Create, which also needs to know whether
 // values name a user: comparing keys while copying costs less than a lookup.
+// The copied values share one allocation, each capped at its own length so
+// that appending to one moves it instead of overwriting the next: a Load
+// costs the map and one buffer, however many values the session holds.
 func cloneIndexed(values map[string][]byte) (c map[string][]byte, user bool) {
+	size := 0
+	for _, v := range values {
+		size += len(v)
+	}
+	buf := make([]byte, 0, size) // never nil, so neither is an empty value
 	c = make(map[string][]byte, len(values))
 	for k, v := range values {
-		c[k] = cloneBytes(v)
+		start := len(buf)
+		buf = append(buf, v...)
+		c[k] = buf[start:len(buf):len(buf)]
 		user = user || (k == store.UserKey && len(v) > 0)
 	}
 	return c, user
