@@ -440,9 +440,11 @@ func (staticStore) Delete(context.Context, string) (bool, error) { return true, 
 
 func TestObservabilityOffAllocatesNothing(t *testing.T) {
 	// Measured on main before Config.MeterProvider and TracerProvider
-	// existed, with the same requests on the same store, less the
-	// conversion io.WriteString made before benchWriter had WriteString.
-	want := map[string]float64{"noop": 2, "read": 8, "writeonly": 6, "new": 36}
+	// existed, with the same requests on the same store, less what went
+	// since: the conversion io.WriteString made before benchWriter had
+	// WriteString (one per request), and the variable Get[T] moved to the
+	// heap before it decoded plain values itself (read).
+	want := map[string]float64{"noop": 2, "read": 7, "writeonly": 6, "new": 36}
 	m, err := session.New(session.Config{Store: staticStore{}, Keys: []session.Key{testKey}})
 	if err != nil {
 		t.Fatal(err)

@@ -140,14 +140,20 @@ func (s *Session) ExpiresAt() time.Time {
 // Delete replaces it). A handler that returns without writing a response
 // after either gets the ErrorHandler's answer, never an empty 200.
 func (s *Session) Get(key string, v any) (ok bool, err error) {
-	if strings.HasPrefix(key, "@") {
-		return false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
-	}
-	b, ok, err := s.raw(key)
+	b, ok, err := s.value(key)
 	if !ok || err != nil {
 		return false, err
 	}
 	return s.decode(key, b, v)
+}
+
+// value returns the encoded value of key for Get, which may not read the
+// store's keys.
+func (s *Session) value(key string) ([]byte, bool, error) {
+	if strings.HasPrefix(key, "@") {
+		return nil, false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+	}
+	return s.raw(key)
 }
 
 // decode decodes key's value b into v, and records a failure for the
@@ -170,8 +176,19 @@ func (s *Session) decode(key string, b []byte, v any) (ok bool, err error) {
 //
 //	user, ok, err := session.Get[string](s, "user")
 func Get[T any](s *Session, key string) (v T, ok bool, err error) {
-	ok, err = s.Get(key, &v)
-	return v, ok, err
+	b, ok, err := s.value(key)
+	if !ok || err != nil {
+		return v, false, err
+	}
+	// A string, int or bool in the JSON codec's plain form is decoded
+	// directly, and v stays on the stack. Handed to a Codec through an
+	// interface, a variable moves to the heap: p does, on this path only.
+	if _, isJSON := s.m.cfg.Codec.(JSON); isJSON && unmarshalPlain(b, &v) {
+		return v, true, nil
+	}
+	p := new(T)
+	ok, err = s.decode(key, b, p)
+	return *p, ok, err
 }
 
 // raw returns the encoded value of key, loading the session if needed.
