@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -23,26 +22,29 @@ import (
 // made then are never saved.
 type Session struct {
 	m   *Manager
-	req *http.Request   // the request, for the hooks that take one
-	ctx context.Context // the request's, for store calls
-	mu  sync.Mutex      // protects everything below
+	req *http.Request // the request: its Context for store calls, itself for the hooks that take one
+	mu  sync.Mutex    // protects everything below
 
-	tok    tokenState       // what the request's token turned out to be
-	source tokenSource      // how the request sent it
+	// The small fields together, where apart each would take a word.
+	tok        tokenState  // what the request's token turned out to be
+	source     tokenSource // how the request sent it
+	state      state       // what id stands for
+	reissue    bool        // the expiry moved or the ID changed: the client needs a new token
+	loaded     bool        // values holds the stored values with the change applied
+	moveUnsure bool        // a renewal's store call timed out: it may yet happen
+	committed  bool        // the response headers went out
+	accessed   bool        // the handler read the session: the response depends on it
+	outcome    outcome     // what the request did to its session so far, for session.requests
+
+	token  *verifiedToken   // the client's token in use, shared and never modified
 	others []*verifiedToken // more session cookies that verified, for next
 
-	state   state     // what id stands for
 	id      string    // the ID the client will hold; "" in stateNone
 	from    string    // in stateRenewed: the stored ID the commit moves to id
 	created time.Time // start of the session, for Config.Lifetime
 	issued  time.Time // when the client's token was issued; the store's expiry was set then
 	expires time.Time // the session's expiry as last set or known
-	// tokenExpires is the shared Session-Expires value of the client's token,
-	// right while the expiry has not moved since it was issued.
-	tokenExpires []string
-	reissue      bool // the expiry moved or the ID changed: the client needs a new token
 
-	loaded  bool              // values holds the stored values with the change applied
 	values  map[string][]byte // valid when loaded
 	change  change            // recorded writes, saved at the commit
 	login   string            // the user Login recorded, for Config.MaxUserSessions
@@ -51,11 +53,7 @@ type Session struct {
 	down    error             // with ProceedAnonymous, the load failure the request goes on without
 	readErr error             // first value that could not be decoded
 
-	moveUnsure  bool    // a renewal's store call timed out: it may yet happen
-	committed   bool    // the response headers went out
-	committedID string  // the ID the client holds after the headers went out
-	accessed    bool    // the handler read the session: the response depends on it
-	outcome     outcome // what the request did to its session so far, for session.requests
+	committedID string // the ID the client holds after the headers went out
 }
 
 // dropped is a stored session the request ended. An empty reason means it
