@@ -51,30 +51,42 @@ func (JSON) Marshal(v any) ([]byte, error) {
 
 // Unmarshal decodes data into v as encoding/json does.
 func (JSON) Unmarshal(data []byte, v any) error {
+	if unmarshalPlain(data, v) {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
+
+// unmarshalPlain decodes data into v without reflection when v is a
+// *string, *int or *bool and data is exactly what encoding/json encodes
+// such a value as, and reports whether it did; JSON.Unmarshal leaves the
+// rest to encoding/json. It keeps nothing of v, so a caller's variable
+// whose address it gets can stay on the stack (see Get).
+func unmarshalPlain(data []byte, v any) bool {
 	switch v := v.(type) {
 	case *string:
 		if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' && plainJSONString(string(data[1:n-1])) {
 			*v = string(data[1 : n-1])
-			return nil
+			return true
 		}
 	case *int:
 		if plainJSONInt(data) {
 			if n, err := strconv.Atoi(string(data)); err == nil {
 				*v = n
-				return nil
+				return true
 			}
 		}
 	case *bool:
 		switch string(data) {
 		case "true":
 			*v = true
-			return nil
+			return true
 		case "false":
 			*v = false
-			return nil
+			return true
 		}
 	}
-	return json.Unmarshal(data, v)
+	return false
 }
 
 // plainJSONString reports whether s is encoded by encoding/json, without

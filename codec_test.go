@@ -3,6 +3,7 @@ package session_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/seed58a3dad2/session"
@@ -15,6 +16,47 @@ func TestConfigCodecIsUsed(t *testing.T) {
 	if got := c.get("/get?k=u"); got != `"ANN"` {
 		t.Fatalf("got %s, want \"ANN\" from the configured codec", got)
 	}
+}
+
+// markingCodec decodes as JSON does, then marks what it decoded: proof
+// that Get went through it.
+type markingCodec struct{ session.JSON }
+
+func (c markingCodec) Unmarshal(data []byte, v any) error {
+	if err := c.JSON.Unmarshal(data, v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case *string:
+		*v += "!"
+	case *int:
+		*v *= 2
+	case *bool:
+		*v = !*v
+	}
+	return nil
+}
+
+func TestGetDecodesPlainValuesWithTheConfiguredCodec(t *testing.T) {
+	// Get decodes plain strings, ints and bools itself for the JSON codec:
+	// never for another.
+	e := newEnv(t, session.Config{Codec: markingCodec{}})
+	c := e.client()
+	c.get(`/set?k=s&v="ann"`)
+	c.get(`/set?k=n&v=21`)
+	c.get(`/set?k=b&v=false`)
+	c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if got, ok, err := session.Get[string](s, "s"); got != "ann!" || !ok || err != nil {
+			t.Errorf("Get[string]: got %q, %v, %v, want \"ann!\", true, nil", got, ok, err)
+		}
+		if got, ok, err := session.Get[int](s, "n"); got != 42 || !ok || err != nil {
+			t.Errorf("Get[int]: got %d, %v, %v, want 42, true, nil", got, ok, err)
+		}
+		if got, ok, err := session.Get[bool](s, "b"); !got || !ok || err != nil {
+			t.Errorf("Get[bool]: got %v, %v, %v, want true, true, nil", got, ok, err)
+		}
+	})
 }
 
 // FuzzJSONCodecMatchesEncodingJSON holds the codec's fast paths to

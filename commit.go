@@ -355,10 +355,11 @@ func (s *Session) end(d dropped) error {
 // the request's Session then would wait forever; without it, it gets
 // ErrNoMiddleware.
 func (s *Session) hookContext() context.Context {
-	if sc, ok := s.ctx.(*sessionContext); ok {
+	ctx := s.req.Context()
+	if sc, ok := ctx.(*sessionContext); ok {
 		return sc.Context
 	}
-	return s.ctx
+	return ctx
 }
 
 // hookRequest is the request with hookContext, for the hooks that take a

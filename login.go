@@ -113,7 +113,7 @@ func (s *Session) checkUserLimit(now time.Time) error {
 	if s.login == "" || m.cfg.MaxUserSessions <= 0 {
 		return nil
 	}
-	ctx, cancel := m.saveContext(s.ctx)
+	ctx, cancel := m.saveContext(s.req.Context())
 	defer cancel()
 	infos, err := m.indexer.UserSessions(ctx, s.login)
 	if err != nil {

@@ -379,12 +379,12 @@ func TestLoggerDefaultsToSlogDefault(t *testing.T) {
 	}
 }
 
-// requestAllocs returns how many allocations one request of each kind of
-// BenchmarkMiddleware costs through m, on average.
-func requestAllocs(t *testing.T, m *session.Manager) map[string]float64 {
+// requestAllocs returns how many allocations one request of each of the
+// named kinds of BenchmarkMiddleware costs through m, on average.
+func requestAllocs(t *testing.T, m *session.Manager, names ...string) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
-	for _, name := range []string{"noop", "read", "writeonly", "new"} {
+	for _, name := range names {
 		req := benchRequest(t.Context())
 		if name != "new" {
 			w := newBenchWriter()
@@ -440,19 +440,22 @@ func (staticStore) Delete(context.Context, string) (bool, error) { return true, 
 
 func TestObservabilityOffAllocatesNothing(t *testing.T) {
 	// Measured on main before Config.MeterProvider and TracerProvider
-	// existed, with the same requests on the same store.
-	want := map[string]float64{"noop": 3, "read": 9, "writeonly": 7, "new": 37}
+	// existed, with the same requests on the same store, less what went
+	// since: the conversion io.WriteString made before benchWriter had
+	// WriteString (one per request), and the variable Get[T] moved to the
+	// heap before it decoded plain values itself (read).
+	want := map[string]float64{"noop": 2, "read": 7, "writeonly": 6, "new": 36}
 	m, err := session.New(session.Config{Store: staticStore{}, Keys: []session.Key{testKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	got := requestAllocs(t, m)
+	got := requestAllocs(t, m, "noop", "read", "writeonly", "new")
 	if testenv.Race {
 		// The race detector's sync.Pool drops what it is given at random,
-		// so a new session (whose token encoding pools its buffers) cost
-		// 39 or 40 on main; the other requests are exact.
-		if n := got["new"]; n >= 39 && n <= 40 {
+		// so a new session (whose token encoding pools its buffers) costs
+		// 38 or 39; the other requests are exact.
+		if n := got["new"]; n >= 38 && n <= 39 {
 			got["new"] = want["new"]
 		}
 	}

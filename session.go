@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -23,26 +22,29 @@ import (
 // made then are never saved.
 type Session struct {
 	m   *Manager
-	req *http.Request   // the request, for the hooks that take one
-	ctx context.Context // the request's, for store calls
-	mu  sync.Mutex      // protects everything below
+	req *http.Request // the request: its Context for store calls, itself for the hooks that take one
+	mu  sync.Mutex    // protects everything below
 
-	tok    tokenState       // what the request's token turned out to be
-	source tokenSource      // how the request sent it
+	// The small fields together, where apart each would take a word.
+	tok        tokenState  // what the request's token turned out to be
+	source     tokenSource // how the request sent it
+	state      state       // what id stands for
+	reissue    bool        // the expiry moved or the ID changed: the client needs a new token
+	loaded     bool        // values holds the stored values with the change applied
+	moveUnsure bool        // a renewal's store call timed out: it may yet happen
+	committed  bool        // the response headers went out
+	accessed   bool        // the handler read the session: the response depends on it
+	outcome    outcome     // what the request did to its session so far, for session.requests
+
+	token  *verifiedToken   // the client's token in use, shared and never modified
 	others []*verifiedToken // more session cookies that verified, for next
 
-	state   state     // what id stands for
 	id      string    // the ID the client will hold; "" in stateNone
 	from    string    // in stateRenewed: the stored ID the commit moves to id
 	created time.Time // start of the session, for Config.Lifetime
 	issued  time.Time // when the client's token was issued; the store's expiry was set then
 	expires time.Time // the session's expiry as last set or known
-	// tokenExpires is the shared Session-Expires value of the client's token,
-	// right while the expiry has not moved since it was issued.
-	tokenExpires []string
-	reissue      bool // the expiry moved or the ID changed: the client needs a new token
 
-	loaded  bool              // values holds the stored values with the change applied
 	values  map[string][]byte // valid when loaded
 	change  change            // recorded writes, saved at the commit
 	login   string            // the user Login recorded, for Config.MaxUserSessions
@@ -51,11 +53,7 @@ type Session struct {
 	down    error             // with ProceedAnonymous, the load failure the request goes on without
 	readErr error             // first value that could not be decoded
 
-	moveUnsure  bool    // a renewal's store call timed out: it may yet happen
-	committed   bool    // the response headers went out
-	committedID string  // the ID the client holds after the headers went out
-	accessed    bool    // the handler read the session: the response depends on it
-	outcome     outcome // what the request did to its session so far, for session.requests
+	committedID string // the ID the client holds after the headers went out
 }
 
 // dropped is a stored session the request ended. An empty reason means it
@@ -140,14 +138,20 @@ func (s *Session) ExpiresAt() time.Time {
 // Delete replaces it). A handler that returns without writing a response
 // after either gets the ErrorHandler's answer, never an empty 200.
 func (s *Session) Get(key string, v any) (ok bool, err error) {
-	if strings.HasPrefix(key, "@") {
-		return false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
-	}
-	b, ok, err := s.raw(key)
+	b, ok, err := s.value(key)
 	if !ok || err != nil {
 		return false, err
 	}
 	return s.decode(key, b, v)
+}
+
+// value returns the encoded value of key for Get, which may not read the
+// store's keys.
+func (s *Session) value(key string) ([]byte, bool, error) {
+	if strings.HasPrefix(key, "@") {
+		return nil, false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+	}
+	return s.raw(key)
 }
 
 // decode decodes key's value b into v, and records a failure for the
@@ -170,8 +174,19 @@ func (s *Session) decode(key string, b []byte, v any) (ok bool, err error) {
 //
 //	user, ok, err := session.Get[string](s, "user")
 func Get[T any](s *Session, key string) (v T, ok bool, err error) {
-	ok, err = s.Get(key, &v)
-	return v, ok, err
+	b, ok, err := s.value(key)
+	if !ok || err != nil {
+		return v, false, err
+	}
+	// A string, int or bool in the JSON codec's plain form is decoded
+	// directly, and v stays on the stack. Handed to a Codec through an
+	// interface, a variable moves to the heap: p does, on this path only.
+	if _, isJSON := s.m.cfg.Codec.(JSON); isJSON && unmarshalPlain(b, &v) {
+		return v, true, nil
+	}
+	p := new(T)
+	ok, err = s.decode(key, b, p)
+	return *p, ok, err
 }
 
 // raw returns the encoded value of key, loading the session if needed.

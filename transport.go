@@ -242,7 +242,7 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 
 	case !s.reissue:
 		// The client's token still says it all.
-		h[HeaderExpires] = s.tokenExpires
+		h[HeaderExpires] = s.tokenExpires()
 		if exposable {
 			addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 		}
@@ -271,4 +271,14 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 			addHeader(h, "Access-Control-Expose-Headers", exposeExpires)
 		}
 	}
+}
+
+// tokenExpires returns the Session-Expires value of the client's token,
+// right while the expiry has not moved since it was issued; nil without a
+// token.
+func (s *Session) tokenExpires() []string {
+	if s.token == nil {
+		return nil
+	}
+	return s.token.expires
 }

@@ -40,7 +40,7 @@ func (s *Store) ClaimExpired(ctx context.Context, limit int, lease time.Duration
 				continue
 			}
 			e.claim = until
-			recs = append(recs, store.Record{Info: e.info(id), Values: clone(e.values)})
+			recs = append(recs, store.Record{Info: e.info(id), Values: e.values.clone()})
 		}
 		sh.mu.Unlock()
 	}

@@ -43,7 +43,7 @@ func (sh *shard) unindex(id string, user []byte) {
 // reindex moves entry e of session id from user old to the user its values
 // now name, if that changed. The caller holds sh.mu.
 func (sh *shard) reindex(id string, e *entry, old []byte) {
-	user := e.values[store.UserKey]
+	user, _ := e.values.get(store.UserKey)
 	if bytes.Equal(old, user) {
 		return
 	}
@@ -58,11 +58,17 @@ func (e *entry) info(id string) store.Info {
 	return store.Info{
 		ID:         id,
 		User:       string(e.user()),
-		Label:      string(e.values[store.LabelKey]),
+		Label:      string(e.label()),
 		Created:    time.Unix(0, e.created),
 		LastAccess: time.Unix(0, e.access),
 		Expires:    time.Unix(0, e.expires.UnixNano()),
 	}
+}
+
+// label returns the label of entry e's session; nil for none.
+func (e *entry) label() []byte {
+	label, _ := e.values.get(store.LabelKey)
+	return label
 }
 
 // Indexed reports true: a Store always keeps its index.
@@ -142,7 +148,7 @@ func (s *Store) Peek(ctx context.Context, id string) (store.Record, bool, error)
 	if !ok {
 		return store.Record{}, false, nil
 	}
-	return store.Record{Info: e.info(id), Values: clone(e.values)}, true, nil
+	return store.Record{Info: e.info(id), Values: e.values.clone()}, true, nil
 }
 
 // Remove deletes live session id and returns its Info. An expired session

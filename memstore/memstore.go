@@ -84,10 +84,10 @@ type shard struct {
 
 // entry is one session. Times are in Unix nanoseconds, except expires,
 // whose monotonic reading keeps expiry right when the wall clock is set.
-// There is one per session, so it stays small: 64 bytes, indexed in what
+// There is one per session, so it stays small: 96 bytes, indexed in what
 // would be padding, the user looked up in values rather than kept twice.
 type entry struct {
-	values  map[string][]byte // owned by the store: copied in and out
+	values  values // owned by the store: copied in and out
 	expires time.Time
 	created int64 // when Create stored it
 	access  int64 // when its time to live was last set
@@ -103,7 +103,8 @@ func (e *entry) user() []byte {
 	if !e.indexed {
 		return nil
 	}
-	return e.values[store.UserKey]
+	user, _ := e.values.get(store.UserKey)
+	return user
 }
 
 // New returns an empty Store and starts its sweeper. It panics if
@@ -289,7 +290,7 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 	if ttl > 0 {
 		e.expires, e.access = now.Add(ttl), now.UnixNano()
 	}
-	return clone(e.values), true, nil
+	return e.values.clone(), true, nil
 }
 
 // Create stores a new session with a copy of values, expiring after ttl. A
@@ -306,7 +307,7 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 	now := s.now()
 	at := now.UnixNano()
 	e := &entry{expires: now.Add(ttl), created: at, access: at}
-	e.values, e.indexed = cloneIndexed(values)
+	e.values, e.indexed = newValues(values)
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -331,17 +332,17 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 // values taken. A ttl of zero or less ends the session.
 func (s *Store) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (values map[string][]byte, found bool, err error) {
 	found, err = s.renew(ctx, id, ttl, func(sh *shard, e *entry) error {
-		sums, err := sums(e.values, &d)
+		sums, err := sums(&e.values, &d)
 		if err != nil {
 			return err
 		}
-		if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
+		if maxKeys > 0 && keysAfter(&e.values, &d, maxKeys) > maxKeys {
 			return store.ErrTooManyKeys
 		}
-		if old, changed := apply(e.values, &d); changed {
+		if old, changed := apply(&e.values, &d); changed {
 			sh.reindex(id, e, old)
 		}
-		values = addAndTake(e.values, sums, d.Take)
+		values = addAndTake(&e.values, sums, d.Take)
 		return nil
 	})
 	return values, found, err
@@ -350,7 +351,7 @@ func (s *Store) Apply(ctx context.Context, id string, d store.Delta, ttl time.Du
 // sums returns what each key of d.Add will hold once Clear, Del and Set are
 // applied and the number added, in decimal, before anything is written: an
 // Add that fails leaves the session as it was.
-func sums(values map[string][]byte, d *store.Delta) (map[string][]byte, error) {
+func sums(vals *values, d *store.Delta) (map[string][]byte, error) {
 	if len(d.Add) == 0 {
 		return nil, nil
 	}
@@ -361,7 +362,7 @@ func sums(values map[string][]byte, d *store.Delta) (map[string][]byte, error) {
 			cur = []byte{} // stored as an empty value, which is no integer
 		}
 		if !set && !d.Clear && !slices.Contains(d.Del, k) {
-			cur = values[k]
+			cur, _ = vals.get(k)
 		}
 		sum, err := store.AddInt(cur, n)
 		if err != nil {
@@ -373,9 +374,9 @@ func sums(values map[string][]byte, d *store.Delta) (map[string][]byte, error) {
 }
 
 // addAndTake stores the sums, then removes the keys to take. It returns
-// the sums and the values taken, which the caller may keep: values holds
+// the sums and the values taken, which the caller may keep: vals holds
 // copies of the sums, and no longer holds what was taken.
-func addAndTake(values, sums map[string][]byte, take []string) map[string][]byte {
+func addAndTake(vals *values, sums map[string][]byte, take []string) map[string][]byte {
 	if len(sums) == 0 && len(take) == 0 {
 		return nil
 	}
@@ -384,41 +385,39 @@ func addAndTake(values, sums map[string][]byte, take []string) map[string][]byte
 		out = make(map[string][]byte, len(take))
 	}
 	for k, v := range sums {
-		values[k] = cloneBytes(v)
+		vals.set(k, cloneBytes(v))
 	}
 	for _, k := range take {
-		if v, ok := values[k]; ok {
+		if v, ok := vals.get(k); ok {
 			out[k] = v
-			delete(values, k)
+			vals.del(k)
 		}
 	}
 	return out
 }
 
-// apply changes values as d says: Clear (which keeps the metadata), then
+// apply changes vals as d says: Clear (which keeps the metadata), then
 // Del, then Set. When d may have changed the value of store.UserKey, which
 // the index by user follows, it reports changed and the value before (never
-// modified: values gets new slices); a Delta that leaves the user alone
+// modified: vals gets new slices); a Delta that leaves the user alone
 // costs a string comparison per key.
-func apply(values map[string][]byte, d *store.Delta) (old []byte, changed bool) {
+func apply(vals *values, d *store.Delta) (old []byte, changed bool) {
 	if d.Clear {
-		for k := range values {
-			if !isMeta(k) {
-				delete(values, k)
-			}
-		}
+		vals.deleteFunc(func(k string) bool { return !isMeta(k) })
 	}
 	for _, k := range d.Del {
 		if k == store.UserKey && !changed {
-			old, changed = values[k], true
+			old, _ = vals.get(k)
+			changed = true
 		}
-		delete(values, k)
+		vals.del(k)
 	}
 	for k, v := range d.Set {
 		if k == store.UserKey && !changed {
-			old, changed = values[k], true
+			old, _ = vals.get(k)
+			changed = true
 		}
-		values[k] = cloneBytes(v)
+		vals.set(k, cloneBytes(v))
 	}
 	return old, changed
 }
@@ -454,15 +453,16 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	if s.inUse(dst, to, now) {
 		return false, store.ErrExists
 	}
-	if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
+	if maxKeys > 0 && keysAfter(&e.values, &d, maxKeys) > maxKeys {
 		return false, store.ErrTooManyKeys
 	}
 	// Out of src and its index, into dst with the user d leaves: counted
 	// all along, so stored stays, and a reservation of to is used up.
 	delete(src.entries, from)
 	src.unindex(from, e.user())
-	if _, changed := apply(e.values, &d); changed {
-		e.indexed = len(e.values[store.UserKey]) > 0
+	if _, changed := apply(&e.values, &d); changed {
+		user, _ := e.values.get(store.UserKey)
+		e.indexed = len(user) > 0
 	}
 	e.expires, e.access = now.Add(ttl), now.UnixNano()
 	dst.entries[to] = e
@@ -500,17 +500,17 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 	return true, nil
 }
 
-// keysAfter returns how many keys values would hold after applying d's
+// keysAfter returns how many keys vals would hold after applying d's
 // Clear, Del, Set and Add, or a number no greater than maxKeys when that is
 // all it takes to know.
-func keysAfter(values map[string][]byte, d *store.Delta, maxKeys int) int {
+func keysAfter(vals *values, d *store.Delta, maxKeys int) int {
 	// Cheap upper bound first: only a Delta near the limit, or one that
 	// clears, pays for the exact count.
-	if n := len(values) + len(d.Set) + len(d.Add); n <= maxKeys && !d.Clear {
+	if n := vals.len() + len(d.Set) + len(d.Add); n <= maxKeys && !d.Clear {
 		return n
 	}
 	n := 0
-	for k := range values {
+	for k := range vals.all() {
 		_, set := d.Set[k]
 		_, add := d.Add[k]
 		kept := (!d.Clear || isMeta(k)) && !slices.Contains(d.Del, k)
@@ -519,12 +519,12 @@ func keysAfter(values map[string][]byte, d *store.Delta, maxKeys int) int {
 		}
 	}
 	for k := range d.Set {
-		if _, ok := values[k]; !ok {
+		if _, ok := vals.get(k); !ok {
 			n++
 		}
 	}
 	for k := range d.Add {
-		_, ok := values[k]
+		_, ok := vals.get(k)
 		_, set := d.Set[k]
 		if !ok && !set {
 			n++
@@ -553,26 +553,6 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 		s.drop(sh, id, e)
 	}
 	return found, nil
-}
-
-// clone returns a deep copy of values, never nil.
-func clone(values map[string][]byte) map[string][]byte {
-	c := make(map[string][]byte, len(values))
-	for k, v := range values {
-		c[k] = cloneBytes(v)
-	}
-	return c
-}
-
-// cloneIndexed is clone for Create, which also needs to know whether
-// values name a user: comparing keys while copying costs less than a lookup.
-func cloneIndexed(values map[string][]byte) (c map[string][]byte, user bool) {
-	c = make(map[string][]byte, len(values))
-	for k, v := range values {
-		c[k] = cloneBytes(v)
-		user = user || (k == store.UserKey && len(v) > 0)
-	}
-	return c, user
 }
 
 // cloneBytes returns a copy of b; a nil or empty b gives an empty, non-nil

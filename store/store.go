@@ -44,7 +44,9 @@ var ErrExists = errors.New("session: session ID already in use")
 // atomically: two concurrent Updates that change different keys of one session
 // both keep their change.
 type Store interface {
-	// Load returns a copy of the values of session id. When ttl is greater
+	// Load returns a copy of the values of session id, which the caller
+	// owns: it may change the map, and change or append to its slices,
+	// without touching the stored values or each other. When ttl is greater
 	// than zero the session's time to live is also set to ttl, in the same
 	// operation (one round trip for a remote store).
 	Load(ctx context.Context, id string, ttl time.Duration) (values map[string][]byte, found bool, err error)
@@ -66,7 +68,8 @@ type Store interface {
 	// Apply is Update for a Delta that may also Add and Take, with their
 	// answers: it applies d and sets the time to live to ttl, atomically,
 	// and returns in values the value of each key d added to, as it is
-	// after the addition, and of each key d took that was there. found is
+	// after the addition, and of each key d took that was there (the
+	// caller's, as Load's values are). found is
 	// false, and nothing is written, when the session does not exist. An
 	// Add that meets a value which is not a decimal integer, or whose sum
 	// would not fit an int64, fails the call with ErrNotInteger, writing

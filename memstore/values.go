@@ -1,0 +1,160 @@
+package memstore
+
+import (
+	"iter"
+	"maps"
+	"slices"
+
+	"github.com/seed58a3dad2/session/store"
+)
+
+// fewValues is how many values a session keeps in a slice before they move
+// to a map. Most sessions hold a few values: a map, which starts at a group
+// of eight slots and a header, costs them five times the memory of a slice
+// of just as many, and finding one of eight keys by comparing them is as
+// quick as hashing.
+const fewValues = 8
+
+// values are a session's values as the store keeps them, owned by the store:
+// in a slice while there are at most fewValues, in a map once there were
+// more. The zero value holds none. The caller holds the lock of the shard.
+type values struct {
+	few  []field           // in no order; nil once many is in use
+	many map[string][]byte // nil until the values outgrow few
+}
+
+// field is one value held in values.few.
+type field struct {
+	key   string
+	value []byte
+}
+
+// newValues returns values holding copies of m, and whether they name a
+// user (store.UserKey with a value that is not empty): comparing keys while
+// copying costs less than a lookup. The copies share one allocation, each
+// capped at its own length so that appending to one moves it instead of
+// overwriting the next.
+func newValues(m map[string][]byte) (v values, user bool) {
+	if len(m) > fewValues {
+		v.many = make(map[string][]byte, len(m))
+	} else {
+		v.few = make([]field, 0, len(m))
+	}
+	size := 0
+	for _, b := range m {
+		size += len(b)
+	}
+	buf := make([]byte, 0, size) // never nil, so neither is an empty value
+	for k, b := range m {
+		start := len(buf)
+		buf = append(buf, b...)
+		v.set(k, buf[start:len(buf):len(buf)])
+		user = user || (k == store.UserKey && len(b) > 0)
+	}
+	return v, user
+}
+
+// len returns how many values there are.
+func (v *values) len() int {
+	if v.many != nil {
+		return len(v.many)
+	}
+	return len(v.few)
+}
+
+// get returns the value of key, and whether there is one.
+func (v *values) get(key string) ([]byte, bool) {
+	if v.many != nil {
+		b, ok := v.many[key]
+		return b, ok
+	}
+	if i := v.index(key); i >= 0 {
+		return v.few[i].value, true
+	}
+	return nil, false
+}
+
+// index returns where key is in v.few, or -1.
+func (v *values) index(key string) int {
+	for i := range v.few {
+		if v.few[i].key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// set makes b the value of key; v keeps b itself.
+func (v *values) set(key string, b []byte) {
+	if v.many != nil {
+		v.many[key] = b
+		return
+	}
+	if i := v.index(key); i >= 0 {
+		v.few[i].value = b
+		return
+	}
+	if len(v.few) < fewValues {
+		v.few = append(v.few, field{key, b})
+		return
+	}
+	v.many = make(map[string][]byte, 2*fewValues)
+	for _, f := range v.few {
+		v.many[f.key] = f.value
+	}
+	v.few = nil
+	v.many[key] = b
+}
+
+// del removes key, if it is there.
+func (v *values) del(key string) {
+	v.deleteFunc(func(k string) bool { return k == key })
+}
+
+// deleteFunc removes every value whose key del reports true for.
+func (v *values) deleteFunc(del func(key string) bool) {
+	if v.many != nil {
+		maps.DeleteFunc(v.many, func(k string, _ []byte) bool { return del(k) })
+		return
+	}
+	v.few = slices.DeleteFunc(v.few, func(f field) bool { return del(f.key) })
+}
+
+// all yields every key and value, in no particular order. The values are
+// v's own: the caller copies what it passes on.
+func (v *values) all() iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		if v.many != nil {
+			for k, b := range v.many {
+				if !yield(k, b) {
+					return
+				}
+			}
+			return
+		}
+		for _, f := range v.few {
+			if !yield(f.key, f.value) {
+				return
+			}
+		}
+	}
+}
+
+// clone returns a copy of the values in a map of their own, never nil, as
+// Load and the other calls return them. The copied values share one
+// allocation, as in newValues: a Load costs the map and one buffer, however
+// many values the session holds.
+func (v *values) clone() map[string][]byte {
+	size := 0
+	for _, b := range v.all() {
+		size += len(b)
+	}
+	buf := make([]byte, 0, size)
+	c := make(map[string][]byte, v.len())
+	for k, b := range v.all() {
+		start := len(buf)
+		buf = append(buf, b...)
+		c[k] = buf[start:len(buf):len(buf)]
+	}
+	return c
+}
