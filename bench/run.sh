@@ -75,7 +75,9 @@ wait_port() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.05
   done
-  echo "nothing listens on 127.0.0.1:$1" >&2; return 1
+  echo "nothing listens on 127.0.0.1:$1; the logs:" >&2
+  tail -n 20 "$work"/*.log >&2 2>/dev/null || true
+  return 1
 }
 
 echo "building..." >&2
