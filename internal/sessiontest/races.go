@@ -51,26 +51,7 @@ func RenewRacingWrites(t *testing.T, m *session.Manager, rounds, writers int) {
 	for round := range rounds {
 		login := newClient(t, srv)
 		login.want("POST", "/set?k=start&v=0", "")
-		writes := make([]*client, writers)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range writers {
-			writes[i] = login.clone()
-			wg.Go(func() {
-				<-start
-				if code, body := writes[i].do("POST", fmt.Sprintf("/set?k=w%d&v=%d", i, round)); code != http.StatusOK {
-					t.Errorf("round %d: write %d got %d %q, want 200", round, i, code, body)
-				}
-			})
-		}
-		wg.Go(func() {
-			<-start
-			if code, body := login.do("POST", "/renew"); code != http.StatusOK {
-				t.Errorf("round %d: renew got %d %q, want 200", round, code, body)
-			}
-		})
-		close(start)
-		wg.Wait()
+		writes := writesRacing(t, login, round, writers, "/renew", http.StatusOK)
 		if t.Failed() {
 			return
 		}
@@ -103,26 +84,7 @@ func LogoutRacingWrites(t *testing.T, m *session.Manager, rounds, writers int) {
 		user := newClient(t, srv)
 		user.want("POST", "/set?k=start&v=1", "")
 		old := user.token()
-		writes := make([]*client, writers)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range writers {
-			writes[i] = user.clone()
-			wg.Go(func() {
-				<-start
-				if code, body := writes[i].do("POST", fmt.Sprintf("/set?k=w%d&v=%d", i, round)); code != http.StatusOK {
-					t.Errorf("round %d: write %d got %d %q, want 200", round, i, code, body)
-				}
-			})
-		}
-		wg.Go(func() {
-			<-start
-			if code, body := user.do("POST", "/logout"); code != http.StatusNoContent {
-				t.Errorf("round %d: logout got %d %q, want 204", round, code, body)
-			}
-		})
-		close(start)
-		wg.Wait()
+		writes := writesRacing(t, user, round, writers, "/logout", http.StatusNoContent)
 		if t.Failed() {
 			return
 		}
@@ -142,6 +104,35 @@ func LogoutRacingWrites(t *testing.T, m *session.Manager, rounds, writers int) {
 		dead.want("GET", "/get?k=start", "absent") // the reads above brought nothing back
 	}
 	t.Logf("%d of %d writes landed after the logout, in fresh sessions", fresh, rounds*writers)
+}
+
+// writesRacing sends, at once, writers requests that each set a key of
+// their own (w<i> = round) from clones of c, and a POST to path from c
+// itself, which must answer code; it returns the writers' clients, whose
+// jars hold what their responses left.
+func writesRacing(t *testing.T, c *client, round, writers int, path string, code int) []*client {
+	t.Helper()
+	writes := make([]*client, writers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range writers {
+		writes[i] = c.clone()
+		wg.Go(func() {
+			<-start
+			if got, body := writes[i].do("POST", fmt.Sprintf("/set?k=w%d&v=%d", i, round)); got != http.StatusOK {
+				t.Errorf("round %d: write %d got %d %q, want 200", round, i, got, body)
+			}
+		})
+	}
+	wg.Go(func() {
+		<-start
+		if got, body := c.do("POST", path); got != code {
+			t.Errorf("round %d: %s got %d %q, want %d", round, path, got, body, code)
+		}
+	})
+	close(start)
+	wg.Wait()
+	return writes
 }
 
 // DestroyRacingRenew has an administrator end a session (Manager.Destroy,
