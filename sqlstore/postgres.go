@@ -130,16 +130,10 @@ v AS (
 	FROM s, json_array_elements($8::text::json) e)
 SELECT count(*) FROM s`
 
-	// pgUpdate applies a change that only sets keys, in one statement: the
-	// UPDATE locks the session's row (and finds it as the last writer left
-	// it), the INSERT ... ON CONFLICT acts on the latest version of each
-	// key. nkeys, an upper bound of the number of values, grows by every key
-	// set, and the statement refuses (s is empty) when that bound would pass
-	// maxKeys ($10, 0 for none): the transaction of guard and apply then
-	// counts exactly. cur tells a session that is not live from one that
-	// was refused.
-	pgUpdate = `/* sqlstore: update */
-WITH cur AS (
+	// pgSetKeys are the common expressions of pgUpdate and pgAdd: cur, the
+	// session when it is live; s, its row locked, expiry, bound and
+	// metadata set; v, the keys set.
+	pgSetKeys = `WITH cur AS (
 	SELECT 1 FROM {T} WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0),
 s AS (
 	UPDATE {T} SET access = $3, expires = $4, nkeys = nkeys + $5,
@@ -151,7 +145,18 @@ v AS (
 	INSERT INTO {V} (app, id, key, value)
 	SELECT $1, s.id, decode(e->>0, 'hex'), decode(e->>1, 'hex')
 	FROM s, json_array_elements($11::text::json) e
-	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value)
+	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value)`
+
+	// pgUpdate applies a change that only sets keys, in one statement: the
+	// UPDATE locks the session's row (and finds it as the last writer left
+	// it), the INSERT ... ON CONFLICT acts on the latest version of each
+	// key. nkeys, an upper bound of the number of values, grows by every key
+	// set, and the statement refuses (s is empty) when that bound would pass
+	// maxKeys ($10, 0 for none): the transaction of guard and apply then
+	// counts exactly. cur tells a session that is not live from one that
+	// was refused.
+	pgUpdate = `/* sqlstore: update */
+` + pgSetKeys + `
 SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM cur)`
 
 	// pgAdd is pgUpdate with Apply's Add: $12 holds the keys that start
@@ -165,19 +170,7 @@ SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM cur)`
 	// cast to numeric only once the pattern has matched; encode(..., 'escape') reads bytes of any kind
 	// as text, leaving no byte that is not ASCII as a digit.
 	pgAdd = `/* sqlstore: add */
-WITH cur AS (
-	SELECT 1 FROM {T} WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0),
-s AS (
-	UPDATE {T} SET access = $3, expires = $4, nkeys = nkeys + $5,
-		usr = CASE WHEN $6 THEN $7 ELSE usr END,
-		label = CASE WHEN $8 THEN $9 ELSE label END
-	WHERE app = $1 AND id = $2 AND expires > $3 AND lease = 0 AND ($10 = 0 OR nkeys + $5 <= $10)
-	RETURNING id),
-v AS (
-	INSERT INTO {V} (app, id, key, value)
-	SELECT $1, s.id, decode(e->>0, 'hex'), decode(e->>1, 'hex')
-	FROM s, json_array_elements($11::text::json) e
-	ON CONFLICT (app, id, key) DO UPDATE SET value = excluded.value),
+` + pgSetKeys + `,
 a AS (
 	INSERT INTO {V} AS o (app, id, key, value)
 	SELECT $1, s.id, decode(e->>0, 'hex'), convert_to(e->>1, 'UTF8')
