@@ -164,21 +164,24 @@ func newBenchManagerWith(b *testing.B, cfg session.Config) *session.Manager {
 	return m
 }
 
+// runSerial benchmarks h on reqs, one request at a time, in turn.
+func runSerial(b *testing.B, h http.Handler, reqs []*http.Request) {
+	w := newBenchWriter()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, reqs[i%len(reqs)])
+		i++
+	}
+	if w.code != http.StatusOK {
+		b.Fatalf("status %d", w.code)
+	}
+}
+
 // runHandler benchmarks h on reqs, serially and with b.RunParallel.
 func runHandler(b *testing.B, h http.Handler, reqs []*http.Request) {
-	b.Run("serial", func(b *testing.B) {
-		w := newBenchWriter()
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			w.reset()
-			h.ServeHTTP(w, reqs[i%len(reqs)])
-			i++
-		}
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
-		}
-	})
+	b.Run("serial", func(b *testing.B) { runSerial(b, h, reqs) })
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -268,19 +271,7 @@ func BenchmarkObservability(b *testing.B) {
 					reqs = noToken
 				}
 				h := m.Handler(benchHandlers[name])
-				b.Run(name, func(b *testing.B) {
-					w := newBenchWriter()
-					b.ReportAllocs()
-					i := 0
-					for b.Loop() {
-						w.reset()
-						h.ServeHTTP(w, reqs[i%len(reqs)])
-						i++
-					}
-					if w.code != http.StatusOK {
-						b.Fatalf("status %d", w.code)
-					}
-				})
+				b.Run(name, func(b *testing.B) { runSerial(b, h, reqs) })
 			}
 		})
 	}

@@ -36,18 +36,7 @@ func opOf(call string, indexed bool) string {
 func checkStoreCalls(t *testing.T, e *env, tel *telemetry, budget []budgetCase, indexed bool) {
 	for _, tt := range budget {
 		t.Run(tt.name, func(t *testing.T) {
-			c := e.client()
-			if tt.token {
-				c.get("/set?k=a&v=1")
-			}
-			if tt.touchDue {
-				e.clock.Advance(2 * time.Minute)
-			}
-			if tt.gone {
-				if _, err := e.store.Store.Delete(t.Context(), tokenID(t, e, c.token)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			c := tt.arrange(t, e)
 			before := tel.durations(t) // may count live sessions: before the calls are taken
 			e.store.Calls()
 			tel.takeSpans()

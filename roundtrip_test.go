@@ -20,6 +20,24 @@ type budgetCase struct {
 	wantCalls []string
 }
 
+// arrange returns a client of e in the state the case starts from.
+func (tt budgetCase) arrange(t *testing.T, e *env) *client {
+	t.Helper()
+	c := e.client()
+	if tt.token {
+		c.get("/set?k=a&v=1")
+	}
+	if tt.touchDue {
+		e.clock.Advance(2 * time.Minute)
+	}
+	if tt.gone {
+		if _, err := e.store.Store.Delete(t.Context(), tokenID(t, e, c.token)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
 var budget = []budgetCase{
 	{"no token, session untouched: 0", false, false, false, "/noop", nil},
 	{"token, session untouched, no touch due: 0", true, false, false, "/noop", nil},
@@ -83,18 +101,7 @@ func TestRoundTripBudgetMemstoreFarm(t *testing.T) {
 func runBudget(t *testing.T, e *env, budget []budgetCase, roundTrips func() int64, want ...map[string]int64) {
 	for _, tt := range budget {
 		t.Run(tt.name, func(t *testing.T) {
-			c := e.client()
-			if tt.token {
-				c.get("/set?k=a&v=1")
-			}
-			if tt.touchDue {
-				e.clock.Advance(2 * time.Minute)
-			}
-			if tt.gone {
-				if _, err := e.store.Store.Delete(context.Background(), tokenID(t, e, c.token)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			c := tt.arrange(t, e)
 			e.store.Calls()
 			if roundTrips != nil {
 				roundTrips()
