@@ -1,7 +1,9 @@
 package sqlstore_test
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -105,6 +107,59 @@ func TestApplyConcurrentConnections(t *testing.T) {
 		}
 		if want := kv("n", strconv.Itoa(adds), "other", "x"); !equalValues(got, want) {
 			t.Errorf("at the end: got %q, want %q", got, want)
+		}
+	})
+}
+
+func TestApplyAddReadsStoredValuesAsParseInt(t *testing.T) {
+	// An Add that only sets and adds is one statement on PostgreSQL, which
+	// checks the stored value itself: it must accept exactly what
+	// store.AddInt accepts, sum as it does, and on a refusal write nothing
+	// (not the Set beside it, not the user, not the expiry).
+	stored := []string{
+		"0", "5", "-5", "9223372036854775807", "-9223372036854775808", "9223372036854775806",
+		"", "-0", "+5", "05", "00", " 5", "5 ", "5\n", "\n5", "5\x00", "\x005", "1e3", "0x10", "5.0",
+		"-", "--5", "99999999999999999999", "-99999999999999999999", "9223372036854775808",
+		"-9223372036854775809", "١٢", "５", `\061`, "5\\", "\xff5",
+	}
+	adds := []int64{0, 1, -1, math.MaxInt64, math.MinInt64}
+	forEach(t, func(t *testing.T, b backend) {
+		clock := fakeclock.New()
+		s := newStore(t, b.open(t), b.dialect, sqlstore.Config{Now: clock.Now})
+		ctx := t.Context()
+		for i, v := range stored {
+			id := fmt.Sprintf("Aint%d", i)
+			mustCreate(t, s, id, kv("n", v, "other", "x"), time.Hour)
+			for _, n := range adds {
+				clock.Advance(time.Minute) // a write that is refused must leave the expiry
+				before, _, err := s.Peek(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, wantErr := store.AddInt(before.Values["n"], n)
+				d := store.Delta{Add: map[string]int64{"n": n}, Set: kv("other", "y", store.UserKey, "ann")}
+				got, found, err := s.Apply(ctx, id, d, time.Hour, 0)
+				after, _, perr := s.Peek(ctx, id)
+				if perr != nil {
+					t.Fatal(perr)
+				}
+				if wantErr != nil {
+					if !errors.Is(err, store.ErrNotInteger) {
+						t.Errorf("stored %q + %d: got %q, %v, %v, want error %v", before.Values["n"], n, got["n"], found, err, store.ErrNotInteger)
+					}
+					if !equalValues(after.Values, before.Values) || !after.Expires.Equal(before.Expires) || after.User != before.User {
+						t.Errorf("stored %q + %d refused: got %q user %q expiring %v, want %q user %q expiring %v: nothing written",
+							before.Values["n"], n, after.Values, after.User, after.Expires, before.Values, before.User, before.Expires)
+					}
+					continue
+				}
+				if err != nil || !found || string(got["n"]) != strconv.FormatInt(want, 10) {
+					t.Errorf("stored %q + %d: got %q, %v, %v, want %d, true, nil", before.Values["n"], n, got["n"], found, err, want)
+				}
+				if string(after.Values["n"]) != strconv.FormatInt(want, 10) || string(after.Values["other"]) != "y" || after.User != "ann" {
+					t.Errorf("stored %q + %d: stored %q, user %q, want n=%d, other=y, user ann", before.Values["n"], n, after.Values, after.User, want)
+				}
+			}
 		}
 	})
 }
