@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,6 +162,123 @@ func TestApplyAddReadsStoredValuesAsParseInt(t *testing.T) {
 					t.Errorf("stored %q + %d: stored %q, user %q, want n=%d, other=y, user ann", before.Values["n"], n, after.Values, after.User, want)
 				}
 			}
+		}
+	})
+}
+
+func TestApplyAddNamesTheKeyItRefuses(t *testing.T) {
+	// PostgreSQL's one-statement Add learns which key it refused from the
+	// text of its error: the key must come back byte for byte, whatever
+	// bytes it holds, however long, even when it holds the marker itself.
+	keys := []string{
+		"n",
+		"\x00\xff not UTF-8 \xc3\x28",
+		"sqlstore: not an integer: 6e",
+		`"» «`,
+		strings.Repeat("\xfe", sqlstore.MaxPostgresKey),
+	}
+	forEach(t, func(t *testing.T, b backend) {
+		s, _ := fresh(t, b)
+		for i, k := range keys {
+			id := fmt.Sprintf("Akey%d", i)
+			mustCreate(t, s, id, map[string][]byte{k: []byte("x"), "a": []byte("1")}, time.Hour)
+			_, _, err := s.Apply(t.Context(), id, store.Delta{Add: map[string]int64{"a": 1, k: 1}}, time.Hour, 0)
+			if !errors.Is(err, store.ErrNotInteger) || !strings.Contains(err.Error(), strconv.Quote(k)) {
+				t.Errorf("Add to key %.40q holding x: got error %.200v, want %v naming the key", k, err, store.ErrNotInteger)
+			}
+		}
+	})
+}
+
+func TestApplyAddsRacingTakesLoseNothing(t *testing.T) {
+	// Adds (one statement on PostgreSQL, upserting on the latest row) and
+	// Takes (a transaction that deletes the key) of one key at once: every
+	// increment is either in a value a Take returned or in what is left.
+	forEach(t, func(t *testing.T, b backend) {
+		const adds, takes = 120, 30
+		db := b.open(t)
+		db.SetMaxOpenConns(40)
+		s := newStore(t, db, b.dialect, sqlstore.Config{})
+		const id = "Arace"
+		mustCreate(t, s, id, kv("other", "x"), time.Hour)
+		var (
+			mu    sync.Mutex // protects total
+			total int64
+			wg    sync.WaitGroup
+		)
+		start := make(chan struct{})
+		for i := range adds + takes {
+			wg.Go(func() {
+				<-start
+				d := store.Delta{Add: map[string]int64{"n": 1}}
+				if i%5 == 0 {
+					d = store.Delta{Take: []string{"n"}}
+				}
+				got, found, err := s.Apply(t.Context(), id, d, time.Hour, 0)
+				if err != nil || !found {
+					t.Errorf("Apply %v: got %v, %v, want true, nil", d, found, err)
+					return
+				}
+				if v, ok := got["n"]; ok && len(d.Take) > 0 {
+					n, _ := store.ParseInt(v)
+					mu.Lock()
+					total += n
+					mu.Unlock()
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		left, _, err := s.Load(t.Context(), id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := store.ParseInt(left["n"])
+		if total+n != adds {
+			t.Errorf("taken %d, left %d: got %d increments, want %d", total, n, total+n, adds)
+		}
+	})
+}
+
+func TestApplyAddsRacingForTheLastKeys(t *testing.T) {
+	// Adds of new keys at once, beside a Set of a key that exists, to a
+	// session nine keys short of MaxKeys: exactly nine
+	// succeed, the others are refused with ErrTooManyKeys and write
+	// nothing, whether the bound let the one statement through or the
+	// transaction counted.
+	forEach(t, func(t *testing.T, b backend) {
+		const maxKeys, writers = 10, 24
+		db := b.open(t)
+		db.SetMaxOpenConns(writers)
+		s := newStore(t, db, b.dialect, sqlstore.Config{})
+		const id = "Alast"
+		mustCreate(t, s, id, kv("other", "x"), time.Hour)
+		var ok, refused atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range writers {
+			wg.Go(func() {
+				<-start
+				d := store.Delta{Add: map[string]int64{fmt.Sprint("k", i): 1}, Set: kv("other", fmt.Sprint(i))}
+				_, found, err := s.Apply(t.Context(), id, d, time.Hour, maxKeys)
+				switch {
+				case errors.Is(err, store.ErrTooManyKeys):
+					refused.Add(1)
+				case err == nil && found:
+					ok.Add(1)
+				default:
+					t.Errorf("Apply: got %v, %v, want true, nil or ErrTooManyKeys", found, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		got, _, err := s.Load(t.Context(), id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok.Load() != maxKeys-1 || refused.Load() != writers-maxKeys+1 || len(got) != maxKeys {
+			t.Errorf("got %d written, %d refused, %d keys stored, want %d, %d, %d", ok.Load(), refused.Load(), len(got), maxKeys-1, writers-maxKeys+1, maxKeys)
 		}
 	})
 }
