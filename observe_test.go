@@ -3,9 +3,11 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -489,5 +491,88 @@ func TestLibraryImportsNoSDKNorDriver(t *testing.T) {
 	}
 	if !sawAPI {
 		t.Fatal("go.opentelemetry.io/otel/metric is not among the imports: is go list looking at this module?")
+	}
+}
+
+// errQuoting is the failure of quotingIndexer.
+var errQuoting = errors.New("connection reset by peer")
+
+// quotingIndexer is a memstore whose admin calls fail, once told to, with
+// errors that quote the session ID they were given: Peek's and Remove's,
+// and List's cursor, which is the last ID of the page before (as
+// sqlstore's is).
+type quotingIndexer struct {
+	*memstore.Store
+	failed bool
+}
+
+func (q *quotingIndexer) Peek(ctx context.Context, id string) (store.Record, bool, error) {
+	if q.failed {
+		return store.Record{}, false, fmt.Errorf("read session:app:{%s}: %w", id, errQuoting)
+	}
+	return q.Store.Peek(ctx, id)
+}
+
+func (q *quotingIndexer) List(ctx context.Context, cursor string, limit int) ([]store.Info, string, error) {
+	if q.failed && cursor != "" {
+		return nil, "", fmt.Errorf("list after session:app:{%s}: %w", cursor, errQuoting)
+	}
+	page, _, err := q.Store.List(ctx, cursor, limit)
+	if err != nil || len(page) == 0 {
+		return page, "", err
+	}
+	return page[:1], page[0].ID, nil // one a page, so that there is a cursor
+}
+
+func (q *quotingIndexer) Remove(ctx context.Context, id string) (store.Info, bool, error) {
+	if q.failed {
+		return store.Info{}, false, fmt.Errorf("delete session:app:{%s}: %w", id, errQuoting)
+	}
+	return q.Store.Remove(ctx, id)
+}
+
+func TestNoIDInAdminErrorsOrSpans(t *testing.T) {
+	// The admin calls' errors reach logs as much as a request's do: an ID
+	// the store quotes is redacted from what Peek and Sessions return and
+	// from their spans, as it is from Destroy's.
+	tel := newTelemetry(t)
+	mem := memstore.New(memstore.Config{})
+	t.Cleanup(func() { mem.Close() })
+	qs := &quotingIndexer{Store: mem}
+	m, err := session.New(tel.config(session.Config{Store: qs, Keys: []session.Key{testKey}, ReapInterval: -1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var id, handle string
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Set("a", 1); err != nil {
+			t.Fatal(err)
+		}
+		id, handle = s.ID(), s.Handle()
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if id == "" || handle == "" {
+		t.Fatal("no session")
+	}
+	qs.failed = true
+	tel.takeSpans()
+
+	_, _, peekErr := m.Peek(t.Context(), handle)
+	var listErr error
+	for _, err := range m.Sessions(t.Context()) {
+		listErr = err
+	}
+	_, destroyErr := m.Destroy(t.Context(), handle) // redacted already: the reference
+	for name, err := range map[string]error{"Peek": peekErr, "Sessions": listErr} {
+		if !errors.Is(err, errQuoting) || strings.Contains(err.Error(), id) {
+			t.Errorf("%s: got error %v, want the store's error without the session ID %q (as Destroy's: %v)", name, err, id, destroyErr)
+		}
+	}
+	for _, s := range tel.takeSpans() {
+		if text := fmt.Sprintf("%+v", s); strings.Contains(text, id) {
+			t.Errorf("span %s holds the session ID: %s", s.Name, s.Status.Description)
+		}
 	}
 }
