@@ -524,6 +524,13 @@ func (q *quotingIndexer) List(ctx context.Context, cursor string, limit int) ([]
 	return page[:1], page[0].ID, nil // one a page, so that there is a cursor
 }
 
+func (q *quotingIndexer) Count(ctx context.Context) (int, error) {
+	if q.failed {
+		return 0, errQuoting
+	}
+	return q.Store.Count(ctx)
+}
+
 func (q *quotingIndexer) Remove(ctx context.Context, id string) (store.Info, bool, error) {
 	if q.failed {
 		return store.Info{}, false, fmt.Errorf("delete session:app:{%s}: %w", id, errQuoting)
@@ -534,7 +541,8 @@ func (q *quotingIndexer) Remove(ctx context.Context, id string) (store.Info, boo
 func TestNoIDInAdminErrorsOrSpans(t *testing.T) {
 	// The admin calls' errors reach logs as much as a request's do: an ID
 	// the store quotes is redacted from what Peek and Sessions return and
-	// from their spans, as it is from Destroy's.
+	// from their spans, as it is from Destroy's; and they wrap ErrStore,
+	// which wraps every failure of the store.
 	tel := newTelemetry(t)
 	mem := memstore.New(memstore.Config{})
 	t.Cleanup(func() { mem.Close() })
@@ -564,10 +572,11 @@ func TestNoIDInAdminErrorsOrSpans(t *testing.T) {
 	for _, err := range m.Sessions(t.Context()) {
 		listErr = err
 	}
+	_, countErr := m.Count(t.Context())
 	_, destroyErr := m.Destroy(t.Context(), handle) // redacted already: the reference
-	for name, err := range map[string]error{"Peek": peekErr, "Sessions": listErr} {
-		if !errors.Is(err, errQuoting) || strings.Contains(err.Error(), id) {
-			t.Errorf("%s: got error %v, want the store's error without the session ID %q (as Destroy's: %v)", name, err, id, destroyErr)
+	for name, err := range map[string]error{"Peek": peekErr, "Sessions": listErr, "Count": countErr, "Destroy": destroyErr} {
+		if !errors.Is(err, errQuoting) || !errors.Is(err, session.ErrStore) || strings.Contains(err.Error(), id) {
+			t.Errorf("%s: got error %v, want the store's error wrapped in ErrStore, without the session ID %q", name, err, id)
 		}
 	}
 	for _, s := range tel.takeSpans() {
