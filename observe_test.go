@@ -585,3 +585,30 @@ func TestNoIDInAdminErrorsOrSpans(t *testing.T) {
 		}
 	}
 }
+
+func TestFailedNewLeavesNoGauge(t *testing.T) {
+	// A New that fails on a setting checked after the instruments were made
+	// must not leave session.live's callback registered on the application's
+	// MeterProvider, counting a store no Manager uses (and no Close can
+	// stop).
+	mem := memstore.New(memstore.Config{})
+	t.Cleanup(func() { mem.Close() })
+	for _, tc := range []struct {
+		name string
+		cfg  session.Config
+	}{
+		{"MaxTokenLength too short", session.Config{MaxTokenLength: 10}},
+		{"a cookie Domain with a space", session.Config{Cookie: session.CookieConfig{Domain: "exa mple.com"}}},
+	} {
+		tel := newTelemetry(t)
+		cfg := tc.cfg
+		cfg.Store, cfg.Keys, cfg.ReapInterval = mem, []session.Key{testKey}, -1
+		if m, err := session.New(tel.config(cfg)); err == nil {
+			m.Close()
+			t.Fatalf("%s: New: got no error, want one", tc.name)
+		}
+		if n, ok := tel.live(t); ok {
+			t.Errorf("%s: after New failed, session.live reported %d: want no gauge", tc.name, n)
+		}
+	}
+}
