@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/metric"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -610,5 +611,35 @@ func TestFailedNewLeavesNoGauge(t *testing.T) {
 		if n, ok := tel.live(t); ok {
 			t.Errorf("%s: after New failed, session.live reported %d: want no gauge", tc.name, n)
 		}
+	}
+}
+
+// failingMeterProvider is an SDK MeterProvider whose histograms cannot be
+// made.
+type failingMeterProvider struct{ *sdkmetric.MeterProvider }
+
+func (p failingMeterProvider) Meter(name string, opts ...metric.MeterOption) metric.Meter {
+	return failingMeter{p.MeterProvider.Meter(name, opts...)}
+}
+
+type failingMeter struct{ metric.Meter }
+
+func (failingMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errors.New("no histograms here")
+}
+
+func TestFailedInstrumentLeavesNoGauge(t *testing.T) {
+	// An instrument the MeterProvider refuses fails New, which must not
+	// leave session.live's callback registered.
+	tel := newTelemetry(t)
+	mem := memstore.New(memstore.Config{})
+	t.Cleanup(func() { mem.Close() })
+	cfg := session.Config{Store: mem, Keys: []session.Key{testKey}, ReapInterval: -1, MeterProvider: failingMeterProvider{tel.meters}}
+	if m, err := session.New(cfg); err == nil {
+		m.Close()
+		t.Fatal("New: got no error, want the MeterProvider's")
+	}
+	if n, ok := tel.live(t); ok {
+		t.Errorf("after New failed, session.live reported %d: want no gauge", n)
 	}
 }
