@@ -53,7 +53,11 @@ func (m *Manager) Count(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return ix.Count(ctx)
+	n, err := ix.Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: count: %w", ErrStore, err)
+	}
+	return n, nil
 }
 
 // listPage is how many sessions Sessions asks the store for at a time.
@@ -74,7 +78,8 @@ func (m *Manager) Sessions(ctx context.Context) iter.Seq2[SessionInfo, error] {
 		for {
 			page, next, err := ix.List(ctx, cursor, listPage)
 			if err != nil {
-				yield(SessionInfo{}, err)
+				// The cursor is a session ID in some stores.
+				yield(SessionInfo{}, fmt.Errorf("%w: list: %w", ErrStore, redactID(err, cursor)))
 				return
 			}
 			for _, in := range page {
@@ -115,8 +120,11 @@ func (m *Manager) Peek(ctx context.Context, handle string) (snap Snapshot, found
 		return snap, false, nil
 	}
 	rec, found, err := ix.Peek(ctx, id)
-	if err != nil || !found {
-		return snap, false, err
+	if err != nil {
+		return snap, false, fmt.Errorf("%w: peek: %w", ErrStore, redactID(err, id))
+	}
+	if !found {
+		return snap, false, nil
 	}
 	return Snapshot{SessionInfo: m.sessionInfo(rec.Info), Values: appValues(rec.Values), codec: m.cfg.Codec}, true, nil
 }

@@ -143,8 +143,9 @@ func (s *Session) runOnCreated() {
 	if hook == nil {
 		return
 	}
+	id := s.id
 	s.mu.Unlock()
-	err := runHook(func() error { return hook(s.hookContext(), s) })
+	err := runHook(func() error { return hook(s.hookContext(), s) }, id)
 	s.mu.Lock()
 	if err != nil {
 		s.m.cfg.OnError(s.hookRequest(), fmt.Errorf("session: OnCreated: %w", err))

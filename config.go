@@ -86,9 +86,9 @@ type Config struct {
 
 	// Logger receives what the default OnError logs. The library puts no
 	// session ID or token in an error it makes: where a store's error
-	// quotes the ID (a Redis key name, say), the ID is replaced by
-	// "[session ID]" (errors.Is and errors.As still see the store's
-	// error). Default: slog.Default(), read at each message, so that a
+	// quotes the ID (a Redis key name, say), or a hook's error or panic
+	// quotes the ID it was given, the ID is replaced by "[session ID]"
+	// (errors.Is and errors.As still see the original error). Default: slog.Default(), read at each message, so that a
 	// later slog.SetDefault applies.
 	Logger *slog.Logger
 

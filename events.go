@@ -147,7 +147,7 @@ func (ev *events) deliver(e Event) {
 	onError := ev.onError
 	ev.mu.Unlock()
 	for _, fn := range fns {
-		if err := runHook(func() error { fn(e); return nil }); err != nil {
+		if err := runHook(func() error { fn(e); return nil }, e.ID); err != nil {
 			onError(nil, fmt.Errorf("session: a Subscribe callback: %w", err))
 		}
 	}
@@ -184,7 +184,7 @@ func (m *Manager) publish(ctx context.Context, e Event) {
 func (m *Manager) destroyed(ctx context.Context, id, user string, reason Reason) {
 	if m.cfg.OnDestroyed != nil {
 		e := Ended{ID: id, Handle: m.handles.of(id), User: user, Reason: reason}
-		if err := runHook(func() error { return m.cfg.OnDestroyed(ctx, e) }); err != nil {
+		if err := runHook(func() error { return m.cfg.OnDestroyed(ctx, e) }, id); err != nil {
 			m.cfg.OnError(nil, fmt.Errorf("session: OnDestroyed: %w", err))
 		}
 	}
@@ -193,12 +193,15 @@ func (m *Manager) destroyed(ctx context.Context, id, user string, reason Reason)
 }
 
 // runHook calls a hook, turning a panic into an error: a hook never breaks
-// the request or the reaper that runs it.
-func runHook(hook func() error) (err error) {
+// the request or the reaper that runs it. The hook was given the session's
+// ID, ids, which its error or panic may quote: they are redacted, since the
+// error goes to OnError, whose default logs it.
+func runHook(hook func() error, ids ...string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
+		err = redactID(err, ids...)
 	}()
 	return hook()
 }

@@ -1,9 +1,13 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +155,49 @@ func TestOnDestroyedAfterARetriedLogout(t *testing.T) {
 	}
 	if len(ended) != 1 || ended[0].Reason != session.ReasonLogout || ended[0].Handle == "" {
 		t.Errorf("OnDestroyed got %+v, want the logout once", ended)
+	}
+}
+
+func TestNoIDInLoggedHookErrors(t *testing.T) {
+	// The hooks are given the session ID, and their errors and panics go to
+	// OnError, whose default logs them: an ID a hook quotes is redacted,
+	// as OnError promises ("IDs and tokens are never in the message").
+	var logs bytes.Buffer
+	ids := map[string]bool{}
+	e := newEnv(t, session.Config{
+		IdleTimeout: 20 * time.Minute,
+		Logger:      slog.New(slog.NewTextHandler(&logs, nil)),
+		OnCreated: func(ctx context.Context, s *session.Session) error {
+			ids[s.ID()] = true
+			return fmt.Errorf("save the defaults of %s: disk full", s.ID())
+		},
+		OnDestroyed: func(ctx context.Context, x session.Ended) error {
+			return fmt.Errorf("archive %s: disk full", x.ID)
+		},
+		OnExpired: func(ctx context.Context, x session.Expiry) error {
+			panic("no cart for " + x.ID)
+		},
+	})
+	ann, bob := e.client(), e.client()
+	ann.get("/set?k=a&v=1")
+	bob.get("/set?k=a&v=1")
+	ann.do(http.MethodPost, "/close")
+	e.clock.Advance(21 * time.Minute)
+	if _, err := e.m.Reap(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	for _, want := range []string{"OnCreated", "OnDestroyed", "OnExpired", "[session ID]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+	if len(ids) != 2 {
+		t.Fatalf("OnCreated saw %d sessions, want 2", len(ids))
+	}
+	for id := range ids {
+		if n := strings.Count(out, id); n > 0 {
+			t.Errorf("the log holds the session ID %s %d times", id, n)
+		}
 	}
 }

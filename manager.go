@@ -51,9 +51,6 @@ func New(cfg Config) (*Manager, error) {
 	if err := m.capabilities(); err != nil {
 		return nil, err
 	}
-	if err := m.observe(); err != nil {
-		return nil, err
-	}
 	m.cookieName = cfg.Cookie.Prefix + cfg.Cookie.Name
 	if cfg.Cookie.HostPrefix {
 		m.cookieName = "__Host-" + m.cookieName
@@ -64,6 +61,11 @@ func New(cfg Config) (*Manager, error) {
 	now := cfg.Now()
 	if _, err := m.tokens.encode(token{id: newID(), created: now, issued: now}); err != nil {
 		return nil, fmt.Errorf("session: Config.MaxTokenLength %d is too short for a token (%w): leave it 0 for the default", cfg.MaxTokenLength, err)
+	}
+	// Last of the checks: it registers session.live's callback, which only
+	// Close unregisters.
+	if err := m.observe(); err != nil {
+		return nil, err
 	}
 	m.reaper.start(m)
 	return m, nil

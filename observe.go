@@ -97,6 +97,7 @@ func newObserver(cfg Config, counter store.Indexer) (*observer, error) {
 	}
 	for _, err := range errs {
 		if err != nil {
+			o.close() // the gauge may be registered already
 			return nil, fmt.Errorf("session: Config.MeterProvider: %w", err)
 		}
 	}

@@ -3,9 +3,12 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/metric"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -489,5 +492,154 @@ func TestLibraryImportsNoSDKNorDriver(t *testing.T) {
 	}
 	if !sawAPI {
 		t.Fatal("go.opentelemetry.io/otel/metric is not among the imports: is go list looking at this module?")
+	}
+}
+
+// errQuoting is the failure of quotingIndexer.
+var errQuoting = errors.New("connection reset by peer")
+
+// quotingIndexer is a memstore whose admin calls fail, once told to, with
+// errors that quote the session ID they were given: Peek's and Remove's,
+// and List's cursor, which is the last ID of the page before (as
+// sqlstore's is).
+type quotingIndexer struct {
+	*memstore.Store
+	failed bool
+}
+
+func (q *quotingIndexer) Peek(ctx context.Context, id string) (store.Record, bool, error) {
+	if q.failed {
+		return store.Record{}, false, fmt.Errorf("read session:app:{%s}: %w", id, errQuoting)
+	}
+	return q.Store.Peek(ctx, id)
+}
+
+func (q *quotingIndexer) List(ctx context.Context, cursor string, limit int) ([]store.Info, string, error) {
+	if q.failed && cursor != "" {
+		return nil, "", fmt.Errorf("list after session:app:{%s}: %w", cursor, errQuoting)
+	}
+	page, _, err := q.Store.List(ctx, cursor, limit)
+	if err != nil || len(page) == 0 {
+		return page, "", err
+	}
+	return page[:1], page[0].ID, nil // one a page, so that there is a cursor
+}
+
+func (q *quotingIndexer) Count(ctx context.Context) (int, error) {
+	if q.failed {
+		return 0, errQuoting
+	}
+	return q.Store.Count(ctx)
+}
+
+func (q *quotingIndexer) Remove(ctx context.Context, id string) (store.Info, bool, error) {
+	if q.failed {
+		return store.Info{}, false, fmt.Errorf("delete session:app:{%s}: %w", id, errQuoting)
+	}
+	return q.Store.Remove(ctx, id)
+}
+
+func TestNoIDInAdminErrorsOrSpans(t *testing.T) {
+	// The admin calls' errors reach logs as much as a request's do: an ID
+	// the store quotes is redacted from what Peek and Sessions return and
+	// from their spans, as it is from Destroy's; and they wrap ErrStore,
+	// which wraps every failure of the store.
+	tel := newTelemetry(t)
+	mem := memstore.New(memstore.Config{})
+	t.Cleanup(func() { mem.Close() })
+	qs := &quotingIndexer{Store: mem}
+	m, err := session.New(tel.config(session.Config{Store: qs, Keys: []session.Key{testKey}, ReapInterval: -1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var id, handle string
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Set("a", 1); err != nil {
+			t.Fatal(err)
+		}
+		id, handle = s.ID(), s.Handle()
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if id == "" || handle == "" {
+		t.Fatal("no session")
+	}
+	qs.failed = true
+	tel.takeSpans()
+
+	_, _, peekErr := m.Peek(t.Context(), handle)
+	var listErr error
+	for _, err := range m.Sessions(t.Context()) {
+		listErr = err
+	}
+	_, countErr := m.Count(t.Context())
+	_, destroyErr := m.Destroy(t.Context(), handle) // redacted already: the reference
+	for name, err := range map[string]error{"Peek": peekErr, "Sessions": listErr, "Count": countErr, "Destroy": destroyErr} {
+		if !errors.Is(err, errQuoting) || !errors.Is(err, session.ErrStore) || strings.Contains(err.Error(), id) {
+			t.Errorf("%s: got error %v, want the store's error wrapped in ErrStore, without the session ID %q", name, err, id)
+		}
+	}
+	for _, s := range tel.takeSpans() {
+		if text := fmt.Sprintf("%+v", s); strings.Contains(text, id) {
+			t.Errorf("span %s holds the session ID: %s", s.Name, s.Status.Description)
+		}
+	}
+}
+
+func TestFailedNewLeavesNoGauge(t *testing.T) {
+	// A New that fails on a setting checked after the instruments were made
+	// must not leave session.live's callback registered on the application's
+	// MeterProvider, counting a store no Manager uses (and no Close can
+	// stop).
+	mem := memstore.New(memstore.Config{})
+	t.Cleanup(func() { mem.Close() })
+	for _, tc := range []struct {
+		name string
+		cfg  session.Config
+	}{
+		{"MaxTokenLength too short", session.Config{MaxTokenLength: 10}},
+		{"a cookie Domain with a space", session.Config{Cookie: session.CookieConfig{Domain: "exa mple.com"}}},
+	} {
+		tel := newTelemetry(t)
+		cfg := tc.cfg
+		cfg.Store, cfg.Keys, cfg.ReapInterval = mem, []session.Key{testKey}, -1
+		if m, err := session.New(tel.config(cfg)); err == nil {
+			m.Close()
+			t.Fatalf("%s: New: got no error, want one", tc.name)
+		}
+		if n, ok := tel.live(t); ok {
+			t.Errorf("%s: after New failed, session.live reported %d: want no gauge", tc.name, n)
+		}
+	}
+}
+
+// failingMeterProvider is an SDK MeterProvider whose histograms cannot be
+// made.
+type failingMeterProvider struct{ *sdkmetric.MeterProvider }
+
+func (p failingMeterProvider) Meter(name string, opts ...metric.MeterOption) metric.Meter {
+	return failingMeter{p.MeterProvider.Meter(name, opts...)}
+}
+
+type failingMeter struct{ metric.Meter }
+
+func (failingMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errors.New("no histograms here")
+}
+
+func TestFailedInstrumentLeavesNoGauge(t *testing.T) {
+	// An instrument the MeterProvider refuses fails New, which must not
+	// leave session.live's callback registered.
+	tel := newTelemetry(t)
+	mem := memstore.New(memstore.Config{})
+	t.Cleanup(func() { mem.Close() })
+	cfg := session.Config{Store: mem, Keys: []session.Key{testKey}, ReapInterval: -1, MeterProvider: failingMeterProvider{tel.meters}}
+	if m, err := session.New(cfg); err == nil {
+		m.Close()
+		t.Fatal("New: got no error, want the MeterProvider's")
+	}
+	if n, ok := tel.live(t); ok {
+		t.Errorf("after New failed, session.live reported %d: want no gauge", n)
 	}
 }

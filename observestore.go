@@ -169,7 +169,7 @@ func (w observedIndexer) Count(ctx context.Context) (n int, err error) {
 func (w observedIndexer) List(ctx context.Context, cursor string, limit int) (page []store.Info, next string, err error) {
 	ctx, c := w.o.begin(ctx, opList)
 	page, next, err = w.ix.List(ctx, cursor, limit)
-	c.end(ctx, true, err)
+	c.end(ctx, true, err, cursor) // the cursor is a session ID in some stores
 	return page, next, err
 }
 

@@ -140,7 +140,7 @@ func (m *Manager) expire(ctx context.Context, rec store.Record) bool {
 		codec:      m.cfg.Codec,
 	}
 	if m.cfg.OnExpired != nil {
-		if err := runHook(func() error { return m.cfg.OnExpired(ctx, e) }); err != nil {
+		if err := runHook(func() error { return m.cfg.OnExpired(ctx, e) }, rec.ID); err != nil {
 			m.cfg.OnError(nil, fmt.Errorf("session: OnExpired failed; the expiry comes back after ReapLease: %w", err))
 			return false
 		}

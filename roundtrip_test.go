@@ -132,3 +132,13 @@ func runBudget(t *testing.T, e *env, budget []budgetCase, roundTrips func() int6
 func TestRoundTripBudgetMemstore(t *testing.T) {
 	runBudget(t, newEnv(t, session.Config{TouchInterval: time.Minute}), budget, nil)
 }
+
+func TestRoundTripBudgetWithProviders(t *testing.T) {
+	// Metrics and traces wrap every store call: they must add none.
+	t.Run("plain", func(t *testing.T) {
+		runBudget(t, newEnv(t, newTelemetry(t).config(session.Config{TouchInterval: time.Minute})), budget, nil)
+	})
+	t.Run("farm", func(t *testing.T) {
+		runBudget(t, newEnv(t, newTelemetry(t).config(farmConfig)), farmBudget, nil)
+	})
+}

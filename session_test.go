@@ -21,7 +21,8 @@ import (
 // written in Go might, and reads them back: the session decodes exactly what
 // encoding/json decodes, and reports an error where it fails; never a panic.
 func FuzzValueDecoding(f *testing.F) {
-	for _, s := range []string{`"text"`, `42`, `{"a":[1,2]}`, `null`, `{`, "\xff\xfe", ``, `"a\u00e9"`, `-0`, `1e400`} {
+	for _, s := range []string{`"text"`, `42`, `{"a":[1,2]}`, `null`, `{`, "\xff\xfe", ``, `"a\u00e9"`, `-0`, `1e400`,
+		`true `, ` 7`, `1e3`, `1.0`, `01`, `-`, `9223372036854775808`, `128`, `-1`, `"\u0000"`, `"\ud83d\ude00"`, `"\ud800"`, `"\/"`, "\"\xff\"", `"5"`, `True`} {
 		f.Add([]byte(s))
 	}
 	e := newEnv(f, session.Config{})
@@ -52,6 +53,13 @@ func FuzzValueDecoding(f *testing.F) {
 			if (err == nil) != (errS == nil) || gotS != wantS {
 				t.Errorf("Get[string](%q): got %q %v, want %q %v", raw, gotS, err, wantS, errS)
 			}
+			// Get[T] decodes plain strings, ints and bools itself: each
+			// scalar type as encoding/json would, errors wrapping ErrDecode.
+			checkGet[int](t, s, raw)
+			checkGet[bool](t, s, raw)
+			checkGet[int8](t, s, raw)
+			checkGet[uint](t, s, raw)
+			checkGet[float64](t, s, raw)
 			_, _, _ = session.Get[map[string][]float64](s, "v")
 			_, _, _ = session.Get[[]byte](s, "v")
 			fmt.Fprint(w, "handled") // errors answered: the request lives on
@@ -60,6 +68,21 @@ func FuzzValueDecoding(f *testing.F) {
 			t.Fatalf("got %d", c.last.Code)
 		}
 	})
+}
+
+// checkGet fails t unless Get[T] of the value "v", whose bytes are raw,
+// answers as json.Unmarshal into a T does.
+func checkGet[T comparable](t *testing.T, s *session.Session, raw []byte) {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(raw, &want)
+	got, ok, err := session.Get[T](s, "v")
+	if (err == nil) != (wantErr == nil) || got != want || ok != (err == nil) {
+		t.Errorf("Get[%T](%q): got %v, %v, %v, want %v, %v", want, raw, got, ok, err, want, wantErr)
+	}
+	if err != nil && !errors.Is(err, session.ErrDecode) {
+		t.Errorf("Get[%T](%q): got error %v, want one wrapping ErrDecode", want, raw, err)
+	}
 }
 
 func TestSessionValues(t *testing.T) {

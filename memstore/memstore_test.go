@@ -1,6 +1,10 @@
 package memstore_test
 
 import (
+	"bytes"
+	"fmt"
+	"github.com/seed58a3dad2/session/store"
+	"maps"
 	"testing"
 	"time"
 
@@ -85,4 +89,70 @@ func TestNew(t *testing.T) {
 			t.Errorf("Load: got %v, %v, want true, nil", found, err)
 		}
 	})
+}
+
+func TestValuesAreNeverShared(t *testing.T) {
+	// The store keeps its own copies, and hands out copies the caller owns
+	// (store.Store's contract): writing into or appending to a slice given
+	// to Create or Update, or returned by Load or Take, changes nothing
+	// stored, whether the session holds its values in a slice (up to eight)
+	// or a map (nine and more), and across the move from one to the other.
+	for _, n := range []int{1, 7, 8, 9, 20} {
+		t.Run(fmt.Sprint(n, " values"), func(t *testing.T) {
+			s := memstore.New(memstore.Config{})
+			t.Cleanup(func() { _ = s.Close() })
+			ctx := t.Context()
+			in, want := map[string][]byte{}, map[string][]byte{}
+			for i := range n {
+				k := fmt.Sprint("k", i)
+				in[k] = []byte(fmt.Sprint("v", i))
+				want[k] = []byte(fmt.Sprint("v", i))
+			}
+			scribble := func(m map[string][]byte) {
+				for k, v := range m {
+					if len(v) > 0 {
+						v[0] = 'X'
+					}
+					m[k] = append(v, "!!"...)
+				}
+			}
+			check := func(after string) {
+				t.Helper()
+				got, found, err := s.Load(ctx, "id", 0)
+				if err != nil || !found || !maps.EqualFunc(got, want, bytes.Equal) {
+					t.Fatalf("after %s: Load got %q, %v, %v, want %q", after, got, found, err, want)
+				}
+				scribble(got)
+			}
+			if err := s.Create(ctx, "id", in, time.Hour, 0); err != nil {
+				t.Fatal(err)
+			}
+			scribble(in)
+			check("Create, and writing into its values")
+			check("writing into a Load's values")
+
+			set := map[string][]byte{"k0": []byte("new"), "extra": []byte("e")} // one more key: 8 -> 9 moves to a map
+			if _, err := s.Update(ctx, "id", store.Delta{Set: set}, time.Hour, 0); err != nil {
+				t.Fatal(err)
+			}
+			want["k0"], want["extra"] = []byte("new"), []byte("e")
+			scribble(set)
+			check("Update, and writing into its Set")
+
+			got, _, err := s.Apply(ctx, "id", store.Delta{Take: []string{"k0"}, Add: map[string]int64{"n": 5}}, time.Hour, 0)
+			if err != nil || string(got["k0"]) != "new" || string(got["n"]) != "5" {
+				t.Fatalf("Apply: got %q, %v, want k0=new, n=5", got, err)
+			}
+			delete(want, "k0")
+			want["n"] = []byte("5")
+			scribble(got)
+			check("Take and Add, and writing into what they returned")
+
+			if _, err := s.Update(ctx, "id", store.Delta{Clear: true, Set: map[string][]byte{"c": []byte("c")}}, time.Hour, 0); err != nil {
+				t.Fatal(err)
+			}
+			want = map[string][]byte{"c": []byte("c")}
+			check("Clear")
+		})
+	}
 }
