@@ -106,7 +106,7 @@ func cases(client *redis.Client, sessions int) []benchCase {
 			}},
 
 		// The store as it is.
-		{name: "store: Create", top: []string{"evalsha", "eval"},
+		{name: "store: Create", top: []string{"restore", "evalsha", "eval"},
 			op: func(ctx context.Context, i int) error {
 				return plain.Create(ctx, newID(), loginValues, ttl, maxKeys)
 			}},
