@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -82,6 +83,8 @@ type Store struct {
 	update    *redis.Script
 	apply     *redis.Script
 	move      *redis.Script
+
+	restore atomic.Int32 // a restoreState: whether Create may use RESTORE
 
 	indexed   bool          // Config.Index
 	retention time.Duration // Config.Retention
@@ -211,7 +214,10 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 }
 
 // Create stores a new session with the given values, expiring after ttl, in
-// one round trip. A ttl of zero or less creates a session that has already
+// one round trip: one RESTORE of the session's hash, or, on a server that
+// does not allow RESTORE (see restore.go) and for a ttl of zero or less,
+// the create script. The Store's first Create probes RESTORE first, in one
+// round trip more. A ttl of zero or less creates a session that has already
 // expired. With Config.Index the script also indexes the session, and values
 // that name a user ('@user') cost one round trip more, before it: a ZADD to
 // the user's set; an ID that does not start with a base64url character, as
@@ -225,6 +231,11 @@ func (s *Store) Create(ctx context.Context, id string, values map[string][]byte,
 	}
 	if s.indexed {
 		return s.createIndexed(ctx, id, values, ttl)
+	}
+	if ttl > 0 {
+		if ok, err := s.createRestored(ctx, id, values, ttl); ok {
+			return err
+		}
 	}
 	args := make([]any, 0, 3+2*len(values))
 	args = append(args, milliseconds(ttl), createdField, s.now().UnixMilli())

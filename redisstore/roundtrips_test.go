@@ -77,6 +77,34 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 	ctx := t.Context()
 	vals := map[string][]byte{"a": []byte("1"), "b": []byte("2")}
 
+	// The Store's first Create probes RESTORE (see restore.go) in one
+	// pipeline, then creates with RESTORE, or, on a server that does not
+	// restore a hash (miniredis), with the create script.
+	createCmd := "restore"
+	t.Run("the first create probes RESTORE in one pipeline, then creates", func(t *testing.T) {
+		cached, err := s.create.Exists(ctx, serverOf(t, c, s.key("warm"))).Result()
+		if err != nil {
+			t.Fatalf("SCRIPT EXISTS: got error %v, want nil", err)
+		}
+		counter.Reset()
+		if err := s.Create(ctx, "warm", vals, time.Hour, 0); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+		probe := []string{"restore", "type", "hget", "del"}
+		switch state := restoreState(s.restore.Load()); {
+		case state == restoreWorks:
+			wantSent(t, counter, 2, append(probe, "restore")...)
+		case state == restoreRefused && cached[0]:
+			createCmd = "evalsha"
+			wantSent(t, counter, 2, append(probe, "evalsha")...)
+		case state == restoreRefused:
+			createCmd = "evalsha"
+			wantSent(t, counter, 3, append(probe, "evalsha", "eval")...)
+		default:
+			t.Fatalf("after the first Create, RESTORE is still untried")
+		}
+	})
+
 	// Script.Run sends EVALSHA, and EVAL when the server answers NOSCRIPT:
 	// once per script on a server that has not seen it (scripts are cached
 	// server-wide, so a shared server may have seen it already), then EVALSHA
@@ -86,13 +114,21 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 		script *redis.Script
 		run    func() error
 	}{
-		{"create", s.create, func() error { return s.Create(ctx, "warm", vals, time.Hour, 0) }},
 		{"update", s.update, func() error { _, err := s.Update(ctx, "warm", store.Delta{}, time.Hour, 0); return err }},
 		{"apply", s.apply, func() error {
 			_, _, err := s.Apply(ctx, "warm", store.Delta{Add: map[string]int64{"n": 1}}, time.Hour, 0)
 			return err
 		}},
 		{"move", s.move, func() error { _, err := s.Move(ctx, "warm", "warmed", store.Delta{}, time.Hour, 0); return err }},
+	}
+	if createCmd == "evalsha" {
+		// The create script runs where the server does not restore: it is
+		// the one the first Create above loaded.
+		scripts = append(scripts, struct {
+			name   string
+			script *redis.Script
+			run    func() error
+		}{"create", s.create, func() error { return s.Create(ctx, "warm-again", vals, time.Hour, 0) }})
 	}
 	for _, sc := range scripts {
 		t.Run("the first "+sc.name+" on a server without the script falls back from EVALSHA to EVAL", func(t *testing.T) {
@@ -126,15 +162,15 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient, prefix string) {
 		roundTrips int64
 		commands   []string
 	}{
-		{"create is one EVALSHA", func() error {
+		{"create is one RESTORE, or one EVALSHA where the server does not restore", func() error {
 			return s.Create(ctx, "id", vals, time.Hour, 0)
-		}, 1, []string{"evalsha"}},
-		{"create of an existing ID is one EVALSHA", func() error {
+		}, 1, []string{createCmd}},
+		{"create of an existing ID is the same one command", func() error {
 			if err := s.Create(ctx, "id", vals, time.Hour, 0); err != store.ErrExists {
 				t.Errorf("Create: got error %v, want %v", err, store.ErrExists)
 			}
 			return nil
-		}, 1, []string{"evalsha"}},
+		}, 1, []string{createCmd}},
 		{"create with too many keys sends nothing", func() error {
 			if err := s.Create(ctx, "other", vals, time.Hour, 1); err != store.ErrTooManyKeys {
 				t.Errorf("Create: got error %v, want %v", err, store.ErrTooManyKeys)

@@ -154,14 +154,19 @@ return 1
 // missing key) and the new time to live, in one command. With a limit the
 // count must be checked before anything is written, so HLEN is the guard and
 // PEXPIRE comes last.
-const updateSource = luaDelta + `
+//
+// The middleware's usual write, a few values set under a limit, runs
+// luaSetFast, before luaDelta: the same HLEN, HSET and PEXPIRE, without the
+// cost of defining luaDelta's functions at every call (about 1.4 of the 12
+// microseconds of Redis CPU an update costs; bench/rediscpu).
+const updateSource = luaSetFast + luaDelta + `
 local key = KEYS[1]
 if maxKeys == 0 then
   if redis.call('PEXPIRE', key, ARGV[1]) == 0 then
     return 0
   end
 else
-  local n = redis.call('HLEN', key)
+  local n = fastN or redis.call('HLEN', key)
   if n == 0 then
     return 0
   end
@@ -174,6 +179,28 @@ if maxKeys > 0 then
   redis.call('PEXPIRE', key, ARGV[1])
 end
 return 1
+`
+
+// luaSetFast applies, before luaDelta, a Delta that only sets at most a
+// chunk of values, under a limit (see luaDelta for ARGV), when the values it
+// sets cannot take the session past the limit even if all are new: HLEN
+// (the guard), HSET, PEXPIRE, and returns. Otherwise it leaves fastN, the
+// HLEN it ran (nil when it ran none), for the general path to count with.
+const luaSetFast = `
+local fastN
+if ARGV[2] ~= '0' and ARGV[3] == '0' and ARGV[4] == '0' and #ARGV <= 1004 then
+  fastN = redis.call('HLEN', KEYS[1])
+  if fastN == 0 then
+    return 0
+  end
+  if fastN - 1 + (#ARGV - 4) / 2 <= tonumber(ARGV[2]) then
+    if #ARGV > 4 then
+      redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+    end
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    return 1
+  end
+end
 `
 
 // moveSource renames the session at KEYS[1] to KEYS[2], applies a Delta
