@@ -13,7 +13,9 @@
 # every server, 64), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server
 # and of the load generator, 1 and 1: with redis-server that is three busy
 # threads on two cores), CONTENDERS and ENDPOINTS (space-separated subsets),
-# OUT (keep the JSON lines in this file).
+# OUT (keep the JSON lines in this file), SCALE (1: then run scale.sh,
+# the tables of "How cost grows", about 9 minutes more; its own knobs
+# apply).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -152,4 +154,11 @@ if [ "$MEMSIZE_N" -gt 0 ]; then
   echo "Memory per session (two small values), $MEMSIZE_N sessions:"
   echo
   GOMAXPROCS=2 timeout 300 "$work/memsize" -n "$MEMSIZE_N" -redis "$redis"
+fi
+
+if [ "${SCALE:-0}" = 1 ]; then
+  echo
+  echo "How cost grows (bench/scale.sh):"
+  echo
+  OUT= ./scale.sh
 fi

@@ -11,10 +11,16 @@
 // several times what the servers under test do, and the load generator shares
 // the machine's two cores with them.
 //
+// With -cookies, the clients log in to nothing: they take the sessions of a
+// file that bench/server -preload wrote, one cookie a line, and each client
+// sends its requests to its share of them in turn, so that the requests
+// spread over every session stored (see bench/scale.sh).
+//
 // Before and after the measured interval it samples Redis INFO commandstats
-// (commands executed, including those run inside Lua scripts) and the
-// server's /_stats (round trips and commands its go-redis client sent), and
-// reports both per request.
+// (commands executed, including those run inside Lua scripts), INFO cpu and
+// INFO stats (bytes in and out) on every node given, and the server's
+// /_stats (round trips and commands its go-redis client sent), and reports
+// them per request.
 package main
 
 import (
@@ -52,8 +58,10 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "measured interval")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured interval before it")
 	concurrency := flag.Int("concurrency", 32, "virtual clients, each with its own connection and cookie jar")
-	redisAddr := flag.String("redis", "", "Redis address for INFO commandstats (optional)")
+	redisAddrs := flag.String("redis", "", "Redis addresses for INFO, comma-separated (every master of a Cluster; optional)")
 	name := flag.String("contender", "", "label for the output")
+	cookies := flag.String("cookies", "", "file of cookies (name=value, one a line) to spread the requests over, instead of one login per client")
+	label := flag.String("label", "", "the point of a scale run, copied to the output")
 	flag.Parse()
 
 	u, err := url.Parse(*base)
@@ -67,24 +75,50 @@ func main() {
 		log.Fatal("-concurrency and -duration must be positive")
 	}
 
-	var rdb *redis.Client
-	if *redisAddr != "" {
-		rdb = redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: 1})
-		defer rdb.Close()
+	var rdbs []*redis.Client
+	for addr := range strings.SplitSeq(*redisAddrs, ",") {
+		if addr = strings.TrimSpace(addr); addr != "" {
+			rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1})
+			defer rdb.Close()
+			rdbs = append(rdbs, rdb)
+		}
 	}
 
 	login := *path == "/login"
+	var jars [][]cookie
+	if *cookies != "" {
+		if login {
+			log.Fatal("-cookies: /login is measured without cookies")
+		}
+		if jars, err = readCookies(*cookies); err != nil {
+			log.Fatal(err)
+		}
+		if len(jars) < *concurrency {
+			log.Fatalf("-cookies %s: %d sessions for %d clients: preload at least one a client", *cookies, len(jars), *concurrency)
+		}
+	}
+	// Room for the latencies of a measured interval without growing, at
+	// about 40k req/s, and no more than 64 MiB in all.
+	perClient := min(1<<16, max(1<<10, (8<<20) / *concurrency))
 	clients := make([]*client, *concurrency)
 	for i := range clients {
-		c, err := dial(u.Host)
+		c, err := dial(u.Host, perClient)
 		if err != nil {
 			log.Fatal(err)
 		}
 		defer c.conn.Close()
-		if !login {
+		switch {
+		case jars != nil:
+			for j := i; j < len(jars); j += *concurrency {
+				c.jars = append(c.jars, jars[j])
+			}
+		case !login:
+			c.jars = [][]cookie{nil}
 			if status, err := c.do("/login", true); err != nil || status != http.StatusOK {
 				log.Fatalf("login: status %d, %v", status, err)
 			}
+		default:
+			c.jars = [][]cookie{nil}
 		}
 		clients[i] = c
 	}
@@ -96,16 +130,16 @@ func main() {
 	}
 	time.Sleep(*warmup)
 
-	before := snapshot(rdb, u)
+	before := snapshot(rdbs, u)
 	start := time.Now()
 	phase.Store(1)
 	time.Sleep(*duration)
 	phase.Store(2)
 	elapsed := time.Since(start)
 	wg.Wait()
-	after := snapshot(rdb, u)
+	after := snapshot(rdbs, u)
 
-	res := Result{Contender: *name, Endpoint: *path, Concurrency: *concurrency, Seconds: elapsed.Seconds()}
+	res := Result{Contender: *name, Endpoint: *path, Concurrency: *concurrency, Seconds: elapsed.Seconds(), Label: *label}
 	var lat []time.Duration
 	for _, c := range clients {
 		res.Requests += int64(len(c.lat))
@@ -123,8 +157,16 @@ func main() {
 	res.RoundTrips = float64(after.roundTrips-before.roundTrips) / n
 	res.Sent = float64(after.sent-before.sent) / n
 	res.RedisCmds, res.Breakdown = perRequest(before.cmdstats, after.cmdstats, n)
+	if len(rdbs) > 1 {
+		for i := range rdbs {
+			perNode, _ := perRequest(before.nodeCmdstats[i], after.nodeCmdstats[i], n)
+			res.NodeCmds = append(res.NodeCmds, perNode)
+		}
+	}
 	res.ServerCPUus = float64(after.serverCPU-before.serverCPU) / n
 	res.RedisCPUus = float64(after.redisCPU-before.redisCPU) / n
+	res.RedisInBytes = float64(after.redisIn-before.redisIn) / n
+	res.RedisOutBytes = float64(after.redisOut-before.redisOut) / n
 	if res.Errors > 0 {
 		log.Printf("%s %s: %d errors (last: %v)", *name, *path, res.Errors, lastErr(clients))
 	}
@@ -136,13 +178,15 @@ func percentile(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[i]) / float64(time.Microsecond)
 }
 
-// client is one virtual client: a keep-alive connection and a cookie jar.
+// client is one virtual client: a keep-alive connection and cookie jars,
+// one per session it sends requests to, in turn.
 type client struct {
 	addr    string
 	conn    net.Conn
 	br      *bufio.Reader
 	req     []byte
-	jar     []cookie
+	jars    [][]cookie
+	next    int // the jar of the next request
 	lat     []time.Duration
 	errs    int64
 	lastErr error
@@ -150,12 +194,32 @@ type client struct {
 
 type cookie struct{ name, value string }
 
-func dial(addr string) (*client, error) {
+func dial(addr string, latencies int) (*client, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &client{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 16<<10), lat: make([]time.Duration, 0, 1<<16)}, nil
+	return &client{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 16<<10), lat: make([]time.Duration, 0, latencies)}, nil
+}
+
+// readCookies reads a file of cookies, name=value one a line, as one jar
+// each.
+func readCookies(name string) ([][]cookie, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var jars [][]cookie
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: want name=value", name, len(jars)+1)
+		}
+		jars = append(jars, []cookie{{k, v}})
+	}
+	return jars, sc.Err()
 }
 
 // run sends requests until phase reaches 2, recording the latency of those
@@ -172,7 +236,7 @@ func (c *client) run(phase *atomic.Int32, path string, useJar bool) {
 		if err != nil {
 			// Reconnect once; a server that keeps failing shows up as errors.
 			c.conn.Close()
-			if nc, derr := dial(c.addr); derr == nil {
+			if nc, derr := dial(c.addr, 0); derr == nil {
 				c.conn, c.br = nc.conn, nc.br
 			} else {
 				time.Sleep(10 * time.Millisecond)
@@ -193,17 +257,20 @@ func (c *client) run(phase *atomic.Int32, path string, useJar bool) {
 }
 
 // do sends GET path and reads the response, updating the jar from its
-// Set-Cookie headers. Without useJar the request carries no cookie.
+// Set-Cookie headers, then moves on to the next jar. Without useJar the
+// request carries no cookie.
 func (c *client) do(path string, useJar bool) (int, error) {
+	jar := &c.jars[c.next]
+	c.next = (c.next + 1) % len(c.jars)
 	b := c.req[:0]
 	b = append(b, "GET "...)
 	b = append(b, path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, c.addr...)
 	b = append(b, "\r\nUser-Agent: bench-load\r\n"...)
-	if useJar && len(c.jar) > 0 {
+	if useJar && len(*jar) > 0 {
 		b = append(b, "Cookie: "...)
-		for i, ck := range c.jar {
+		for i, ck := range *jar {
 			if i > 0 {
 				b = append(b, "; "...)
 			}
@@ -251,7 +318,7 @@ func (c *client) do(path string, useJar bool) (int, error) {
 				return 0, fmt.Errorf("bad Content-Length %q", v)
 			}
 		case bytes.EqualFold(k, []byte("Set-Cookie")) && useJar:
-			c.setCookie(v)
+			setCookie(jar, v)
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
 			return 0, errors.New("chunked responses are not supported")
 		case bytes.EqualFold(k, []byte("Connection")) && bytes.EqualFold(v, []byte("close")):
@@ -267,9 +334,9 @@ func (c *client) do(path string, useJar bool) (int, error) {
 	return status, nil
 }
 
-// setCookie applies one Set-Cookie header to the jar: a cookie with an empty
+// setCookie applies one Set-Cookie header to jar: a cookie with an empty
 // value or a Max-Age of zero or less is removed.
-func (c *client) setCookie(h []byte) {
+func setCookie(jar *[]cookie, h []byte) {
 	nv, attrs, _ := bytes.Cut(h, []byte(";"))
 	name, value, ok := bytes.Cut(nv, []byte("="))
 	if !ok {
@@ -284,18 +351,18 @@ func (c *client) setCookie(h []byte) {
 			}
 		}
 	}
-	for i, ck := range c.jar {
+	for i, ck := range *jar {
 		if ck.name == string(name) {
 			if remove {
-				c.jar = slices.Delete(c.jar, i, i+1)
+				*jar = slices.Delete(*jar, i, i+1)
 			} else {
-				c.jar[i].value = string(value)
+				(*jar)[i].value = string(value)
 			}
 			return
 		}
 	}
 	if !remove {
-		c.jar = append(c.jar, cookie{string(name), string(value)})
+		*jar = append(*jar, cookie{string(name), string(value)})
 	}
 }
 
@@ -310,24 +377,30 @@ func lastErr(clients []*client) error {
 
 // counts is what snapshot samples.
 type counts struct {
-	cmdstats            map[string]int64
+	cmdstats            map[string]int64   // all nodes
+	nodeCmdstats        []map[string]int64 // each node
 	roundTrips, sent    int64
 	serverCPU, redisCPU int64 // microseconds
+	redisIn, redisOut   int64 // bytes
 }
 
-// snapshot reads Redis INFO commandstats and the server's /_stats.
-func snapshot(rdb *redis.Client, u *url.URL) counts {
-	var c counts
-	if rdb != nil {
-		info, err := rdb.Info(context.Background(), "commandstats").Result()
+// snapshot reads INFO commandstats, cpu and stats of every Redis node, and
+// the server's /_stats.
+func snapshot(rdbs []*redis.Client, u *url.URL) counts {
+	c := counts{cmdstats: map[string]int64{}}
+	for _, rdb := range rdbs {
+		info, err := rdb.Info(context.Background(), "commandstats", "cpu", "stats").Result()
 		if err != nil {
-			log.Fatalf("INFO commandstats: %v", err)
+			log.Fatalf("INFO: %v", err)
 		}
-		c.cmdstats = parseCommandstats(info)
-		if info, err = rdb.Info(context.Background(), "cpu").Result(); err != nil {
-			log.Fatalf("INFO cpu: %v", err)
+		node := parseCommandstats(info)
+		for k, v := range node {
+			c.cmdstats[k] += v
 		}
-		c.redisCPU = redisCPU(info)
+		c.nodeCmdstats = append(c.nodeCmdstats, node)
+		c.redisCPU += redisCPU(info)
+		c.redisIn += infoInt(info, "total_net_input_bytes")
+		c.redisOut += infoInt(info, "total_net_output_bytes")
 	}
 	resp, err := http.Get(u.JoinPath("/_stats").String())
 	if err != nil {
@@ -397,6 +470,17 @@ func perRequest(before, after map[string]int64, n float64) (float64, string) {
 		parts[i] = fmt.Sprintf("%s %.2f", strings.ToUpper(e.name), e.per)
 	}
 	return total, strings.Join(parts, ", ")
+}
+
+// infoInt returns the integer field name of an INFO answer, 0 if absent.
+func infoInt(info, name string) int64 {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // redisCPU returns used_cpu_sys + used_cpu_user of INFO cpu in microseconds.

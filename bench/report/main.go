@@ -2,12 +2,14 @@
 // or standard input) and prints a markdown table with each figure as a ratio
 // to the floor measured in the same run, then the targets of issue 4, met or
 // missed. A cell measured several times (rounds) shows the median of each
-// figure.
+// figure. With -scale it prints instead one table of bench/scale.sh (see
+// scale.go).
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	res "github.com/seed58a3dad2/session/bench/internal/result"
 	"io"
@@ -37,8 +39,11 @@ var (
 
 func main() {
 	log.SetFlags(0)
+	scale := flag.String("scale", "", "print bench/scale.sh's table of this dimension: sessions, keys, clients or cluster")
+	preloads := flag.String("preload", "", "with -scale: bench/server's preload reports (memory per session)")
+	flag.Parse()
 	var in []io.Reader
-	for _, name := range os.Args[1:] {
+	for _, name := range flag.Args() {
 		f, err := os.Open(name)
 		if err != nil {
 			log.Fatal(err)
@@ -48,6 +53,12 @@ func main() {
 	}
 	if len(in) == 0 {
 		in = append(in, os.Stdin)
+	}
+	if *scale != "" {
+		if err := scaleTable(*scale, in, *preloads); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	runs := map[[2]string][]result{}
 	for _, r := range in {
@@ -213,5 +224,16 @@ func median(rs []result) result {
 	m.Sent = med(func(r result) float64 { return r.Sent })
 	m.ServerCPUus = med(func(r result) float64 { return r.ServerCPUus })
 	m.RedisCPUus = med(func(r result) float64 { return r.RedisCPUus })
+	m.RedisInBytes = med(func(r result) float64 { return r.RedisInBytes })
+	m.RedisOutBytes = med(func(r result) float64 { return r.RedisOutBytes })
+	m.NodeCmds = slices.Clone(m.NodeCmds)
+	for i := range m.NodeCmds {
+		m.NodeCmds[i] = med(func(r result) float64 {
+			if i < len(r.NodeCmds) {
+				return r.NodeCmds[i]
+			}
+			return 0
+		})
+	}
 	return m
 }

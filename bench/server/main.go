@@ -7,6 +7,10 @@
 //	/writeonly  sets "n" without reading it (a pure write)
 //	/noop       behind the middleware, never touches the session
 //
+// With -preload N it first fills the contender's store with N sessions and
+// writes a cookie for each to -tokens (preload.go), for bench/scale.sh. With
+// -cluster it talks to a Redis Cluster instead of -redis.
+//
 // and /_stats (outside any middleware) answers the round trips and commands
 // its Redis client has sent so far, counted by a go-redis hook (for the SQL
 // contenders, sql.go: the statements its database driver was sent), and the
@@ -18,13 +22,16 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -44,25 +51,33 @@ import (
 // idleTimeout is the sliding expiry every contender is configured with.
 const idleTimeout = 20 * time.Minute
 
-// contenders maps a name to the function that builds its handler.
-var contenders = map[string]func(*redis.Client) http.Handler{
+// contenders maps a name to the function that builds its handler;
+// session-mem's is made in main, which -preload needs to reach its store.
+var contenders = map[string]func(redis.UniversalClient) http.Handler{
 	"bare":  bare,
 	"floor": floor,
-	"session-redis": func(c *redis.Client) http.Handler {
+	"session-redis": func(c redis.UniversalClient) http.Handler {
 		return ours(redisstore.New(c, redisstore.Config{Application: "bench"}))
 	},
-	"session-mem": func(*redis.Client) http.Handler { return ours(memstore.New(memstore.Config{})) },
-	"scs":         scsRedis,
-	"gorilla":     gorillaRedis,
+	"scs":          scsRedis,
+	"gorilla":      gorillaRedis,
+	"hash-hgetall": hashHGetAll,
+	"hash-hmget":   hashHMGet,
 }
 
 func main() {
-	name := flag.String("contender", "", "bare, floor, session-redis, session-mem, scs, gorilla, or on SQL: session-sqlite, scs-sqlite, floor-sqlite, session-pg, scs-pg, floor-pg")
+	name := flag.String("contender", "", "bare, floor, session-redis, session-mem, scs, gorilla, hash-hgetall, hash-hmget, or on SQL: session-sqlite, scs-sqlite, floor-sqlite, session-pg, scs-pg, floor-pg")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	redisAddr := flag.String("redis", "", "Redis address, host:port")
 	pool := flag.Int("pool", 64, "go-redis PoolSize (database/sql's most open connections for the SQL contenders), the same for every contender")
 	sqlitePath := flag.String("sqlite", "", "SQLite database file, for the -sqlite contenders")
 	pgDSN := flag.String("pg", "", "PostgreSQL connection string, for the -pg contenders")
+	clusterAddrs := flag.String("cluster", "", "Redis Cluster seed addresses, comma-separated, instead of -redis")
+	preloadN := flag.Int("preload", 0, "sessions to store before serving (session-redis, session-mem, floor, scs, gorilla, hash-*)")
+	preloadKeys := flag.Int("keys", 2, "values in each preloaded session")
+	tokens := flag.String("tokens", "", "file to write the preloaded sessions' cookies to, one a line")
+	report := flag.String("preload-report", "", "file to append the preload's JSON line to (memory per session)")
+	label := flag.String("label", "", "the point of a scale run, copied to the preload report")
 	flag.Parse()
 
 	if sc, ok := sqlContenders[*name]; ok {
@@ -74,25 +89,67 @@ func main() {
 		return
 	}
 	build, ok := contenders[*name]
-	if !ok {
+	if !ok && *name != "session-mem" {
 		log.Fatalf("unknown -contender %q", *name)
-	}
-	if *redisAddr == "" {
-		log.Fatal("-redis is required (run.sh starts a private redis-server)")
 	}
 	// ContextTimeoutEnabled, which redisstore.New requires, is set for every
 	// contender alike, as PoolSize is.
-	client := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *pool, MinIdleConns: 8, ContextTimeoutEnabled: true})
+	var client redis.UniversalClient
+	switch {
+	case *clusterAddrs != "":
+		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(*clusterAddrs, ","), PoolSize: *pool, MinIdleConns: 8, ContextTimeoutEnabled: true})
+	case *redisAddr != "":
+		client = redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *pool, MinIdleConns: 8, ContextTimeoutEnabled: true})
+	default:
+		log.Fatal("-redis or -cluster is required (run.sh and scale.sh start private servers)")
+	}
 	var hook counter
 	client.AddHook(&hook)
-	if err := client.Ping(context.Background()).Err(); err != nil {
-		log.Fatalf("redis %s: %v", *redisAddr, err)
+	ctx := context.Background()
+	if err := client.Ping(ctx).Err(); err != nil {
+		log.Fatalf("redis %s%s: %v", *redisAddr, *clusterAddrs, err)
+	}
+
+	var h http.Handler
+	var mem *memstore.Store
+	if *name == "session-mem" {
+		mem = memstore.New(memstore.Config{})
+		h = ours(mem)
+	} else {
+		h = build(client)
+	}
+	if *preloadN > 0 {
+		rep, err := preload(ctx, *name, client, mem, *preloadN, *preloadKeys, *tokens)
+		if err != nil {
+			log.Fatal(err)
+		}
+		rep.Label = *label
+		if err := appendJSON(*report, rep); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("%s: preloaded %d sessions of %d values in %.1fs", *name, rep.Sessions, rep.Keys, rep.Seconds)
 	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/_stats", &hook)
-	mux.Handle("/", build(client))
+	mux.Handle("/", h)
 	serve(*name, *addr, mux)
+}
+
+// appendJSON appends v as one JSON line to the file name; no name, no file.
+func appendJSON(name string, v any) error {
+	if name == "" {
+		return nil
+	}
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(f).Encode(v); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // serve serves h on addr until the process is killed.
@@ -118,7 +175,7 @@ func fail(w http.ResponseWriter, why string) {
 }
 
 // bare has no sessions at all: the cost of net/http alone.
-func bare(*redis.Client) http.Handler {
+func bare(redis.UniversalClient) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
 	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) { reply(w, "ann") })
@@ -133,7 +190,7 @@ func bare(*redis.Client) http.Handler {
 // floor is the least a Redis-backed session can cost: an unsigned random ID
 // in a cookie and exactly one go-redis command per request (SET, GET, INCR,
 // SET, INCR, GETDEL; nothing for /noop).
-func floor(c *redis.Client) http.Handler {
+func floor(c redis.UniversalClient) http.Handler {
 	const cookie = "fid"
 	id := func(r *http.Request) (string, bool) {
 		ck, err := r.Cookie(cookie)
@@ -274,8 +331,12 @@ func ours(st store.Store) http.Handler {
 // same driver as ours; its redisstore uses redigo), with an IdleTimeout like
 // ours. With an IdleTimeout, scs loads the session (GET) and writes it back
 // whole (SET) on every request that carries a token.
-func scsRedis(c *redis.Client) http.Handler {
-	return scsWith(goredisstore.New(c))
+func scsRedis(c redis.UniversalClient) http.Handler {
+	single, ok := c.(*redis.Client)
+	if !ok {
+		log.Fatal("scs's goredisstore takes a single Redis, not a Cluster")
+	}
+	return scsWith(goredisstore.New(single))
 }
 
 // scsWith is scs with an IdleTimeout like ours on st.
@@ -329,7 +390,7 @@ func scsWith(st scs.Store) http.Handler {
 // middleware below does what a user wanting a 20-minute idle timeout writes:
 // Get the session (GET) before the handler, Save it just before the response
 // starts, on every request.
-func gorillaRedis(c *redis.Client) http.Handler {
+func gorillaRedis(c redis.UniversalClient) http.Handler {
 	rs, err := gredisstore.NewRedisStore(context.Background(), c)
 	if err != nil {
 		log.Fatal(err)

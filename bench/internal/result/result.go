@@ -28,4 +28,31 @@ type Result struct {
 	RedisCPUus  float64 `json:"redis_cpu_us"`
 	// Breakdown lists the executed commands per request, most frequent first.
 	Breakdown string `json:"breakdown"`
+	// RedisInBytes and RedisOutBytes are the bytes Redis read from and wrote
+	// to its clients per request (INFO stats total_net_input_bytes and
+	// total_net_output_bytes), summed over every node.
+	RedisInBytes  float64 `json:"redis_in_bytes"`
+	RedisOutBytes float64 `json:"redis_out_bytes"`
+	// NodeCmds is RedisCmds for each node, in the order bench/load was given
+	// them (a Cluster's masters); empty for a single Redis.
+	NodeCmds []float64 `json:"node_cmds,omitempty"`
+	// Label names the point of a scale run (bench/scale.sh), such as
+	// "100000" sessions stored; empty in bench/run.sh's runs.
+	Label string `json:"label,omitempty"`
+}
+
+// Preload is what bench/server reports after filling a store with sessions
+// before a scale run: how long it took and what each session costs in
+// memory.
+type Preload struct {
+	Contender string  `json:"contender"`
+	Label     string  `json:"label"`
+	Sessions  int     `json:"sessions"`
+	Keys      int     `json:"keys"`
+	Seconds   float64 `json:"seconds"`
+	// RedisBytes is the growth of Redis's used_memory (all nodes) per
+	// session, HeapBytes the server's Go heap growth after a GC per session
+	// (memstore's sessions live there).
+	RedisBytes float64 `json:"redis_bytes_per_session"`
+	HeapBytes  float64 `json:"heap_bytes_per_session"`
 }
