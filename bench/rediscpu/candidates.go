@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seed58a3dad2/session/internal/rdb"
 	"github.com/seed58a3dad2/session/redisstore"
 )
 
@@ -184,8 +185,8 @@ func candidates(client *redis.Client, plain *redisstore.Store, ids []string) []b
 			}},
 		{name: "create candidate: RESTORE of a DUMP payload, BUSYKEY when the key exists (keeps all; RESTORE is @dangerous)", top: []string{"restore"},
 			op: func(ctx context.Context, i int) error {
-				payload := dumpHash("@created", strconv.FormatInt(time.Now().UnixMilli(), 10),
-					"user", string(loginValues["user"]), "n", string(loginValues["n"]))
+				payload := rdb.Hash([][]byte{[]byte("@created"), strconv.AppendInt(nil, time.Now().UnixMilli(), 10),
+					[]byte("user"), loginValues["user"], []byte("n"), loginValues["n"]})
 				return client.Restore(ctx, key(newID()), ttl, string(payload)).Err()
 			}},
 		{name: "script floor: EVALSHA of 'return 1'", top: []string{"evalsha", "eval"},

@@ -1,18 +1,21 @@
-package redisstore
+// Package rdb writes the payloads Redis's RESTORE takes, in the format its
+// DUMP writes: for redisstore, which creates a session's hash in one
+// RESTORE, and for the benchmark that measured that path.
+package rdb
 
 import (
 	"encoding/binary"
 	"hash/crc64"
 )
 
-// dumpHash returns the payload that RESTORE turns into a hash holding the
+// Hash returns the payload that RESTORE turns into a hash holding the
 // given field, value pairs, in the format DUMP writes: RDB type 4 (a hash,
 // which every Redis since 2.0 reads, and turns into a listpack or ziplist
 // when small, as HSET would have made it), the number of pairs and each
 // field and value as RDB strings, then RDB version 9 (Redis 5 and 6; later
 // versions read earlier ones) and the CRC-64 of all that, both little
 // endian.
-func dumpHash(pairs [][]byte) []byte {
+func Hash(pairs [][]byte) []byte {
 	n := 16
 	for _, p := range pairs {
 		n += 9 + len(p)

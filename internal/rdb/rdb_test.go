@@ -1,4 +1,4 @@
-package redisstore
+package rdb
 
 import (
 	"bytes"
@@ -38,11 +38,11 @@ func TestRDBLength(t *testing.T) {
 	}
 }
 
-// TestDumpHashRestores checks on a real Redis that RESTORE of dumpHash gives
+// TestDumpHashRestores checks on a real Redis that RESTORE of Hash gives
 // back the hash, in the encoding HSET gives the same pairs: small (a
 // listpack on Redis 7) and past the listpack limits (a hashtable), with
 // strings of each length encoding.
-func TestDumpHashRestores(t *testing.T) {
+func TestHashRestores(t *testing.T) {
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t)
 	ctx := t.Context()
@@ -62,7 +62,7 @@ func TestDumpHashRestores(t *testing.T) {
 				args = append(args, f, v)
 			}
 			restored, built := prefix+":restored:"+name, prefix+":built:"+name
-			if err := c.Restore(ctx, restored, time.Minute, string(dumpHash(pairs))).Err(); err != nil {
+			if err := c.Restore(ctx, restored, time.Minute, string(Hash(pairs))).Err(); err != nil {
 				t.Fatalf("RESTORE: got error %v, want nil", err)
 			}
 			if err := c.HSet(ctx, built, args...).Err(); err != nil {
