@@ -61,26 +61,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port picks a loopback port nobody listens on, never Redis's 6379.
-free_port() {
-  local p
-  for p in $(shuf -i 20000-60000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port found" >&2; return 1
-}
-
-# wait_port waits until something listens on port $1.
-wait_port() {
-  local i
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on 127.0.0.1:$1; the logs:" >&2
-  tail -n 20 "$work"/*.log >&2 2>/dev/null || true
-  return 1
-}
+# free_port and wait_port.
+. ./ports.sh
 
 echo "building..." >&2
 go build -o "$work/server" ./server
