@@ -1,7 +1,13 @@
 package redisstore
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +118,142 @@ func restricted(t *testing.T, c redis.UniversalClient) *redis.Client {
 	user := redis.NewClient(&opt)
 	t.Cleanup(func() { _ = user.Close() })
 	return user
+}
+
+// TestCreateRestoreValues checks that RESTORE writes the very hash the
+// create script writes, for values at the edges of the payload's encoding:
+// empty, 64 KiB, binary with NUL, 256 of them, keys starting with '@' or
+// '!', a key named like '@created'; and that a ttl under a millisecond
+// still creates a session.
+func TestCreateRestoreValues(t *testing.T) {
+	many := map[string][]byte{}
+	for i := range 256 {
+		many[strconv.Itoa(i)] = []byte(strconv.Itoa(i * i))
+	}
+	cases := map[string]map[string][]byte{
+		"no values":          {},
+		"an empty value":     {"e": {}},
+		"a 64 KiB value":     {"big": bytes.Repeat([]byte("x"), 64<<10)},
+		"binary with NUL":    {"bin\x00key": []byte("\x00\xff\x00\x01"), "\xff": []byte("\x00")},
+		"256 values":         many,
+		"metadata keys":      {"@created": []byte("mine"), "@user": []byte("ann"), "!x": []byte("bang"), "!@y": []byte("z")},
+		"a 64-character key": {strings.Repeat("k", 64): []byte("v")},
+	}
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	s := New(c, Config{Prefix: prefix, Now: func() time.Time { return time.UnixMilli(1234) }})
+	script := New(c, Config{Prefix: prefix + "-script", Now: func() time.Time { return time.UnixMilli(1234) }})
+	script.restore.Store(int32(restoreRefused))
+	for name, vals := range cases {
+		t.Run(name, func(t *testing.T) {
+			for _, st := range []*Store{s, script} {
+				if err := st.Create(t.Context(), "id"+name, vals, time.Hour, 0); err != nil {
+					t.Fatalf("Create: got error %v, want nil", err)
+				}
+				wantCreated(t, st, "id"+name, vals, time.Hour)
+			}
+			if got := restoreState(s.restore.Load()); got != restoreWorks {
+				t.Fatalf("restore state %d, want %d", got, restoreWorks)
+			}
+			restored, err := c.HGetAll(t.Context(), s.key("id"+name)).Result()
+			if err != nil {
+				t.Fatalf("HGETALL: %v", err)
+			}
+			scripted, err := c.HGetAll(t.Context(), script.key("id"+name)).Result()
+			if err != nil {
+				t.Fatalf("HGETALL: %v", err)
+			}
+			if !maps.Equal(restored, scripted) {
+				t.Errorf("RESTORE wrote %d fields, the script %d: they differ", len(restored), len(scripted))
+			}
+		})
+	}
+	t.Run("a ttl under a millisecond", func(t *testing.T) {
+		if err := s.Create(t.Context(), "short", map[string][]byte{"a": []byte("b")}, time.Nanosecond, 0); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+		pttl, err := c.PTTL(t.Context(), s.key("short")).Result()
+		if err != nil && pttl != -2*time.Nanosecond {
+			t.Fatalf("PTTL: %v", err)
+		}
+		// One millisecond, rounded up: the key exists or has just expired,
+		// but never lives without a time to live.
+		if pttl == -1 || pttl > time.Millisecond {
+			t.Errorf("PTTL: got %v, want at most 1ms (or gone)", pttl)
+		}
+	})
+}
+
+// TestCreateRestoreHugeTTL checks that a ttl near the largest Duration
+// creates a live session on either path, and leaves RESTORE in use.
+func TestCreateRestoreHugeTTL(t *testing.T) {
+	c := redistest.Client(t)
+	for _, ttl := range []time.Duration{100 * 365 * 24 * time.Hour, math.MaxInt64 - time.Millisecond + 2, math.MaxInt64} {
+		for _, state := range []restoreState{restoreUntried, restoreRefused} {
+			t.Run(fmt.Sprintf("%v state %d", ttl, state), func(t *testing.T) {
+				s := New(c, Config{Prefix: redistest.Prefix(t)})
+				s.restore.Store(int32(state))
+				if err := s.Create(t.Context(), "id", map[string][]byte{"a": []byte("b")}, ttl, 0); err != nil {
+					t.Fatalf("Create: got error %v, want nil", err)
+				}
+				if _, found, err := s.Load(t.Context(), "id", 0); err != nil || !found {
+					t.Fatalf("Load: got found %v, error %v, want true, nil", found, err)
+				}
+				if pttl, err := c.PTTL(t.Context(), s.key("id")).Result(); err != nil || pttl < 50*365*24*time.Hour {
+					t.Errorf("PTTL: got %v, %v, want at least 50 years", pttl, err)
+				}
+				want := state
+				if state == restoreUntried {
+					want = restoreWorks
+				}
+				if got := restoreState(s.restore.Load()); got != want {
+					t.Errorf("restore state %d, want %d", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestCreateRestoreTransientError checks that an error reply that says
+// nothing of RESTORE itself, such as OOM while the server is over
+// maxmemory, fails that Create and leaves RESTORE in use for the next,
+// whether it comes from the probe or from a later Create.
+func TestCreateRestoreTransientError(t *testing.T) {
+	addr, _, _ := redistest.PausableServer(t) // a private server, never paused: CONFIG SET is safe
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	oom := func(on bool) {
+		t.Helper()
+		limit := "0"
+		if on {
+			limit = "1"
+		}
+		if err := c.ConfigSet(t.Context(), "maxmemory", limit).Err(); err != nil {
+			t.Fatalf("CONFIG SET maxmemory %s: %v", limit, err)
+		}
+	}
+	vals := map[string][]byte{"a": []byte("b")}
+	for _, probed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("probed %v", probed), func(t *testing.T) {
+			s := New(c, Config{Prefix: redistest.Prefix(t)})
+			if probed {
+				if err := s.Create(t.Context(), "first", vals, time.Hour, 0); err != nil || restoreState(s.restore.Load()) != restoreWorks {
+					t.Fatalf("Create: got error %v, state %d, want nil, %d", err, s.restore.Load(), restoreWorks)
+				}
+			}
+			oom(true)
+			err := s.Create(t.Context(), "id", vals, time.Hour, 0)
+			oom(false)
+			if err == nil {
+				t.Fatalf("Create over maxmemory: got nil error, want OOM")
+			}
+			if err := s.Create(t.Context(), "id", vals, time.Hour, 0); err != nil {
+				t.Fatalf("Create: got error %v, want nil", err)
+			}
+			if got := restoreState(s.restore.Load()); got != restoreWorks {
+				t.Errorf("after an OOM: restore state %d, want %d (RESTORE given up for good)", got, restoreWorks)
+			}
+			wantCreated(t, s, "id", vals, time.Hour)
+		})
+	}
 }
