@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -413,8 +414,14 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 }
 
 // roundUp rounds a positive ttl up to whole milliseconds, the unit of
-// PEXPIRE, so that a session never lives shorter than asked.
+// PEXPIRE, so that a session never lives shorter than asked; a ttl within a
+// millisecond of the largest Duration, which has no whole millisecond above
+// it, is rounded down instead of overflowing into a negative one, which
+// would end the session at once.
 func roundUp(ttl time.Duration) time.Duration {
+	if ttl > math.MaxInt64-time.Millisecond+1 {
+		return ttl.Truncate(time.Millisecond)
+	}
 	return (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
 }
 
