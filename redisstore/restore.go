@@ -29,7 +29,7 @@ import (
 type restoreState int32
 
 const (
-	restoreUntried restoreState = iota // not probed yet, or the probe did not reach the server
+	restoreUntried restoreState = iota // not probed yet, or the probe did not reach the server or met a passing state (see passing)
 	restoreWorks                       // the server restored the probe's hash
 	restoreRefused                     // the server refused RESTORE, or stored something else
 )
@@ -52,12 +52,27 @@ func (s *Store) createRestored(ctx context.Context, id string, values map[string
 		return true, nil
 	case redis.HasErrorPrefix(err, "BUSYKEY"):
 		return true, store.ErrExists
-	case !isReply(err):
+	case !isReply(err) || passing(err):
 		return true, fmt.Errorf("redisstore: create: %w", err)
 	}
 	// Refused since the probe, such as by an ACL changed meanwhile.
 	s.restore.Store(int32(restoreRefused))
 	return false, nil
+}
+
+// passing reports whether err is an error reply that tells of the server's
+// state rather than of RESTORE: out of memory, a read-only replica, loading
+// its data, busy with a script, its Cluster or primary down. The create
+// script would fail alike; the next Create tries RESTORE again. Any other
+// error reply (NOPERM, an unknown command, a payload it does not read)
+// means the server refuses RESTORE.
+func passing(err error) bool {
+	for _, prefix := range []string{"OOM", "READONLY", "LOADING", "BUSY ", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // restores reports whether Create may use RESTORE, probing the server the
@@ -72,19 +87,20 @@ func (s *Store) restores(ctx context.Context) bool {
 	}
 	key := s.appPrefix + "@restore-probe:" + rand.Text()
 	var (
-		typ *redis.StatusCmd
-		val *redis.StringCmd
+		restore *redis.StatusCmd
+		typ     *redis.StatusCmd
+		val     *redis.StringCmd
 	)
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Restore(ctx, key, time.Minute, string(rdb.Hash([][]byte{[]byte("f"), []byte("v")})))
+		restore = p.Restore(ctx, key, time.Minute, string(rdb.Hash([][]byte{[]byte("f"), []byte("v")})))
 		typ = p.Type(ctx, key)
 		val = p.HGet(ctx, key, "f")
 		p.Del(ctx, key)
 		return nil
 	})
 	switch {
-	case err != nil && !isReply(err):
-		return false // not reached: probe again next time
+	case err != nil && !isReply(err), passing(restore.Err()):
+		return false // not reached, or in a passing state: probe again next time
 	case err == nil && typ.Val() == "hash" && val.Val() == "v":
 		s.restore.Store(int32(restoreWorks))
 		return true
