@@ -2,12 +2,14 @@ package redisstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,4 +258,124 @@ func TestCreateRestoreTransientError(t *testing.T) {
 			wantCreated(t, s, "id", vals, time.Hour)
 		})
 	}
+}
+
+// TestCreateRestoreRace checks that Creates of one ID at once, all with
+// RESTORE, leave exactly one winner, whose values the session holds.
+func TestCreateRestoreRace(t *testing.T) {
+	c := redistest.Client(t)
+	s := New(c, Config{Prefix: redistest.Prefix(t)})
+	const n = 16
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Create(t.Context(), "id", map[string][]byte{"who": []byte(strconv.Itoa(i))}, time.Hour, 0)
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("Creates %d and %d both won", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, store.ErrExists):
+			t.Errorf("Create %d: got error %v, want nil or %v", i, err, store.ErrExists)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no Create won")
+	}
+	if got := restoreState(s.restore.Load()); got != restoreWorks {
+		t.Errorf("restore state %d, want %d", got, restoreWorks)
+	}
+	wantCreated(t, s, "id", map[string][]byte{"who": []byte(strconv.Itoa(winner))}, time.Hour)
+}
+
+// TestCreateRestoreProbe checks the probe: a probe that does not reach the
+// server, its context canceled or past its deadline, leaves RESTORE
+// untried, for the next Create to probe; and no probe key is left behind,
+// on a single server or a Cluster, whichever node holds it.
+func TestCreateRestoreProbe(t *testing.T) {
+	t.Run("canceled", func(t *testing.T) {
+		s := New(redistest.Client(t), Config{Prefix: redistest.Prefix(t)})
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if s.restores(ctx) {
+			t.Errorf("restores with a canceled context: got true, want false")
+		}
+		if got := restoreState(s.restore.Load()); got != restoreUntried {
+			t.Errorf("restore state %d, want %d", got, restoreUntried)
+		}
+	})
+	t.Run("deadline passed while the server stalls", func(t *testing.T) {
+		addr, pause, resume := redistest.PausableServer(t)
+		c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+		defer c.Close()
+		s := New(c, Config{Prefix: redistest.Prefix(t)})
+		if err := c.Ping(t.Context()).Err(); err != nil {
+			t.Fatalf("PING: %v", err)
+		}
+		pause()
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		err := s.Create(ctx, "id", nil, time.Hour, 0)
+		cancel()
+		resume()
+		if err == nil {
+			t.Fatalf("Create on a stalled server: got nil error, want the deadline's")
+		}
+		if got := restoreState(s.restore.Load()); got != restoreUntried {
+			t.Errorf("after a probe past its deadline: restore state %d, want %d", got, restoreUntried)
+		}
+		if err := s.Create(t.Context(), "id2", nil, time.Hour, 0); err != nil {
+			t.Fatalf("Create: got error %v, want nil", err)
+		}
+		if got := restoreState(s.restore.Load()); got != restoreWorks {
+			t.Errorf("restore state %d, want %d", got, restoreWorks)
+		}
+	})
+	probeKeys := func(t *testing.T, c redis.Cmdable, prefix string) []string {
+		t.Helper()
+		keys, err := c.Keys(t.Context(), prefix+"*@restore-probe*").Result()
+		if err != nil {
+			t.Fatalf("KEYS: %v", err)
+		}
+		return keys
+	}
+	t.Run("single server", func(t *testing.T) {
+		c := redistest.Client(t)
+		prefix := redistest.Prefix(t)
+		s := New(c, Config{Prefix: prefix})
+		if err := s.Create(t.Context(), "id", nil, time.Hour, 0); err != nil || restoreState(s.restore.Load()) != restoreWorks {
+			t.Fatalf("Create: got error %v, state %d, want nil, %d", err, s.restore.Load(), restoreWorks)
+		}
+		if keys := probeKeys(t, c, prefix); len(keys) != 0 {
+			t.Errorf("probe keys left: %v", keys)
+		}
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		c := redistest.ClusterClient(t)
+		prefix := redistest.Prefix(t)
+		for i := range 8 { // eight Stores, eight probe keys on whichever nodes
+			s := New(c, Config{Prefix: prefix})
+			id := newID()
+			if err := s.Create(t.Context(), id, map[string][]byte{"i": []byte(strconv.Itoa(i))}, time.Hour, 0); err != nil || restoreState(s.restore.Load()) != restoreWorks {
+				t.Fatalf("Create: got error %v, state %d, want nil, %d", err, s.restore.Load(), restoreWorks)
+			}
+			wantCreated(t, s, id, map[string][]byte{"i": []byte(strconv.Itoa(i))}, time.Hour)
+		}
+		err := c.ForEachMaster(t.Context(), func(ctx context.Context, master *redis.Client) error {
+			if keys := probeKeys(t, master, prefix); len(keys) != 0 {
+				t.Errorf("probe keys left on %s: %v", master.Options().Addr, keys)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ForEachMaster: %v", err)
+		}
+	})
 }
