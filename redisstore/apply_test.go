@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed58a3dad2/session/internal/fakeclock"
@@ -38,20 +37,7 @@ func TestApplySums(t *testing.T) {
 		1<<53 + 1, -(1<<53 + 1), 854775807, -854775808, 145224192,
 		math.MaxInt64, math.MinInt64, math.MaxInt64 - 1000000000, math.MinInt64 + 1000000000,
 	}
-	for _, b := range []struct {
-		name string
-		open func(t *testing.T) (redis.UniversalClient, string)
-	}{
-		{"on miniredis", func(t *testing.T) (redis.UniversalClient, string) {
-			m := miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
-			t.Cleanup(func() { _ = c.Close() })
-			return c, "session"
-		}},
-		{"on a real Redis", func(t *testing.T) (redis.UniversalClient, string) {
-			return redistest.Client(t), redistest.Prefix(t)
-		}},
-	} {
+	for _, b := range servers {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix := b.open(t)
 			s := New(c, Config{Prefix: prefix})

@@ -45,21 +45,25 @@ func wantSent(t *testing.T, counter *redistest.Counter, roundTrips int64, comman
 	counter.Reset()
 }
 
+// servers are the Redis servers the round-trip and arithmetic tests run
+// on: each open returns a client and the key prefix to use.
+var servers = []struct {
+	name string
+	open func(t *testing.T) (redis.UniversalClient, string)
+}{
+	{"on miniredis", func(t *testing.T) (redis.UniversalClient, string) {
+		m := miniredis.RunT(t)
+		c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
+		t.Cleanup(func() { _ = c.Close() })
+		return c, "session"
+	}},
+	{"on a real Redis", func(t *testing.T) (redis.UniversalClient, string) {
+		return redistest.Client(t), redistest.Prefix(t)
+	}},
+}
+
 func TestRoundTrips(t *testing.T) {
-	for _, b := range []struct {
-		name string
-		open func(t *testing.T) (redis.UniversalClient, string)
-	}{
-		{"on miniredis", func(t *testing.T) (redis.UniversalClient, string) {
-			m := miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
-			t.Cleanup(func() { _ = c.Close() })
-			return c, "session"
-		}},
-		{"on a real Redis", func(t *testing.T) (redis.UniversalClient, string) {
-			return redistest.Client(t), redistest.Prefix(t)
-		}},
-	} {
+	for _, b := range servers {
 		t.Run(b.name, func(t *testing.T) {
 			c, prefix := b.open(t)
 			testRoundTrips(t, c, prefix)
