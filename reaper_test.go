@@ -197,53 +197,29 @@ func TestReaperExpiryRacingATouch(t *testing.T) {
 
 func testExpiryRacingATouch(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.Store) {
 	clock := fakeclock.New()
-	var (
-		armed   atomic.Bool
-		m       *session.Manager
-		claimed = make(chan struct{})
-		release = make(chan struct{})
-		reaped  = make(chan struct{})
-		fired   atomic.Int32
-	)
-	// The store reads its clock, then reaches its data: arm makes a reaper
-	// claim the session in between.
-	storeNow := func() time.Time {
-		if !armed.CompareAndSwap(true, false) {
-			return clock.Now()
-		}
-		before := clock.Now() // the request's instant: just before the expiry
-		clock.Advance(time.Millisecond)
-		go func() {
-			defer close(reaped)
-			if _, err := m.Reap(context.Background()); err != nil {
-				t.Error(err)
-			}
-		}()
-		<-claimed
-		return before
-	}
+	race := newReaperRace(t, clock)
+	var fired atomic.Int32
 	e := newEnv(t, session.Config{
-		Store:       newStore(t, storeNow),
+		Store:       newStore(t, race.now),
 		Now:         clock.Now,
 		IdleTimeout: 20 * time.Minute,
 		ReapLease:   time.Minute,
 		OnExpired: func(ctx context.Context, x session.Expiry) error {
 			if fired.Add(1) == 1 {
-				close(claimed)
-				<-release
+				race.claim()
 			}
 			return nil
 		},
 	})
-	m = e.m
+	m := e.m
+	race.m = m
 	c := e.client()
 	c.get("/set?k=cart&v=3")
 	clock.Advance(20*time.Minute - time.Millisecond)
 
-	armed.Store(true)
+	race.armed.Store(true)
 	got := c.get("/get?k=cart") // a read with a touch due
-	close(release)
-	<-reaped
+	race.finish()
 	if n := fired.Load(); got == "3" && n > 0 {
 		t.Errorf("the request kept the session alive (read cart=%s) and OnExpired reported it expired %d time(s): want one or the other", got, n)
 	}
@@ -262,6 +238,54 @@ func testExpiryRacingATouch(t *testing.T, newStore func(t *testing.T, now func()
 	if n := fired.Load(); n != 1 {
 		t.Errorf("OnExpired fired %d times for one session, want exactly once", n)
 	}
+}
+
+// A reaperRace puts a reaper's claim between a store's read of its clock
+// and its reach of the data: once armed, the next read of now returns the
+// request's instant, an instant before the expiry, after starting m.Reap
+// with the clock past the expiry and waiting until its OnExpired calls
+// claim. finish lets the hook return and waits for the reaper.
+type reaperRace struct {
+	t                        *testing.T
+	clock                    *fakeclock.Clock
+	m                        *session.Manager // set once the Manager exists
+	armed                    atomic.Bool
+	claimed, release, reaped chan struct{}
+}
+
+func newReaperRace(t *testing.T, clock *fakeclock.Clock) *reaperRace {
+	return &reaperRace{t: t, clock: clock,
+		claimed: make(chan struct{}), release: make(chan struct{}), reaped: make(chan struct{})}
+}
+
+// now is the store's clock.
+func (r *reaperRace) now() time.Time {
+	if !r.armed.CompareAndSwap(true, false) {
+		return r.clock.Now()
+	}
+	before := r.clock.Now() // the request's instant: just before the expiry
+	r.clock.Advance(time.Millisecond)
+	go func() {
+		defer close(r.reaped)
+		if _, err := r.m.Reap(context.Background()); err != nil {
+			r.t.Error(err)
+		}
+	}()
+	<-r.claimed
+	return before
+}
+
+// claim, called once from OnExpired, lets the store go on and holds the
+// hook until finish.
+func (r *reaperRace) claim() {
+	close(r.claimed)
+	<-r.release
+}
+
+// finish lets the hook return and waits for the reaper to end.
+func (r *reaperRace) finish() {
+	close(r.release)
+	<-r.reaped
 }
 
 // TestReapLeaseCoversEachHook: ReapLease is "how long one server holds an
@@ -332,38 +356,15 @@ func TestReaperExpiryRacingALogout(t *testing.T) {
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t)
 	clock := fakeclock.New()
-	var (
-		armed     atomic.Bool
-		m         *session.Manager
-		claimed   = make(chan struct{})
-		release   = make(chan struct{})
-		reaped    = make(chan struct{})
-		expired   atomic.Int32
-		destroyed atomic.Int32
-	)
-	storeNow := func() time.Time {
-		if !armed.CompareAndSwap(true, false) {
-			return clock.Now()
-		}
-		before := clock.Now()
-		clock.Advance(time.Millisecond)
-		go func() {
-			defer close(reaped)
-			if _, err := m.Reap(context.Background()); err != nil {
-				t.Error(err)
-			}
-		}()
-		<-claimed
-		return before
-	}
+	race := newReaperRace(t, clock)
+	var expired, destroyed atomic.Int32
 	e := newEnv(t, session.Config{
-		Store:       redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: storeNow}),
+		Store:       redisstore.New(c, redisstore.Config{Prefix: prefix, Index: true, Now: race.now}),
 		Now:         clock.Now,
 		IdleTimeout: 20 * time.Minute,
 		OnExpired: func(ctx context.Context, x session.Expiry) error {
 			expired.Add(1)
-			close(claimed)
-			<-release
+			race.claim()
 			return nil
 		},
 		OnDestroyed: func(ctx context.Context, x session.Ended) error {
@@ -371,14 +372,13 @@ func TestReaperExpiryRacingALogout(t *testing.T) {
 			return nil
 		},
 	})
-	m = e.m
+	race.m = e.m
 	cl := e.client()
 	cl.get("/set?k=cart&v=3")
 	clock.Advance(20*time.Minute - time.Millisecond)
-	armed.Store(true)
+	race.armed.Store(true)
 	cl.do(http.MethodPost, "/close")
-	close(release)
-	<-reaped
+	race.finish()
 	if d, x := destroyed.Load(), expired.Load(); d+x != 1 {
 		t.Errorf("one session ended with %d OnDestroyed (logout) and %d OnExpired (timeout), want one of the two", d, x)
 	}
