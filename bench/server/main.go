@@ -220,7 +220,8 @@ func floor(c redis.UniversalClient) http.Handler {
 		}
 		reply(w, user)
 	})
-	mux.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+	// One INCR is the floor of a read then write and of an increment alike.
+	incr := func(w http.ResponseWriter, r *http.Request) {
 		v, _ := id(r)
 		n, err := c.Incr(r.Context(), "floor:"+v+":n").Result()
 		if err != nil {
@@ -228,7 +229,8 @@ func floor(c redis.UniversalClient) http.Handler {
 			return
 		}
 		reply(w, strconv.FormatInt(n, 10))
-	})
+	}
+	mux.HandleFunc("/write", incr)
 	mux.HandleFunc("/writeonly", func(w http.ResponseWriter, r *http.Request) {
 		v, _ := id(r)
 		if err := c.Set(r.Context(), "floor:"+v+":n", 7, idleTimeout).Err(); err != nil {
@@ -237,15 +239,7 @@ func floor(c redis.UniversalClient) http.Handler {
 		}
 		reply(w, "ok")
 	})
-	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
-		v, _ := id(r)
-		n, err := c.Incr(r.Context(), "floor:"+v+":n").Result()
-		if err != nil {
-			fail(w, err.Error())
-			return
-		}
-		reply(w, strconv.FormatInt(n, 10))
-	})
+	mux.HandleFunc("/add", incr)
 	mux.HandleFunc("/take", func(w http.ResponseWriter, r *http.Request) {
 		v, _ := id(r)
 		flash, err := c.GetDel(r.Context(), "floor:"+v+":flash").Result()
