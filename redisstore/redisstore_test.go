@@ -213,9 +213,12 @@ func TestUpdateRacingDelete(t *testing.T) {
 				}
 			})
 
-			t.Run("an update concurrent with a delete never brings the session back", func(t *testing.T) {
+			// racingDelete creates 100 sessions named prefix-<i> and has
+			// write(id, i) race a Delete of each: the key must be gone after
+			// both, whichever came first.
+			racingDelete := func(t *testing.T, prefix, what string, write func(id string, i int) error) {
 				for i := range 100 {
-					id := "race-" + strconv.Itoa(i)
+					id := prefix + strconv.Itoa(i)
 					if err := s.Create(t.Context(), id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
 						t.Fatalf("Create: got error %v, want nil", err)
 					}
@@ -226,41 +229,31 @@ func TestUpdateRacingDelete(t *testing.T) {
 						}
 					})
 					wg.Go(func() {
-						d := store.Delta{Set: map[string][]byte{"b": []byte("2")}}
-						if _, err := s.Update(t.Context(), id, d, time.Hour, i%2*10); err != nil {
-							t.Errorf("Update: got error %v, want nil", err)
+						if err := write(id, i); err != nil {
+							t.Errorf("%s: got error %v, want nil", what, err)
 						}
 					})
 					wg.Wait()
 					if n, err := c.Exists(t.Context(), key(id)).Result(); err != nil || n != 0 {
-						t.Fatalf("EXISTS after Delete and Update: got %v, %v, want 0, nil", n, err)
+						t.Fatalf("EXISTS after Delete and %s: got %v, %v, want 0, nil", what, n, err)
 					}
 				}
+			}
+
+			t.Run("an update concurrent with a delete never brings the session back", func(t *testing.T) {
+				racingDelete(t, "race-", "Update", func(id string, i int) error {
+					d := store.Delta{Set: map[string][]byte{"b": []byte("2")}}
+					_, err := s.Update(t.Context(), id, d, time.Hour, i%2*10)
+					return err
+				})
 			})
 
 			t.Run("an apply that adds and takes, concurrent with a delete, never brings the session back", func(t *testing.T) {
-				for i := range 100 {
-					id := "race-apply-" + strconv.Itoa(i)
-					if err := s.Create(t.Context(), id, map[string][]byte{"a": []byte("1")}, time.Hour, 0); err != nil {
-						t.Fatalf("Create: got error %v, want nil", err)
-					}
-					var wg sync.WaitGroup
-					wg.Go(func() {
-						if _, err := s.Delete(t.Context(), id); err != nil {
-							t.Errorf("Delete: got error %v, want nil", err)
-						}
-					})
-					wg.Go(func() {
-						d := store.Delta{Set: map[string][]byte{"b": []byte("2")}, Add: map[string]int64{"n": 1}, Take: []string{"a"}}
-						if _, _, err := s.Apply(t.Context(), id, d, time.Hour, i%2*10); err != nil {
-							t.Errorf("Apply: got error %v, want nil", err)
-						}
-					})
-					wg.Wait()
-					if n, err := c.Exists(t.Context(), key(id)).Result(); err != nil || n != 0 {
-						t.Fatalf("EXISTS after Delete and Apply: got %v, %v, want 0, nil", n, err)
-					}
-				}
+				racingDelete(t, "race-apply-", "Apply", func(id string, i int) error {
+					d := store.Delta{Set: map[string][]byte{"b": []byte("2")}, Add: map[string]int64{"n": 1}, Take: []string{"a"}}
+					_, _, err := s.Apply(t.Context(), id, d, time.Hour, i%2*10)
+					return err
+				})
 			})
 		})
 	}
