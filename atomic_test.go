@@ -66,12 +66,12 @@ func TestAdd(t *testing.T) {
 			v, _, err3 := session.Get[int](s, "n")
 			got = []any{n1, err1, n2, err2, v, err3}
 		})
-		if want := []any{int64(1), nil, int64(2), nil, 2, nil}; !equalAny(got, want) {
+		if want := []any{int64(1), nil, int64(2), nil, 2, nil}; !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
 		// Each Add is one call; the Get loads (the Adds did not); nothing is
 		// left for the commit.
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Apply", "Apply", "Load"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Apply", "Apply", "Load"}) {
 			t.Fatalf("got store calls %v, want Apply, Apply, Load", calls)
 		}
 		if got := formatValues(storedValues(t, e, c)); got != `{"a": "1", "b": "\"x\"", "n": "2"}` {
@@ -89,7 +89,7 @@ func TestAdd(t *testing.T) {
 			_, _ = s.Add("n", 1)
 			_ = s.Set("b", 2)
 		})
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Apply", "Update"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Apply", "Update"}) {
 			t.Fatalf("got store calls %v, want Apply, Update", calls)
 		}
 		if got := formatValues(storedValues(t, e, c)); got != `{"a": "1", "b": "2", "n": "1"}` {
@@ -184,7 +184,7 @@ func TestAdd(t *testing.T) {
 		}
 		// The old session is left to the reaper, which ends it as expired
 		// (memstore keeps expired sessions for it).
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Create"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Create"}) {
 			t.Fatalf("got store calls %v, want Create", calls)
 		}
 		if c.token == old {
@@ -229,7 +229,7 @@ func TestAdd(t *testing.T) {
 		if w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("got %d %s, want 503", w.Code, w.Body)
 		}
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Apply"}) || asked != 0 {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Apply"}) || asked != 0 {
 			t.Fatalf("got store calls %v and OnStoreError asked %d times, want one Apply and none", calls, asked)
 		}
 	})
@@ -297,7 +297,7 @@ func TestTake(t *testing.T) {
 		if got := c.get("/take?k=flash"); got != `"saved"` {
 			t.Fatalf("Take: got %s, want \"saved\"", got)
 		}
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Apply"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Apply"}) {
 			t.Fatalf("got store calls %v, want one Apply", calls)
 		}
 		if w := c.do(http.MethodGet, "/take?k=flash"); w.Code != http.StatusNotFound {
@@ -322,13 +322,13 @@ func TestTake(t *testing.T) {
 			v, ok2, err2 := session.Take[string](s, "flash")
 			got = []any{ok1, err1, v, ok2, err2}
 		})
-		if want := []any{false, nil, "now", true, nil}; !equalAny(got, want) {
+		if want := []any{false, nil, "now", true, nil}; !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
 		// Set then Take is a Delete: the commit removes a value another
 		// request may have stored meanwhile, as the Set would have
 		// replaced it.
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Load", "Update"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load", "Update"}) {
 			t.Fatalf("got store calls %v, want the Load and the commit's Update", calls)
 		}
 	})
@@ -374,19 +374,6 @@ func TestTake(t *testing.T) {
 	t.Run("a flash set by a request that redirects is shown once after it", func(t *testing.T) {
 		sessiontest.FlashAcrossRedirect(t, newEnv(t, session.Config{}).m)
 	})
-}
-
-// equalAny compares two lists of comparable values (errors by identity).
-func equalAny(got, want []any) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // formatValues prints stored values with sorted keys, metadata included.

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,14 +56,14 @@ func TestTouchThrottling(t *testing.T) {
 	})
 	t.Run("a read within the interval loads without touching", func(t *testing.T) {
 		c.get("/get?k=a")
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Load"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load"}) {
 			t.Fatalf("got %v, want [Load]", calls)
 		}
 	})
 	t.Run("once the interval has passed the touch rides on the load", func(t *testing.T) {
 		e.clock.Advance(2 * time.Second)
 		w := c.do(http.MethodGet, "/get?k=a")
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Load+touch"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load+touch"}) {
 			t.Fatalf("got %v, want [Load+touch]", calls)
 		}
 		if ck := cookieOf(w, "session"); ck == nil || !ck.Expires.Equal(e.clock.Now().Add(20*time.Minute)) {
@@ -106,7 +107,7 @@ func TestTouchThrottling(t *testing.T) {
 		c.get("/set?k=a&v=1")
 		e.store.Calls()
 		c.get("/noop")
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Touch"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Touch"}) {
 			t.Fatalf("got %v, want [Touch]", calls)
 		}
 	})

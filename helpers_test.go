@@ -474,18 +474,6 @@ func cookieOf(w *httptest.ResponseRecorder, name string) *http.Cookie {
 	return nil
 }
 
-func equalCalls(got, want []string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
 var errDown = errors.New("connection refused")
 
 // storeDelta is a Delta that sets key to raw.

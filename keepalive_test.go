@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func TestKeepAliveHandler(t *testing.T) {
 		if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
 			t.Fatalf("got %d %q, want 204 and no body", w.Code, w.Body)
 		}
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Load+touch"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load+touch"}) {
 			t.Fatalf("got store calls %v, want [Load+touch]: one load that renews", calls)
 		}
 		if got, want := w.Header().Get(session.HeaderExpires), expiresHeader(e.clock.Now().Add(20*time.Minute)); got != want {
@@ -60,7 +61,7 @@ func TestKeepAliveHandler(t *testing.T) {
 		if w.Code != http.StatusNoContent {
 			t.Fatalf("got %d, want 204", w.Code)
 		}
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Load"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load"}) {
 			t.Fatalf("got store calls %v, want [Load]", calls)
 		}
 		if _, reissued := w.Header()[session.HeaderID]; reissued || w.Header().Get(session.HeaderExpires) != expires {
@@ -81,7 +82,7 @@ func TestKeepAliveHandler(t *testing.T) {
 		if v, ok := w.Header()[session.HeaderID]; !ok || v[0] != "" {
 			t.Fatalf("got Session-Id %v, want an empty one: the token is of no use", v)
 		}
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Load"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load"}) {
 			t.Fatalf("got store calls %v, want [Load] and no Create", calls)
 		}
 	})

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func checkStoreCalls(t *testing.T, e *env, tel *telemetry, budget []budgetCase, 
 				t.Fatalf("got %d %s", w.Code, w.Body)
 			}
 			calls := e.store.Calls()
-			if !equalCalls(calls, tt.wantCalls) {
+			if !slices.Equal(calls, tt.wantCalls) {
 				t.Fatalf("got store calls %v, want %v: observing must not change them", calls, tt.wantCalls)
 			}
 			spans := tel.takeSpans()

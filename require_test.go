@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func TestRequireThenReadIsOneRoundTrip(t *testing.T) {
 	c.serve(e.m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _, _ = session.Get[int](session.FromContext(r.Context()), "a")
 	})).ServeHTTP)
-	if calls := e.store.Calls(); !equalCalls(calls, []string{"Load"}) {
+	if calls := e.store.Calls(); !slices.Equal(calls, []string{"Load"}) {
 		t.Fatalf("got %v, want [Load]", calls)
 	}
 }

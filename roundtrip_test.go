@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,7 +112,7 @@ func runBudget(t *testing.T, e *env, budget []budgetCase, roundTrips func() int6
 				t.Fatalf("got %d %s", w.Code, w.Body)
 			}
 			calls := e.store.Calls()
-			if !equalCalls(calls, tt.wantCalls) {
+			if !slices.Equal(calls, tt.wantCalls) {
 				t.Fatalf("got store calls %v, want %v", calls, tt.wantCalls)
 			}
 			if roundTrips != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,7 +216,7 @@ func TestDestroy(t *testing.T) {
 		if w.Code != http.StatusNoContent {
 			t.Fatalf("got %d, want 204", w.Code)
 		}
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Delete"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Delete"}) {
 			t.Fatalf("got calls %v, want [Delete]", calls)
 		}
 		if ck := cookieOf(w, "session"); ck == nil || ck.MaxAge >= 0 {
@@ -375,7 +376,7 @@ func TestRenewIsAtomic(t *testing.T) {
 				t.Errorf("Renew made store calls %v, want none", calls)
 			}
 		})
-		if calls := e.store.Calls(); !equalCalls(calls, []string{"Move"}) {
+		if calls := e.store.Calls(); !slices.Equal(calls, []string{"Move"}) {
 			t.Errorf("the commit made store calls %v, want [Move]", calls)
 		}
 	})
