@@ -55,7 +55,7 @@ func (m *Manager) Count(ctx context.Context) (int, error) {
 	}
 	n, err := ix.Count(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("%w: count: %w", ErrStore, err)
+		return 0, adminError("count", err)
 	}
 	return n, nil
 }
@@ -79,7 +79,7 @@ func (m *Manager) Sessions(ctx context.Context) iter.Seq2[SessionInfo, error] {
 			page, next, err := ix.List(ctx, cursor, listPage)
 			if err != nil {
 				// The cursor is a session ID in some stores.
-				yield(SessionInfo{}, fmt.Errorf("%w: list: %w", ErrStore, redactID(err, cursor)))
+				yield(SessionInfo{}, adminError("list", err, cursor))
 				return
 			}
 			for _, in := range page {
@@ -121,7 +121,7 @@ func (m *Manager) Peek(ctx context.Context, handle string) (snap Snapshot, found
 	}
 	rec, found, err := ix.Peek(ctx, id)
 	if err != nil {
-		return snap, false, fmt.Errorf("%w: peek: %w", ErrStore, redactID(err, id))
+		return snap, false, adminError("peek", err, id)
 	}
 	if !found {
 		return snap, false, nil
@@ -153,7 +153,7 @@ func (m *Manager) Destroy(ctx context.Context, handle string) (found bool, err e
 func (m *Manager) remove(ctx context.Context, id string, reason Reason) (bool, error) {
 	info, found, err := m.indexer.Remove(ctx, id)
 	if err != nil {
-		return false, fmt.Errorf("%w: remove: %w", ErrStore, redactID(err, id))
+		return false, adminError("remove", err, id)
 	}
 	if found {
 		m.destroyed(ctx, id, info.User, reason)
@@ -198,7 +198,7 @@ func (m *Manager) UserSessions(ctx context.Context, user string) ([]SessionInfo,
 	}
 	infos, err := ix.UserSessions(ctx, user)
 	if err != nil {
-		return nil, fmt.Errorf("%w: user sessions: %w", ErrStore, err)
+		return nil, adminError("user sessions", err)
 	}
 	out := make([]SessionInfo, len(infos))
 	for i, in := range infos {
@@ -225,7 +225,7 @@ func (m *Manager) DestroyUser(ctx context.Context, user string, keep *Session) (
 	for range destroyUserPasses {
 		infos, err := ix.UserSessions(ctx, user)
 		if err != nil {
-			return n, fmt.Errorf("%w: user sessions: %w", ErrStore, err)
+			return n, adminError("user sessions", err)
 		}
 		left := 0
 		for _, in := range infos {
@@ -250,3 +250,9 @@ func (m *Manager) DestroyUser(ctx context.Context, user string, keep *Session) (
 
 // destroyUserPasses bounds DestroyUser's passes over a user's sessions.
 const destroyUserPasses = 8
+
+// adminError wraps the failure of the store call op in ErrStore, with the
+// session IDs it names (ids) redacted from its message.
+func adminError(op string, err error, ids ...string) error {
+	return fmt.Errorf("%w: %s: %w", ErrStore, op, redactID(err, ids...))
+}
