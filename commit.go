@@ -379,9 +379,12 @@ func (s *Session) hookRequest() *http.Request {
 func (s *Session) call(save bool, id string, fn func(ctx context.Context, retry bool) error) (err error) {
 	defer func() { err = redactID(err, id, s.id, s.from) }()
 	try := func(retry bool) error {
-		ctx, cancel := s.m.loadContext(s.hookContext())
+		var ctx context.Context
+		var cancel context.CancelFunc
 		if save {
 			ctx, cancel = s.m.saveContext(s.hookContext())
+		} else {
+			ctx, cancel = s.m.loadContext(s.hookContext())
 		}
 		defer cancel()
 		return fn(ctx, retry)

@@ -563,3 +563,57 @@ func TestOnCreatedMayDestroy(t *testing.T) {
 		t.Errorf("after OnCreated destroyed the new sessions the store holds %d session(s), want none", n)
 	}
 }
+
+// derivedContext is a request context that counts the contexts derived from
+// it that still wait for it to end: context.WithTimeout registers each one
+// through AfterFunc, and the CancelFunc its deriver must call unregisters
+// it. A derived context whose CancelFunc is lost stays registered, and its
+// timer runs, until the request ends or the timeout fires. It hides the
+// cancelable context it wraps (no Value), so that the context package
+// cannot register children there instead.
+type derivedContext struct {
+	context.Context // Background: no Value, no Deadline
+	ctx             context.Context
+	mu              sync.Mutex
+	live            int // protected by mu
+}
+
+func (c *derivedContext) Done() <-chan struct{} { return c.ctx.Done() }
+func (c *derivedContext) Err() error            { return c.ctx.Err() }
+
+func (c *derivedContext) AfterFunc(f func()) func() bool {
+	stop := context.AfterFunc(c.ctx, f)
+	c.mu.Lock()
+	c.live++
+	c.mu.Unlock()
+	var once sync.Once
+	return func() bool {
+		once.Do(func() {
+			c.mu.Lock()
+			c.live--
+			c.mu.Unlock()
+		})
+		return stop()
+	}
+}
+
+func (c *derivedContext) registered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live
+}
+
+func TestStoreCallsReleaseTheirTimeouts(t *testing.T) {
+	e := newEnv(t, session.Config{StoreTimeout: time.Hour})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req := &derivedContext{Context: context.Background(), ctx: ctx}
+	c := e.client()
+	c.ctx = req
+	for _, target := range []string{"/set?k=a&v=1", "/get?k=a", "/incr", "/set?k=b&v=2", "/add?k=n&n=1", "/take?k=b", "/destroy"} {
+		c.get(target)
+		if n := req.registered(); n != 0 {
+			t.Fatalf("after %s, %d store call timeouts are still running on the request's context, want 0: each call's CancelFunc must be called", target, n)
+		}
+	}
+}

@@ -416,6 +416,7 @@ type client struct {
 	origin string // an Origin header: a script of another origin
 	token  string // the token it holds
 	last   *httptest.ResponseRecorder
+	ctx    context.Context // the requests' context, when set
 }
 
 func (e *env) client() *client { return &client{e: e} }
@@ -432,6 +433,9 @@ func (c *client) do(method, target string) *httptest.ResponseRecorder {
 func (c *client) doWith(h http.Handler, method, target string) *httptest.ResponseRecorder {
 	c.e.t.Helper()
 	r := httptest.NewRequest(method, target, nil)
+	if c.ctx != nil {
+		r = r.WithContext(c.ctx)
+	}
 	if c.origin != "" {
 		r.Header.Set("Origin", c.origin)
 	}
