@@ -446,8 +446,9 @@ func TestObservabilityOffAllocatesNothing(t *testing.T) {
 	// existed, with the same requests on the same store, less what went
 	// since: the conversion io.WriteString made before benchWriter had
 	// WriteString (one per request), and the variable Get[T] moved to the
-	// heap before it decoded plain values itself (read).
-	want := map[string]float64{"noop": 2, "read": 7, "writeonly": 6, "new": 36}
+	// heap before it decoded plain values itself (read), and the 14 that
+	// signing a new token took before signer (new).
+	want := map[string]float64{"noop": 2, "read": 7, "writeonly": 6, "new": 22}
 	m, err := session.New(session.Config{Store: staticStore{}, Keys: []session.Key{testKey}})
 	if err != nil {
 		t.Fatal(err)
@@ -456,9 +457,10 @@ func TestObservabilityOffAllocatesNothing(t *testing.T) {
 	got := requestAllocs(t, m, "noop", "read", "writeonly", "new")
 	if testenv.Race {
 		// The race detector's sync.Pool drops what it is given at random,
-		// so a new session (whose token encoding pools its buffers) costs
-		// 38 or 39; the other requests are exact.
-		if n := got["new"]; n >= 38 && n <= 39 {
+		// so a new session (whose token signing pools its HMACs, and whose
+		// encoding its buffers) costs a few more, 25 to 27 when measured;
+		// the other requests are exact.
+		if n := got["new"]; n > want["new"] && n <= want["new"]+8 {
 			got["new"] = want["new"]
 		}
 	}

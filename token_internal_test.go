@@ -2,9 +2,14 @@ package session
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/securecookie"
 
 	"github.com/seed58a3dad2/session/memstore"
 )
@@ -106,4 +111,73 @@ func FuzzTokenCodec(f *testing.F) {
 // base64 ignores the unused low bits of its last character.
 func sameToken(a, b token) bool {
 	return a.id == b.id && a.created.Equal(b.created) && a.issued.Equal(b.issued)
+}
+
+// TestSignerWritesSecurecookiesFormat holds signer to what securecookie's
+// Encode writes for the same key, payload and second, byte for byte: tokens
+// signed by either verify with the other, so a farm may run versions that
+// sign either way, and no token issued before signer existed is refused.
+func TestSignerWritesSecurecookiesFormat(t *testing.T) {
+	keys := [][]byte{
+		[]byte("0123456789abcdef0123456789abcdef"),
+		[]byte("a key of an odd length, 41 bytes long..."),
+		make([]byte, 64),
+		[]byte("k"),
+	}
+	instants := []time.Time{time.UnixMilli(0), time.UnixMilli(1), time.Date(2026, 11, 30, 17, 0, 0, 123e6, time.UTC), time.UnixMilli(1<<62 - 1)}
+	for _, key := range keys {
+		tc := newTokenCodec([]Key{{Hash: key}}, 4096)
+		sc := tc.codecs[0].(*securecookie.SecureCookie)
+		for _, at := range instants {
+			tok := token{id: newID(), created: at, issued: at.Add(time.Hour)}
+			var p [payloadSize]byte
+			p[0] = tokenVersion
+			_, _ = base64.RawURLEncoding.Decode(p[1:1+idBytes], []byte(tok.id))
+			binary.BigEndian.PutUint64(p[1+idBytes:], uint64(tok.created.UnixMilli()))
+			binary.BigEndian.PutUint64(p[1+idBytes+8:], uint64(tok.issued.UnixMilli()))
+			want, err := sc.Encode(tokenName, p[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// securecookie stamps the current second; sign with the same.
+			raw, err := base64.URLEncoding.DecodeString(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := strconv.ParseInt(strings.SplitN(string(raw), "|", 2)[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tc.signer.sign(p[:], ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("key %q, %v: signer wrote\n%s\nsecurecookie wrote\n%s", key, at, got, want)
+			}
+			mine, err := tc.encode(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back []byte
+			if err := sc.Decode(tokenName, mine, &back); err != nil || string(back) != string(p[:]) {
+				t.Fatalf("securecookie does not read what encode wrote: %v", err)
+			}
+			if dec, ok := tc.decode(mine); !ok || dec.id != tok.id || !dec.created.Equal(tok.created) || !dec.issued.Equal(tok.issued) {
+				t.Fatalf("decode(encode(%+v)) = %+v, %v", tok, dec, ok)
+			}
+		}
+	}
+	withBlock := newTokenCodec([]Key{{Hash: keys[0], Block: []byte("0123456789abcdef")}}, 4096)
+	if withBlock.signer != nil {
+		t.Fatal("a key with a Block signs without encrypting")
+	}
+}
+
+func TestSignerRefusesTokensOverMaxLength(t *testing.T) {
+	tc := newTokenCodec([]Key{{Hash: []byte("0123456789abcdef0123456789abcdef")}}, 100)
+	now := time.Now()
+	if _, err := tc.encode(token{id: newID(), created: now, issued: now}); err == nil {
+		t.Fatal("a token longer than MaxTokenLength was signed")
+	}
 }
