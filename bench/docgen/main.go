@@ -85,6 +85,9 @@ func (r run) open(name string) (*os.File, bool, error) {
 // is the document, whose headings the targets' links must name.
 func render(dir, doc string) (map[string]string, error) {
 	r := run{dir: dir, machine: map[string]string{}}
+	if _, err := os.Stat(filepath.Join(dir, "machine.env")); err != nil {
+		return nil, fmt.Errorf("%s is not a results directory of bench/all.sh (no machine.env): %v", dir, err)
+	}
 	if err := readEnv(filepath.Join(dir, "machine.env"), r.machine); err != nil {
 		return nil, err
 	}

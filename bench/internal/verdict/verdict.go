@@ -116,7 +116,7 @@ func (in Inputs) get(c, e string) (result.Result, bool) {
 }
 
 func notMeasured(target, why string) Row {
-	return Row{Target: target, Measured: "not measured: " + why, Verdict: NotMeasured}
+	return Row{Target: target, Measured: why, Verdict: NotMeasured}
 }
 
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
