@@ -85,7 +85,7 @@ git status --porcelain --untracked-files=no 2>/dev/null | grep -qv ' BENCHMARKS.
   echo "redis=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
   echo "cores=$(nproc)"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "memory=$(free -g | awk '/^Mem:/ {print $2 " GB, " $7 " GB available"}')"
+  echo "memory=$(free -g | awk '/^Mem:/ {print $2 " GB (" $7 " GB available)"}')"
   echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "settings=DURATION=${DURATION:-default} WARMUP=${WARMUP:-default} ROUNDS=${ROUNDS:-default} CONCURRENCY=${CONCURRENCY:-32} MEMSIZE_N=${MEMSIZE_N:-100000} SCALE=$SCALE RCPU=$RCPU (n $RCPU_N, $RCPU_ROUNDS rounds) MICRO=$MICRO (count $MICRO_COUNT, benchtime $BENCHTIME)"
 } >"$machine"

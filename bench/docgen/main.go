@@ -270,7 +270,7 @@ func machineBlock(m map[string]string) string {
 	if m["dirty"] == "1" {
 		commit += " with uncommitted changes"
 	}
-	return fmt.Sprintf("One run of `bench/all.sh` on %s, commit %s: %s, Redis %s, %s cores (%s), %s of memory; "+
+	return fmt.Sprintf("One run of `bench/all.sh` on %s, commit %s: %s, Redis %s, %s cores (%s), memory %s; "+
 		"load average %s at the start, %s at the end; %s minutes in all. Settings: %s.\n",
 		get("date"), commit, get("go"), get("redis"), get("cores"), get("cpu"), get("memory"),
 		get("load_start"), get("load_end"), get("minutes"), get("settings"))

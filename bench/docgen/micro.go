@@ -21,8 +21,11 @@ func microBlock(benches []gobench.Bench, how string) string {
 		byName[x.Name] = x
 	}
 	ns := func(x gobench.Bench, ok bool) string {
-		if !ok {
+		switch {
+		case !ok:
 			return "–"
+		case x.Runs < 2:
+			return fmt.Sprintf("%.0f", x.NsOp)
 		}
 		return fmt.Sprintf("%.0f (%.0f–%.0f)", x.NsOp, x.NsMin, x.NsMax)
 	}

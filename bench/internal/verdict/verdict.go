@@ -125,7 +125,7 @@ func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 // figure of one endpoint and ok whether it meets the target; an endpoint
 // without figures is listed as not measured. With none measured the target
 // is not measured.
-func (in Inputs) perEndpoint(target, see string, ratio func(e string) (v float64, ok, measured bool)) Row {
+func (in Inputs) perEndpoint(target, see string, endpoints []string, ratio func(e string) (v float64, ok, measured bool)) Row {
 	if in.Main == nil {
 		return notMeasured(target, in.MainWhy)
 	}
@@ -178,7 +178,7 @@ func ahead(in Inputs, c, mode string) []Row {
 		}
 		return v, found
 	}
-	rps := in.perEndpoint("1. every endpoint ahead of scs and gorilla in req/s, "+mode+": ours x the faster peer", SeeGaps,
+	rps := in.perEndpoint("1. every endpoint ahead of scs and gorilla in req/s, "+mode+": ours x the faster peer", SeeGaps, endpoints,
 		func(e string) (float64, bool, bool) {
 			ours, ok1 := in.get(c, e)
 			peer, ok2 := best(e, func(r result.Result) float64 { return r.RPS }, func(a, b float64) bool { return a > b })
@@ -187,7 +187,7 @@ func ahead(in Inputs, c, mode string) []Row {
 			}
 			return ours.RPS / peer, ours.RPS > peer, true
 		})
-	cpu := in.perEndpoint("1. ... and in server CPU per request, "+mode+": ours x the cheaper peer's µs", SeeGaps,
+	cpu := in.perEndpoint("1. ... and in server CPU per request, "+mode+": ours x the cheaper peer's µs", SeeGaps, endpoints,
 		func(e string) (float64, bool, bool) {
 			ours, ok1 := in.get(c, e)
 			peer, ok2 := best(e, func(r result.Result) float64 { return r.ServerCPUus }, func(a, b float64) bool { return a < b })
@@ -245,7 +245,9 @@ func judged(target, measured string, ok bool, see string) Row {
 // redisCPU is target 3: Redis CPU per request against the peers' and the
 // floor's, on redisstore with the farm features off.
 func redisCPU(in Inputs) []Row {
-	peersRow := in.perEndpoint("3. Redis CPU per request ≤ scs's and gorilla's: ours x the lower peer's", SeeRedisCPU,
+	// /noop calls no Redis, ours nor the floor: nothing to compare.
+	calls := slices.DeleteFunc(slices.Clone(endpoints), func(e string) bool { return e == "/noop" })
+	peersRow := in.perEndpoint("3. Redis CPU per request ≤ scs's and gorilla's (`/noop` calls none): ours x the lower peer's", SeeRedisCPU, calls,
 		func(e string) (float64, bool, bool) {
 			ours, ok := in.get("session-redis", e)
 			if !ok {
@@ -264,18 +266,12 @@ func redisCPU(in Inputs) []Row {
 			}
 			return ours.RedisCPUus / low, ours.RedisCPUus <= low, true
 		})
-	floorRow := in.perEndpoint("3. ... and within 1.3x the floor's: ours x the floor's", SeeRedisCPU,
+	floorRow := in.perEndpoint("3. ... and within 1.3x the floor's: ours x the floor's", SeeRedisCPU, calls,
 		func(e string) (float64, bool, bool) {
 			ours, ok1 := in.get("session-redis", e)
 			fl, ok2 := in.get("floor", e)
-			if !ok1 || !ok2 {
+			if !ok1 || !ok2 || fl.RedisCPUus == 0 {
 				return 0, false, false
-			}
-			if fl.RedisCPUus < 0.5 && ours.RedisCPUus < 0.5 {
-				return 0, true, true // neither calls Redis (/noop)
-			}
-			if fl.RedisCPUus < 0.5 {
-				return math.Inf(1), false, true
 			}
 			r := ours.RedisCPUus / fl.RedisCPUus
 			return r, r <= 1.3, true
