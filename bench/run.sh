@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Runs every contender on every endpoint against a private Redis (and, for
 # the SQL contenders, SQLite files and a private PostgreSQL) and prints the
-# markdown table of BENCHMARKS.md. Loopback only; stops everything it
-# started. About 14 minutes with the defaults.
+# main table of BENCHMARKS.md, the targets it judges and the memory figure.
+# Loopback only; stops everything it started. About 15 minutes with the
+# defaults. To regenerate BENCHMARKS.md as a whole, this included, run
+# bench/all.sh instead.
 #
 #   bench/run.sh                      # from the repository root
 #   DURATION=10s CONCURRENCY=64 bench/run.sh
 #
+# Each cell (a contender on an endpoint, in a round) starts as the first
+# did: Redis is emptied (FLUSHALL) and the server replaces its contender
+# with a fresh one (bench/load -reset: a new Manager, an empty memstore,
+# the SQL contender's rows deleted, the garbage collected).
+#
 # Knobs (environment): DURATION (measured, per contender and endpoint and
 # round, 2s), WARMUP (0.5s), ROUNDS (3; the report gives medians),
-# MEMSIZE_N (sessions for the memory figure, 100000; 0 skips it), CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize of
-# every server, 64), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server
-# and of the load generator, 1 and 1: with redis-server that is three busy
-# threads on two cores), CONTENDERS and ENDPOINTS (space-separated subsets),
-# OUT (keep the JSON lines in this file), SCALE (1: then run scale.sh,
-# the tables of "How cost grows", about 9 minutes more; its own knobs
-# apply).
+# MEMSIZE_N (sessions for the memory figure, 100000; 0 skips it),
+# MEMSIZE_JSON (also write the memory rows there, as JSON lines),
+# CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize of every
+# server, 64), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server and of
+# the load generator, 1 and 1: with redis-server that is three busy threads
+# on two cores), CONTENDERS and ENDPOINTS (space-separated subsets), OUT
+# (keep the JSON lines in this file), SCALE (1: then run scale.sh, the
+# tables of "How cost grows", about 9 minutes more; its own knobs apply).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,7 +35,7 @@ CONCURRENCY=${CONCURRENCY:-32}
 POOL=${POOL:-64}
 SERVER_PROCS=${SERVER_PROCS:-1}
 LOAD_PROCS=${LOAD_PROCS:-1}
-CONTENDERS=${CONTENDERS:-"floor bare session-redis session-mem scs gorilla floor-sqlite session-sqlite scs-sqlite floor-pg session-pg scs-pg"}
+CONTENDERS=${CONTENDERS:-"floor bare session-redis session-redis-farm session-mem scs gorilla floor-sqlite session-sqlite scs-sqlite floor-pg session-pg scs-pg"}
 ENDPOINTS=${ENDPOINTS:-"/login /read /write /writeonly /add /take /noop"}
 
 command -v redis-server >/dev/null || { echo "run.sh needs redis-server (apt-get install redis-server)" >&2; exit 1; }
@@ -102,7 +110,7 @@ esac
 # Every server runs from the start (idle ones cost nothing); each round
 # drives every endpoint of every contender in turn, so that a slow spell of
 # the machine hits all contenders alike, and the report takes the median of
-# the rounds. Redis is emptied before each cell.
+# the rounds. Redis is emptied and the contender reset before each cell.
 declare -A port
 for c in $CONTENDERS; do
   port[$c]=$(free_port)
@@ -121,7 +129,7 @@ for round in $(seq "$ROUNDS"); do
       redis-cli -p "$rport" flushall >/dev/null
       GOMAXPROCS=$LOAD_PROCS timeout 120 "$work/load" -url "http://127.0.0.1:${port[$c]}" -path "$e" \
         -duration "$DURATION" -warmup "$WARMUP" -concurrency "$CONCURRENCY" \
-        -redis "$redis" -contender "$c" >>"$results"
+        -redis "$redis" -contender "$c" -reset >>"$results"
     done
   done
 done
@@ -135,7 +143,7 @@ if [ "$MEMSIZE_N" -gt 0 ]; then
   echo
   echo "Memory per session (two small values), $MEMSIZE_N sessions:"
   echo
-  GOMAXPROCS=2 timeout 300 "$work/memsize" -n "$MEMSIZE_N" -redis "$redis"
+  GOMAXPROCS=2 timeout 300 "$work/memsize" -n "$MEMSIZE_N" -redis "$redis" ${MEMSIZE_JSON:+-json "$MEMSIZE_JSON"}
 fi
 
 if [ "${SCALE:-0}" = 1 ]; then

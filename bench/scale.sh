@@ -29,7 +29,8 @@
 # KEY_CONTENDERS, CLIENTS ("32 256 1024"), CLIENT_CONTENDERS,
 # CLUSTER_SIZES ("1 3"), CLUSTER_SESSIONS (10000), CLUSTER_CONTENDERS,
 # CONCURRENCY (clients of the tables other than clients', 32), OUT (a
-# directory to keep the JSON lines in), LOCK (a file that each contender's
+# directory to keep the JSON lines and each table's load averages in,
+# which bench/docgen reads), LOCK (a file that each contender's
 # point holds with flock while it preloads and measures, so that people
 # benchmarking on one machine take turns point by point; empty, the
 # default: none. Do not set it when the whole command runs under flock of
@@ -210,7 +211,9 @@ for table in $tables; do
   esac
   stop_redis
   echo
-  echo "### $table (load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after)"
+  load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf 'load_before=%s\nload_after=%s\n' "$load_before" "$load_after" >"$out/$table.env"
+  echo "### $table (load average $load_before before, $load_after after)"
   echo
   "$work/report" -scale "$table" -preload "$out/$table-preload.jsonl" "$out/$table.jsonl"
 done

@@ -11,6 +11,10 @@
 // several times what the servers under test do, and the load generator shares
 // the machine's two cores with them.
 //
+// With -reset it first has the server replace its contender with a fresh
+// one (bench/server's /_reset), so that what earlier cells left (memstore's
+// sessions, a SQL table's rows, garbage) does not weigh on this one.
+//
 // With -cookies, the clients log in to nothing: they take the sessions of a
 // file that bench/server -preload wrote, one cookie a line, and each client
 // sends its requests to its share of them in turn, so that the requests
@@ -62,6 +66,7 @@ func main() {
 	name := flag.String("contender", "", "label for the output")
 	cookies := flag.String("cookies", "", "file of cookies (name=value, one a line) to spread the requests over, instead of one login per client")
 	label := flag.String("label", "", "the point of a scale run, copied to the output")
+	reset := flag.Bool("reset", false, "first ask the server for a fresh contender (GET /_reset): what each cell of run.sh starts with")
 	flag.Parse()
 
 	u, err := url.Parse(*base)
@@ -73,6 +78,17 @@ func main() {
 	}
 	if *concurrency < 1 || *duration <= 0 {
 		log.Fatal("-concurrency and -duration must be positive")
+	}
+
+	if *reset {
+		resp, err := http.Get(u.JoinPath("/_reset").String())
+		if err != nil {
+			log.Fatalf("/_reset: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			log.Fatalf("/_reset: status %d", resp.StatusCode)
+		}
 	}
 
 	var rdbs []*redis.Client

@@ -18,9 +18,11 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/gob"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -30,6 +32,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seed58a3dad2/session/bench/internal/result"
+	"github.com/seed58a3dad2/session/bench/internal/tables"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/redisstore"
 )
@@ -42,21 +46,53 @@ const ttl = 20 * time.Minute
 func main() {
 	n := flag.Int("n", 100_000, "sessions to create")
 	addr := flag.String("redis", "", "a private Redis (FLUSHALL is run on it); without it only memstore is measured")
+	jsonOut := flag.String("json", "", "also write the rows to this file, one JSON line each (bench/docgen reads them)")
 	flag.Parse()
 	log.SetFlags(0)
 
-	fmt.Printf("| store | bytes per session | how |\n| --- | ---: | --- |\n")
-	fmt.Printf("| memstore | %.0f | Go heap (HeapAlloc) growth after GC over %d sessions, IDs included |\n", memstoreBytes(*n), *n)
-	if *addr == "" {
-		return
+	rows := []result.MemSize{{Store: "memstore", Bytes: memstoreBytes(*n), Sessions: *n}}
+	if *addr != "" {
+		more, err := redisRows(*addr, *n)
+		if err != nil {
+			log.Fatal(err)
+		}
+		rows = append(rows, more...)
 	}
+	tables.Memory(os.Stdout, rows)
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, rows); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// writeJSON writes rows to the file name, one JSON line each.
+func writeJSON(name string, rows []result.MemSize) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// redisRows measures this library's Redis hashes and the peers' blobs on
+// the Redis at addr.
+func redisRows(addr string, n int) ([]result.MemSize, error) {
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: 16, ContextTimeoutEnabled: true}) // redisstore.New requires it
+	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 16, ContextTimeoutEnabled: true}) // redisstore.New requires it
 	defer c.Close()
 	if err := c.Ping(ctx).Err(); err != nil {
-		log.Fatalf("redis %s: %v", *addr, err)
+		return nil, fmt.Errorf("redis %s: %v", addr, err)
 	}
 	st := redisstore.New(c, redisstore.Config{Application: "mem"})
+	var rows []result.MemSize
 	for _, m := range []struct {
 		name   string
 		fill   func(i int) error
@@ -68,12 +104,13 @@ func main() {
 		{"scs goredisstore: gob blob (deadline + values)", scsFill(ctx, c), "scs:session:*"},
 		{"gorilla rbcervilla/redisstore: gob blob of Values", gorillaFill(ctx, c), "gsession:*"},
 	} {
-		used, usage, err := redisBytes(ctx, c, *n, m.fill, m.sample)
+		used, usage, err := redisBytes(ctx, c, n, m.fill, m.sample)
 		if err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
-		fmt.Printf("| Redis, %s | %.0f (MEMORY USAGE %.0f) | INFO used_memory growth over %d sessions; MEMORY USAGE ... SAMPLES 0 averaged over 200 keys |\n", m.name, used, usage, *n)
+		rows = append(rows, result.MemSize{Store: "Redis, " + m.name, Bytes: used, Usage: usage, Sessions: n})
 	}
+	return rows, nil
 }
 
 // newID returns an ID like this library's: 128 random bits, base64url.

@@ -11,10 +11,14 @@
 // writes a cookie for each to -tokens (preload.go), for bench/scale.sh. With
 // -cluster it talks to a Redis Cluster instead of -redis.
 //
-// and /_stats (outside any middleware) answers the round trips and commands
+// and, outside any middleware, /_stats answers the round trips and commands
 // its Redis client has sent so far, counted by a go-redis hook (for the SQL
 // contenders, sql.go: the statements its database driver was sent), and the
-// CPU time the process has used. See ../run.sh and ../../BENCHMARKS.md.
+// CPU time the process has used; /_reset replaces the contender with a
+// fresh one (a new Manager, an empty memstore, the SQL contenders' rows
+// deleted) and collects the garbage, so that each cell of ../run.sh starts
+// as the first did (run.sh empties Redis with FLUSHALL besides). See
+// ../run.sh and ../../BENCHMARKS.md.
 package main
 
 import (
@@ -30,8 +34,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,28 +52,49 @@ import (
 	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/memstore"
 	"github.com/seed58a3dad2/session/redisstore"
-	"github.com/seed58a3dad2/session/store"
 )
 
 // idleTimeout is the sliding expiry every contender is configured with.
 const idleTimeout = 20 * time.Minute
 
-// contenders maps a name to the function that builds its handler;
-// session-mem's is made in main, which -preload needs to reach its store.
-var contenders = map[string]func(redis.UniversalClient) http.Handler{
-	"bare":  bare,
-	"floor": floor,
-	"session-redis": func(c redis.UniversalClient) http.Handler {
-		return ours(redisstore.New(c, redisstore.Config{Application: "bench"}))
+// An instance is a contender ready to serve: its handler, what stops its
+// background work (a Manager's reaper, a store's sweeper), and for
+// session-mem its store, which -preload fills.
+type instance struct {
+	h     http.Handler
+	close func()
+	mem   *memstore.Store
+}
+
+// contenders maps a name to the function that builds an instance of it.
+var contenders = map[string]func(redis.UniversalClient) instance{
+	"bare":  handlerOnly(bare),
+	"floor": handlerOnly(floor),
+	"session-redis": func(c redis.UniversalClient) instance {
+		return ours(session.Config{Store: redisstore.New(c, redisstore.Config{Application: "bench"})})
 	},
-	"scs":          scsRedis,
-	"gorilla":      gorillaRedis,
-	"hash-hgetall": hashHGetAll,
-	"hash-hmget":   hashHMGet,
+	"session-redis-farm": oursFarm,
+	"session-mem": func(redis.UniversalClient) instance {
+		st := memstore.New(memstore.Config{})
+		in := ours(session.Config{Store: st})
+		stop := in.close
+		in.close = func() { stop(); _ = st.Close() }
+		in.mem = st
+		return in
+	},
+	"scs":          handlerOnly(scsRedis),
+	"gorilla":      handlerOnly(gorillaRedis),
+	"hash-hgetall": handlerOnly(hashHGetAll),
+	"hash-hmget":   handlerOnly(hashHMGet),
+}
+
+// handlerOnly makes an instance of a contender with no background work.
+func handlerOnly(build func(redis.UniversalClient) http.Handler) func(redis.UniversalClient) instance {
+	return func(c redis.UniversalClient) instance { return instance{h: build(c), close: func() {}} }
 }
 
 func main() {
-	name := flag.String("contender", "", "bare, floor, session-redis, session-mem, scs, gorilla, hash-hgetall, hash-hmget, or on SQL: session-sqlite, scs-sqlite, floor-sqlite, session-pg, scs-pg, floor-pg")
+	name := flag.String("contender", "", "bare, floor, session-redis, session-redis-farm, session-mem, scs, gorilla, hash-hgetall, hash-hmget, or on SQL: session-sqlite, scs-sqlite, floor-sqlite, session-pg, scs-pg, floor-pg")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	redisAddr := flag.String("redis", "", "Redis address, host:port")
 	pool := flag.Int("pool", 64, "go-redis PoolSize (database/sql's most open connections for the SQL contenders), the same for every contender")
@@ -82,14 +110,17 @@ func main() {
 
 	if sc, ok := sqlContenders[*name]; ok {
 		db, stats := openSQL(sc.dialect, *sqlitePath, *pgDSN, *pool)
-		mux := http.NewServeMux()
-		mux.Handle("/_stats", stats)
-		mux.Handle("/", sc.build(db, sc.dialect))
-		serve(*name, *addr, mux)
+		cur := newCurrent(func() instance {
+			if err := sc.wipe(db); err != nil {
+				log.Fatalf("%s: /_reset: %v", *name, err)
+			}
+			return sc.build(db, sc.dialect)
+		})
+		serve(*name, *addr, stats, cur)
 		return
 	}
 	build, ok := contenders[*name]
-	if !ok && *name != "session-mem" {
+	if !ok {
 		log.Fatalf("unknown -contender %q", *name)
 	}
 	// ContextTimeoutEnabled, which redisstore.New requires, is set for every
@@ -110,16 +141,9 @@ func main() {
 		log.Fatalf("redis %s%s: %v", *redisAddr, *clusterAddrs, err)
 	}
 
-	var h http.Handler
-	var mem *memstore.Store
-	if *name == "session-mem" {
-		mem = memstore.New(memstore.Config{})
-		h = ours(mem)
-	} else {
-		h = build(client)
-	}
+	cur := newCurrent(func() instance { return build(client) })
 	if *preloadN > 0 {
-		rep, err := preload(ctx, *name, client, mem, *preloadN, *preloadKeys, *tokens)
+		rep, err := preload(ctx, *name, client, cur.Load().mem, *preloadN, *preloadKeys, *tokens)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -129,11 +153,40 @@ func main() {
 		}
 		log.Printf("%s: preloaded %d sessions of %d values in %.1fs", *name, rep.Sessions, rep.Keys, rep.Seconds)
 	}
+	serve(*name, *addr, &hook, cur)
+}
 
-	mux := http.NewServeMux()
-	mux.Handle("/_stats", &hook)
-	mux.Handle("/", h)
-	serve(*name, *addr, mux)
+// current serves the contender's current instance; a request to /_reset
+// replaces it with a fresh one. Resetting while requests are served is
+// allowed but pointless: run.sh resets between cells, when none are.
+type current struct {
+	atomic.Pointer[instance]
+	build func() instance
+	mu    sync.Mutex // serializes resets
+}
+
+func newCurrent(build func() instance) *current {
+	c := &current{build: build}
+	in := build()
+	c.Store(&in)
+	return c
+}
+
+func (c *current) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.Load().h.ServeHTTP(w, r) }
+
+// reset stops the current instance, builds a new one and collects the
+// garbage the old one leaves, so that the next cell starts with the heap
+// the first cell had: memstore's sessions of earlier cells made the
+// collector scan hundreds of thousands of them on every cycle.
+func (c *current) reset(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Load().close()
+	in := c.build()
+	c.Store(&in)
+	runtime.GC()
+	debug.FreeOSMemory()
+	reply(w, "ok")
 }
 
 // appendJSON appends v as one JSON line to the file name; no name, no file.
@@ -152,13 +205,18 @@ func appendJSON(name string, v any) error {
 	return f.Close()
 }
 
-// serve serves h on addr until the process is killed.
-func serve(name, addr string, h http.Handler) {
+// serve serves the contender cur on addr, with /_stats and /_reset beside
+// it, until the process is killed.
+func serve(name, addr string, stats http.Handler, cur *current) {
+	mux := http.NewServeMux()
+	mux.Handle("/_stats", stats)
+	mux.HandleFunc("/_reset", cur.reset)
+	mux.Handle("/", cur)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	log.Printf("%s listening on %s", name, ln.Addr())
 	log.Fatal(srv.Serve(ln))
 }
@@ -256,10 +314,13 @@ func floor(c redis.UniversalClient) http.Handler {
 // benchKey is a fixed signing key: the benchmark needs no secrecy.
 var benchKey, _ = hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 
-// ours is this library with its defaults (20-minute idle timeout, touch
-// throttled to once a minute, JSON values, cookie and header transport).
-func ours(st store.Store) http.Handler {
-	m, err := session.New(session.Config{Store: st, Keys: []session.Key{{Hash: benchKey}}, IdleTimeout: idleTimeout})
+// ours is this library on cfg's store with cfg's other settings and
+// otherwise its defaults (20-minute idle timeout, touch throttled to once a
+// minute, JSON values, cookie and header transport).
+func ours(cfg session.Config) instance {
+	cfg.Keys = []session.Key{{Hash: benchKey}}
+	cfg.IdleTimeout = idleTimeout
+	m, err := session.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -318,7 +379,28 @@ func ours(st store.Store) http.Handler {
 		reply(w, flash)
 	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
-	return m.Handler(mux)
+	return instance{h: m.Handler(mux), close: func() { _ = m.Close() }}
+}
+
+// oursFarm is this library as a server farm on Redis runs it (the README's
+// "Running a farm"): redisstore with Index, which the farm features need,
+// and the features a farm turns on: MaxSessions (a public server's guard
+// against sessions opened in a loop; high enough never to refuse here),
+// MaxUserSessions, PublishEvents, and OnExpired and OnDestroyed hooks (the
+// reaper runs every 5 seconds, the default). Of these, the endpoints pay
+// for Index on every write and touch and for MaxSessions on /login (one
+// Reserve before the Create); MaxUserSessions costs only at Session.Login,
+// and PublishEvents and OnDestroyed only when a session ends, which no
+// endpoint does.
+func oursFarm(c redis.UniversalClient) instance {
+	return ours(session.Config{
+		Store:           redisstore.New(c, redisstore.Config{Application: "bench", Index: true}),
+		MaxSessions:     10_000_000,
+		MaxUserSessions: 10,
+		PublishEvents:   true,
+		OnExpired:       func(context.Context, session.Expiry) error { return nil },
+		OnDestroyed:     func(context.Context, session.Ended) error { return nil },
+	})
 }
 
 // scsRedis is alexedwards/scs v2 on its go-redis store (goredisstore: the

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers "sqlite", for OpenSQLite
 
+	"github.com/seed58a3dad2/session"
 	"github.com/seed58a3dad2/session/internal/sqltest"
 	"github.com/seed58a3dad2/session/sqlstore"
 )
@@ -29,16 +30,49 @@ import (
 // sqlstore, scs's SQL stores (the closest peers: one row per session, the
 // whole session as one blob) and a floor of one statement per request, each
 // on SQLite (a file of its own, -sqlite) and on PostgreSQL (-pg).
-var sqlContenders = map[string]struct {
+var sqlContenders = map[string]sqlContender{
+	"session-sqlite": {sqlstore.SQLite, oursSQL, oursTables},
+	"session-pg":     {sqlstore.Postgres, oursSQL, oursTables},
+	"scs-sqlite":     {sqlstore.SQLite, scsSQL, []string{"scs_sessions"}},
+	"scs-pg":         {sqlstore.Postgres, scsSQL, []string{"scs_sessions"}},
+	"floor-sqlite":   {sqlstore.SQLite, floorSQL, []string{"floor_sessions"}},
+	"floor-pg":       {sqlstore.Postgres, floorSQL, []string{"floor_sessions"}},
+}
+
+// A sqlContender is built on a database of its dialect; tables are the
+// tables whose rows /_reset deletes, in that order.
+type sqlContender struct {
 	dialect sqlstore.Dialect
-	build   func(*sql.DB, sqlstore.Dialect) http.Handler
-}{
-	"session-sqlite": {sqlstore.SQLite, oursSQL},
-	"session-pg":     {sqlstore.Postgres, oursSQL},
-	"scs-sqlite":     {sqlstore.SQLite, scsSQL},
-	"scs-pg":         {sqlstore.Postgres, scsSQL},
-	"floor-sqlite":   {sqlstore.SQLite, floorSQL},
-	"floor-pg":       {sqlstore.Postgres, floorSQL},
+	build   func(*sql.DB, sqlstore.Dialect) instance
+	tables  []string
+}
+
+// oursTables are the tables of sqlstore (default Config.Table) that hold
+// sessions and what they left: values first, which SQLite's sessions have
+// no foreign key to delete with them. Its schema, counts and applications
+// stay: the store reads them at New.
+var oursTables = []string{"sessions_values", "sessions_reservations", "sessions_events", "sessions"}
+
+// wipe deletes every row of the contender's tables that exist; the first
+// build creates them.
+func (sc sqlContender) wipe(db *sql.DB) error {
+	for _, t := range sc.tables {
+		var exists bool
+		q := `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1)`
+		if sc.dialect == sqlstore.Postgres {
+			q = `SELECT to_regclass($1) IS NOT NULL`
+		}
+		if err := db.QueryRow(q, t).Scan(&exists); err != nil {
+			return fmt.Errorf("table %s: %w", t, err)
+		}
+		if !exists {
+			continue
+		}
+		if _, err := db.Exec(`DELETE FROM ` + t); err != nil {
+			return fmt.Errorf("emptying %s: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // openSQL opens the database of a SQL contender through a connector that
@@ -108,20 +142,23 @@ func (s *sqlStats) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // oursSQL is this library on sqlstore, with its defaults.
-func oursSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
+func oursSQL(db *sql.DB, dialect sqlstore.Dialect) instance {
 	st, err := sqlstore.New(db, sqlstore.Config{Dialect: dialect, Application: "bench"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	return ours(st)
+	return ours(session.Config{Store: st})
 }
 
 // scsSQL is scs on its SQL store for the dialect (postgresstore,
 // sqlite3store: both plain database/sql), in a table of its own created
 // as their READMEs say, with an IdleTimeout like ours.
-func scsSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
+func scsSQL(db *sql.DB, dialect sqlstore.Dialect) instance {
 	var ddl []string
-	var st scs.Store
+	var st interface {
+		scs.Store
+		StopCleanup()
+	}
 	switch dialect {
 	case sqlstore.Postgres:
 		ddl = []string{
@@ -141,14 +178,14 @@ func scsSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
 			log.Fatal(err)
 		}
 	}
-	return scsWith(st)
+	return instance{h: scsWith(st), close: st.StopCleanup}
 }
 
 // floorSQL is the least a SQL-backed session can cost: an unsigned random
 // ID in a cookie and exactly one statement per request (INSERT, SELECT,
 // UPDATE ... RETURNING, UPDATE; nothing for /noop), on a row per session
 // with a column per value.
-func floorSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
+func floorSQL(db *sql.DB, dialect sqlstore.Dialect) instance {
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS floor_sessions (id TEXT PRIMARY KEY, usr TEXT NOT NULL, n BIGINT NOT NULL, flash TEXT, expires BIGINT NOT NULL)`); err != nil {
 		log.Fatal(err)
 	}
@@ -215,5 +252,5 @@ func floorSQL(db *sql.DB, dialect sqlstore.Dialect) http.Handler {
 		reply(w, flash.String)
 	})
 	mux.HandleFunc("/noop", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok") })
-	return mux
+	return instance{h: mux, close: func() {}}
 }

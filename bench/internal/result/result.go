@@ -56,3 +56,16 @@ type Preload struct {
 	RedisBytes float64 `json:"redis_bytes_per_session"`
 	HeapBytes  float64 `json:"heap_bytes_per_session"`
 }
+
+// MemSize is one row of bench/memsize: what one session holding two small
+// values costs a store in memory.
+type MemSize struct {
+	Store string `json:"store"`
+	// Bytes is the growth per session: memstore's Go heap after a GC,
+	// Redis's used_memory.
+	Bytes float64 `json:"bytes_per_session"`
+	// Usage is Redis's MEMORY USAGE of a key, averaged over sampled keys;
+	// 0 for memstore.
+	Usage    float64 `json:"memory_usage,omitempty"`
+	Sessions int     `json:"sessions"`
+}
