@@ -134,13 +134,7 @@ func (s *Store) loadIndexed(ctx context.Context, id string, ttl time.Duration) (
 			s.join(ctx, joined, id, time.UnixMilli(now))
 		}
 	}
-	values := make(map[string][]byte, len(m))
-	for f, v := range m {
-		if k, ok := decodeField(f); ok {
-			values[k] = []byte(v)
-		}
-	}
-	return values, true, nil
+	return hashValues(m), true, nil
 }
 
 // createIndexed is Create with the index: the user's set first when values

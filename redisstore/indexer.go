@@ -186,13 +186,7 @@ func (s *Store) Peek(ctx context.Context, id string) (store.Record, bool, error)
 	if len(m) == 0 || expired(m[expiresField], s.now().UnixMilli()) {
 		return store.Record{}, false, nil
 	}
-	values := make(map[string][]byte, len(m))
-	for f, v := range m {
-		if k, ok := decodeField(f); ok {
-			values[k] = []byte(v)
-		}
-	}
-	return store.Record{Info: hashInfo(id, m), Values: values}, true, nil
+	return store.Record{Info: hashInfo(id, m), Values: hashValues(m)}, true, nil
 }
 
 // Remove deletes live session id and returns what it was: one script, then,

@@ -205,13 +205,28 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 	if len(m) == 0 {
 		return nil, false, nil
 	}
+	return hashValues(m), true, nil
+}
+
+// hashValues returns the values of a session's hash, as HGETALL answered
+// it, leaving out the metadata fields. Their bytes are copied into one
+// buffer, each slice capped at its own length so that appending to one
+// cannot overwrite the next: one allocation for all of them.
+func hashValues(m map[string]string) map[string][]byte {
+	size := 0
+	for _, v := range m {
+		size += len(v)
+	}
+	buf := make([]byte, 0, size)
 	values := make(map[string][]byte, len(m))
 	for f, v := range m {
 		if k, ok := decodeField(f); ok {
-			values[k] = []byte(v)
+			start := len(buf)
+			buf = append(buf, v...)
+			values[k] = buf[start:len(buf):len(buf)]
 		}
 	}
-	return values, true, nil
+	return values
 }
 
 // Create stores a new session with the given values, expiring after ttl, in
