@@ -435,6 +435,65 @@ local function take(key, cur, sums, out)
 end
 `
 
+// luaAddTakeFast applies, before the rest of applySource, a Delta that
+// only adds to one value or only takes one (see applySource for ARGV and the
+// answers): the middleware's usual Session.Add and Take. It runs the same
+// commands and gives the same answers as the general path (HMGET of
+// '@created' and the value, HLEN under a limit, HSET of the sum or HDEL of
+// the value taken, PEXPIRE), and checks and adds integers as luaAddTake
+// does, without first defining what a general Delta needs: about a third
+// less Redis CPU for an Add (bench/rediscpu). It returns, or falls through
+// when the Delta is not one of these two.
+const luaAddTakeFast = `
+-- One Add: ttl, max, '0', '0', field, n, '1', '0'.
+-- One Take: ttl, max, '0', '0', field, '0', '1'.
+local adding = #ARGV == 8 and ARGV[7] == '1' and ARGV[8] == '0'
+if (adding or (#ARGV == 7 and ARGV[6] == '0' and ARGV[7] == '1')) and
+   ARGV[3] == '0' and ARGV[4] == '0' then
+  local key, f = KEYS[1], ARGV[5]
+  local got = redis.call('HMGET', key, '@created', f)
+  if not got[1] then
+    return {0}
+  end
+  local v = got[2]
+  local sum
+  if adding then
+    local n = ARGV[6]
+    v = v or '0'
+    local ok = v == '0' or string.find(v, '^%-?[1-9][0-9]*$')
+    if ok and #v < 16 and #n < 16 then
+      sum = string.format('%d', tonumber(v) + tonumber(n))
+    elseif ok then
+      -- Beyond 2^53, exactly as luaAddTake's addInt: defer to it.
+      sum = false
+    else
+      return {-2, 1}
+    end
+  end
+  if sum ~= false then
+    if ARGV[2] ~= '0' then
+      local created = 0
+      if adding and not got[2] then
+        created = 1
+      end
+      if redis.call('HLEN', key) - 1 + created > tonumber(ARGV[2]) then
+        return {-1}
+      end
+    end
+    if adding then
+      redis.call('HSET', key, f, sum)
+    elseif v then
+      redis.call('HDEL', key, f)
+    end
+    redis.call('PEXPIRE', key, ARGV[1])
+    if adding then
+      return {1, sum}
+    end
+    return {1, v}
+  end
+end
+`
+
 // applySource applies a Delta that adds or takes (see luaDelta,
 // luaAddTakeArgs and luaAddTake) to the existing session at KEYS[1] and
 // sets its time to live. A Delta that does neither runs updateSource, whose
@@ -450,7 +509,7 @@ end
 //
 // withinLimit counts the keys that Clear, Del and Set leave; those the Add
 // creates count too, so they are taken off the limit it compares with.
-const applySource = luaAddTakeArgs + luaDelta + luaAddTake + `
+const applySource = luaAddTakeFast + luaAddTakeArgs + luaDelta + luaAddTake + `
 local key = KEYS[1]
 local m, cur = read(key, {'@created'})
 if not m[1] then

@@ -23,6 +23,8 @@ const maxKeys = 256
 var (
 	loginValues = map[string][]byte{"user": []byte(`"ann"`), "n": []byte("0")}
 	setN        = store.Delta{Set: map[string][]byte{"n": []byte("7")}}
+	addN        = store.Delta{Add: map[string]int64{"n": 1}}
+	takeFlash   = store.Delta{Take: []string{"flash"}}
 	// blob stands for a peer's whole session, encoded (scs: gob of a map
 	// with "user" and "n" and the deadline, about 90 bytes).
 	blob = strings.Repeat("x", 90)
@@ -63,6 +65,15 @@ func cases(client *redis.Client, sessions int) []benchCase {
 			found, err := st.Update(ctx, id(i), setN, ttl, maxKeys)
 			if err == nil && !found {
 				err = fmt.Errorf("update: session %s not found", id(i))
+			}
+			return err
+		}
+	}
+	apply := func(st *redisstore.Store, d store.Delta) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			_, found, err := st.Apply(ctx, id(i), d, ttl, maxKeys)
+			if err == nil && !found {
+				err = fmt.Errorf("apply: session %s not found", id(i))
 			}
 			return err
 		}
@@ -112,6 +123,8 @@ func cases(client *redis.Client, sessions int) []benchCase {
 			}},
 		{name: "store: Update of one value", top: []string{"evalsha", "eval"}, setup: populate(plain), op: update(plain)},
 		{name: "store: Load", top: []string{"hgetall"}, setup: populate(plain), op: load(plain)},
+		{name: "store: Apply of one Add (/add)", top: []string{"evalsha", "eval"}, setup: populate(plain), op: apply(plain, addN)},
+		{name: "store: Apply of one Take (/take)", top: []string{"evalsha", "eval"}, setup: populate(plain), op: apply(plain, takeFlash)},
 		{name: "store: Load then Update (/write)", top: []string{"hgetall", "evalsha", "eval"}, setup: populate(plain),
 			op: func(ctx context.Context, i int) error {
 				if err := load(plain)(ctx, i); err != nil {
