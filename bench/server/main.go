@@ -14,7 +14,8 @@
 // and, outside any middleware, /_stats answers the round trips and commands
 // its Redis client has sent so far, counted by a go-redis hook (for the SQL
 // contenders, sql.go: the statements its database driver was sent), and the
-// CPU time the process has used; /_reset replaces the contender with a
+// CPU time the process has used; /_pprof/profile takes a CPU profile of
+// the contender under load (net/http/pprof's); /_reset replaces the contender with a
 // fresh one (a new Manager, an empty memstore, the SQL contenders' rows
 // deleted) and collects the garbage, so that each cell of ../run.sh starts
 // as the first did (run.sh empties Redis with FLUSHALL besides). See
@@ -33,6 +34,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -211,6 +213,9 @@ func serve(name, addr string, stats http.Handler, cur *current) {
 	mux := http.NewServeMux()
 	mux.Handle("/_stats", stats)
 	mux.HandleFunc("/_reset", cur.reset)
+	// CPU profiles of a contender under load, for BENCHMARKS.md's
+	// explanations: go tool pprof 'http://ADDR/_pprof/profile?seconds=5'.
+	mux.HandleFunc("/_pprof/profile", pprof.Profile)
 	mux.Handle("/", cur)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
