@@ -181,3 +181,42 @@ func TestSignerRefusesTokensOverMaxLength(t *testing.T) {
 		t.Fatal("a token longer than MaxTokenLength was signed")
 	}
 }
+
+// TestKeysAreTheirsOnceNewReturns holds the Manager to the keys it was given
+// at New: a caller that wipes or reuses its key buffers afterwards (as key
+// hygiene advises) must not leave the Manager signing with one key and
+// verifying with another, which would refuse every token it issues once
+// the token cache forgets it, and every token of the farm's other servers.
+func TestKeysAreTheirsOnceNewReturns(t *testing.T) {
+	st := memstore.New(memstore.Config{})
+	defer st.Close()
+	for _, keys := range [][]Key{
+		{{Hash: []byte("0123456789abcdef0123456789abcdef")}},
+		{{Hash: []byte("0123456789abcdef0123456789abcdef"), Block: []byte("0123456789abcdef")}},
+	} {
+		m, err := New(Config{Store: st, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		now := time.Now()
+		tok := token{id: newID(), created: now, issued: now}
+		before, err := m.tokens.encode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			clear(k.Hash)
+			clear(k.Block)
+		}
+		after, err := m.tokens.encode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range []string{before, after} {
+			if _, ok := m.tokens.decode(raw); !ok {
+				t.Errorf("block %v: a token signed by the Manager does not verify once the caller wiped its key slices after New", keys[0].Block != nil)
+			}
+		}
+	}
+}
