@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -75,7 +76,10 @@ type tokenCodec struct {
 func newTokenCodec(keys []Key, maxLength int) tokenCodec {
 	tc := tokenCodec{codecs: make([]securecookie.Codec, len(keys))}
 	for i, k := range keys {
-		sc := securecookie.New(k.Hash, k.Block)
+		// securecookie keeps the slices it is given: copies, so that a
+		// caller wiping or reusing its key buffers after New changes
+		// neither what signs nor what verifies.
+		sc := securecookie.New(bytes.Clone(k.Hash), bytes.Clone(k.Block))
 		sc.SetSerializer(securecookie.NopEncoder{})
 		sc.MaxAge(0) // our own instants decide expiry, from the injectable clock
 		sc.MaxLength(maxLength)
