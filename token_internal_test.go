@@ -123,6 +123,7 @@ func TestSignerWritesSecurecookiesFormat(t *testing.T) {
 		[]byte("a key of an odd length, 41 bytes long..."),
 		make([]byte, 64),
 		[]byte("k"),
+		[]byte(strings.Repeat("longer than HMAC-SHA256's block, so hashed first. ", 3)),
 	}
 	instants := []time.Time{time.UnixMilli(0), time.UnixMilli(1), time.Date(2026, 11, 30, 17, 0, 0, 123e6, time.UTC), time.UnixMilli(1<<62 - 1)}
 	for _, key := range keys {
