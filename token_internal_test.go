@@ -221,3 +221,31 @@ func TestKeysAreTheirsOnceNewReturns(t *testing.T) {
 		}
 	}
 }
+
+// TestAnEmptyBlockMeansNoEncryption holds New to Key's documentation: a
+// Block is used "when set", and Config accepts one of length 0. An empty
+// but non-nil Block (a decoded empty setting) must sign and verify like no
+// Block, first key or later one, not fail New with a misleading
+// MaxTokenLength error nor make a later key verify nothing.
+func TestAnEmptyBlockMeansNoEncryption(t *testing.T) {
+	st := memstore.New(memstore.Config{})
+	defer st.Close()
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	old := newTokenCodec([]Key{{Hash: hash}}, 1024)
+	m, err := New(Config{Store: st, Keys: []Key{{Hash: []byte("fedcba9876543210fedcba9876543210"), Block: []byte{}}, {Hash: hash, Block: []byte{}}}})
+	if err != nil {
+		t.Fatalf("New refused a Key with an empty Block: %v", err)
+	}
+	defer m.Close()
+	now := time.Now()
+	tok := token{id: newID(), created: now, issued: now}
+	for _, tc := range []tokenCodec{old, m.tokens} {
+		raw, err := tc.encode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.tokens.decode(raw); !ok {
+			t.Errorf("a token signed by the first or the second key, whose Block is empty, does not verify")
+		}
+	}
+}
