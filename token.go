@@ -79,13 +79,17 @@ func newTokenCodec(keys []Key, maxLength int) tokenCodec {
 		// securecookie keeps the slices it is given: copies, so that a
 		// caller wiping or reusing its key buffers after New changes
 		// neither what signs nor what verifies.
-		sc := securecookie.New(bytes.Clone(k.Hash), bytes.Clone(k.Block))
+		var block []byte // an empty Block is no Block, as Key says
+		if len(k.Block) > 0 {
+			block = bytes.Clone(k.Block)
+		}
+		sc := securecookie.New(bytes.Clone(k.Hash), block)
 		sc.SetSerializer(securecookie.NopEncoder{})
 		sc.MaxAge(0) // our own instants decide expiry, from the injectable clock
 		sc.MaxLength(maxLength)
 		tc.codecs[i] = sc
 	}
-	if keys[0].Block == nil {
+	if len(keys[0].Block) == 0 {
 		tc.signer = newSigner(keys[0].Hash, maxLength)
 	}
 	return tc
