@@ -24,7 +24,8 @@ type Config struct {
 	// first key signs new tokens; every key is tried when verifying, so a
 	// key is rotated by putting the new one first and dropping the old one
 	// once the tokens it signed have expired. Required. ParseKeys reads them
-	// from an environment variable.
+	// from an environment variable. New copies them: the caller may wipe its
+	// slices afterwards.
 	Keys []Key
 
 	// IdleTimeout is how long a session lives without requests; every

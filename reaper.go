@@ -43,7 +43,9 @@ func (rp *reaper) run(m *Manager) {
 	ticker := time.NewTicker(m.cfg.ReapInterval)
 	defer ticker.Stop()
 	for {
-		if _, err := m.Reap(ctx); err != nil && ctx.Err() == nil {
+		// A pass that Close stopped failed with ErrClosed or a canceled
+		// context, which the goroutine above may not have canceled yet.
+		if _, err := m.Reap(ctx); err != nil && !rp.stopped() {
 			m.cfg.OnError(nil, err)
 		}
 		select {

@@ -383,3 +383,24 @@ func TestReaperExpiryRacingALogout(t *testing.T) {
 		t.Errorf("one session ended with %d OnDestroyed (logout) and %d OnExpired (timeout), want one of the two", d, x)
 	}
 }
+
+// TestClosingSoonAfterNewReportsNoError: the reaper's first pass, which
+// Close stops (ErrClosed, or a canceled context), is no error to report.
+func TestClosingSoonAfterNewReportsNoError(t *testing.T) {
+	st := memstore.New(memstore.Config{})
+	defer st.Close()
+	var reported atomic.Int32
+	for range 200 {
+		m, err := session.New(session.Config{Store: st, Keys: []session.Key{testKey}, OnExpired: func(context.Context, session.Expiry) error { return nil }, OnError: func(_ *http.Request, err error) {
+			reported.Add(1)
+			t.Logf("OnError: %v", err)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = m.Close()
+	}
+	if n := reported.Load(); n != 0 {
+		t.Fatalf("Close right after New reported %d error(s) to OnError, want none: the reaper's pass stopped by Close is no error", n)
+	}
+}

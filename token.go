@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -75,13 +76,20 @@ type tokenCodec struct {
 func newTokenCodec(keys []Key, maxLength int) tokenCodec {
 	tc := tokenCodec{codecs: make([]securecookie.Codec, len(keys))}
 	for i, k := range keys {
-		sc := securecookie.New(k.Hash, k.Block)
+		// securecookie keeps the slices it is given: copies, so that a
+		// caller wiping or reusing its key buffers after New changes
+		// neither what signs nor what verifies.
+		var block []byte // an empty Block is no Block, as Key says
+		if len(k.Block) > 0 {
+			block = bytes.Clone(k.Block)
+		}
+		sc := securecookie.New(bytes.Clone(k.Hash), block)
 		sc.SetSerializer(securecookie.NopEncoder{})
 		sc.MaxAge(0) // our own instants decide expiry, from the injectable clock
 		sc.MaxLength(maxLength)
 		tc.codecs[i] = sc
 	}
-	if keys[0].Block == nil {
+	if len(keys[0].Block) == 0 {
 		tc.signer = newSigner(keys[0].Hash, maxLength)
 	}
 	return tc

@@ -123,6 +123,7 @@ func TestSignerWritesSecurecookiesFormat(t *testing.T) {
 		[]byte("a key of an odd length, 41 bytes long..."),
 		make([]byte, 64),
 		[]byte("k"),
+		[]byte(strings.Repeat("longer than HMAC-SHA256's block, so hashed first. ", 3)),
 	}
 	instants := []time.Time{time.UnixMilli(0), time.UnixMilli(1), time.Date(2026, 11, 30, 17, 0, 0, 123e6, time.UTC), time.UnixMilli(1<<62 - 1)}
 	for _, key := range keys {
@@ -179,5 +180,72 @@ func TestSignerRefusesTokensOverMaxLength(t *testing.T) {
 	now := time.Now()
 	if _, err := tc.encode(token{id: newID(), created: now, issued: now}); err == nil {
 		t.Fatal("a token longer than MaxTokenLength was signed")
+	}
+}
+
+// TestKeysAreTheirsOnceNewReturns holds the Manager to the keys it was given
+// at New: a caller that wipes or reuses its key buffers afterwards (as key
+// hygiene advises) must not leave the Manager signing with one key and
+// verifying with another, which would refuse every token it issues once
+// the token cache forgets it, and every token of the farm's other servers.
+func TestKeysAreTheirsOnceNewReturns(t *testing.T) {
+	st := memstore.New(memstore.Config{})
+	defer st.Close()
+	for _, keys := range [][]Key{
+		{{Hash: []byte("0123456789abcdef0123456789abcdef")}},
+		{{Hash: []byte("0123456789abcdef0123456789abcdef"), Block: []byte("0123456789abcdef")}},
+	} {
+		m, err := New(Config{Store: st, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		now := time.Now()
+		tok := token{id: newID(), created: now, issued: now}
+		before, err := m.tokens.encode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			clear(k.Hash)
+			clear(k.Block)
+		}
+		after, err := m.tokens.encode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range []string{before, after} {
+			if _, ok := m.tokens.decode(raw); !ok {
+				t.Errorf("block %v: a token signed by the Manager does not verify once the caller wiped its key slices after New", keys[0].Block != nil)
+			}
+		}
+	}
+}
+
+// TestAnEmptyBlockMeansNoEncryption holds New to Key's documentation: a
+// Block is used "when set", and Config accepts one of length 0. An empty
+// but non-nil Block (a decoded empty setting) must sign and verify like no
+// Block, first key or later one, not fail New with a misleading
+// MaxTokenLength error nor make a later key verify nothing.
+func TestAnEmptyBlockMeansNoEncryption(t *testing.T) {
+	st := memstore.New(memstore.Config{})
+	defer st.Close()
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	old := newTokenCodec([]Key{{Hash: hash}}, 1024)
+	m, err := New(Config{Store: st, Keys: []Key{{Hash: []byte("fedcba9876543210fedcba9876543210"), Block: []byte{}}, {Hash: hash, Block: []byte{}}}})
+	if err != nil {
+		t.Fatalf("New refused a Key with an empty Block: %v", err)
+	}
+	defer m.Close()
+	now := time.Now()
+	tok := token{id: newID(), created: now, issued: now}
+	for _, tc := range []tokenCodec{old, m.tokens} {
+		raw, err := tc.encode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.tokens.decode(raw); !ok {
+			t.Errorf("a token signed by the first or the second key, whose Block is empty, does not verify")
+		}
 	}
 }

@@ -3,9 +3,14 @@ package redisstore
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/seed58a3dad2/session/internal/redistest"
 	"github.com/seed58a3dad2/session/store"
@@ -101,6 +106,107 @@ func TestUpdateSetUnderLimit(t *testing.T) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// TestAddTakeFastPathAnswersAsTheGeneralPath sends the same arguments of one
+// Add or one Take through the apply script and through the same script
+// without luaAddTakeFast, on two copies of one session, and holds the fast
+// path to the general one's answer, hash and time to live: for a session
+// that is missing, values that are canonical integers, almost-integers and
+// not integers at all, sums at the edges of doubles and of int64, keys that
+// encodeField escapes, and limits under, at and over what the session holds.
+func TestAddTakeFastPathAnswersAsTheGeneralPath(t *testing.T) {
+	if !strings.HasPrefix(applySource, luaAddTakeFast) {
+		t.Fatal("applySource no longer starts with luaAddTakeFast: this test compares the two paths by cutting it off")
+	}
+	general := redis.NewScript(strings.TrimPrefix(applySource, luaAddTakeFast))
+	stored := []string{
+		"", "0", "1", "-1", "7", "+1", "01", "-0", "00", " 1", "1 ", "1.0", "1e3", "0x10", "-", "--1", "nan", "inf", "\xff\xfe1", "1\x00",
+		"999999999999999", "-999999999999999", "1000000000000000", "-1000000000000000",
+		"9007199254740993", "123456789012345678", "9223372036854775807", "-9223372036854775808",
+		"9223372036854775808", "-9223372036854775809", "99999999999999999999", "000000000000000001",
+	}
+	increments := []int64{0, 1, -1, 999999999999999, -999999999999999, 1000000000000000, math.MaxInt64, math.MinInt64}
+	keys := []string{"n", "@n", "!n", "!@n"}
+	type op struct {
+		name string
+		d    store.Delta
+	}
+	var ops []op
+	for _, k := range keys {
+		ops = append(ops, op{fmt.Sprintf("take %q", k), store.Delta{Take: []string{k}}})
+		for _, n := range increments {
+			ops = append(ops, op{fmt.Sprintf("add %d to %q", n, k), store.Delta{Add: map[string]int64{k: n}}})
+		}
+	}
+	for _, b := range servers {
+		t.Run(b.name, func(t *testing.T) {
+			c, prefix := b.open(t)
+			s := New(c, Config{Prefix: prefix})
+			ctx := t.Context()
+			i := 0
+			// setup writes one session, or none when fields is nil.
+			setup := func(key string, fields []any) {
+				if fields == nil {
+					return
+				}
+				if err := c.HSet(ctx, key, fields...).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.PExpire(ctx, key, time.Minute).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			compare := func(name string, fields []any, d store.Delta, maxKeys int) {
+				i++
+				id := "F" + strconv.Itoa(i)
+				fastKey, generalKey := s.key(id+"f"), s.key(id+"g")
+				setup(fastKey, fields)
+				setup(generalKey, fields)
+				args, _ := addTakeArgs(deltaArgs(d, time.Hour, maxKeys), d)
+				fast, fastErr := s.apply.Run(ctx, c, []string{fastKey}, args...).Slice()
+				slow, slowErr := general.Run(ctx, c, []string{generalKey}, args...).Slice()
+				if fmt.Sprint(fast, fastErr) != fmt.Sprint(slow, slowErr) {
+					t.Errorf("%s, MaxKeys %d: the fast path answered %q, %v; the general path %q, %v", name, maxKeys, fast, fastErr, slow, slowErr)
+				}
+				fastHash, _ := c.HGetAll(ctx, fastKey).Result()
+				slowHash, _ := c.HGetAll(ctx, generalKey).Result()
+				if !maps.Equal(fastHash, slowHash) {
+					t.Errorf("%s, MaxKeys %d: the fast path left %q; the general path %q", name, maxKeys, fastHash, slowHash)
+				}
+				// Renewed (about an hour) or not (about a minute, or -2 for
+				// no key): the two must agree.
+				fastTTL, _ := c.PTTL(ctx, fastKey).Result()
+				slowTTL, _ := c.PTTL(ctx, generalKey).Result()
+				if fastTTL.Round(time.Minute) != slowTTL.Round(time.Minute) {
+					t.Errorf("%s, MaxKeys %d: the fast path left a time to live of %v; the general path %v", name, maxKeys, fastTTL, slowTTL)
+				}
+			}
+			for _, o := range ops {
+				compare("missing session: "+o.name, nil, o.d, 0)
+				var field string
+				for k := range o.d.Add {
+					field = encodeField(k)
+				}
+				for _, k := range o.d.Take {
+					field = encodeField(k)
+				}
+				for _, v := range append([]string{"absent"}, stored...) {
+					// '@created', other values "a" and a user, and the
+					// field unless absent: values counts them.
+					fields := []any{"@created", "1", "a", "x", "!@user", "ann"}
+					values := 2
+					if v != "absent" {
+						fields = append(fields, field, v)
+						values++
+					}
+					for _, maxKeys := range []int{0, values - 1, values, values + 1} {
+						compare(fmt.Sprintf("%s, holding %q", o.name, v), fields, o.d, maxKeys)
+					}
+				}
+			}
 		})
 	}
 }
