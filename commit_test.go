@@ -116,7 +116,18 @@ func TestStoreFailure(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/get?k=a", nil).WithContext(ctx)
 		r.AddCookie(&http.Cookie{Name: "session", Value: c.token})
 		w := httptest.NewRecorder()
-		e.h.ServeHTTP(w, r)
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			e.h.ServeHTTP(w, r)
+		}()
+		// A load that ignored the request's context would wait for the
+		// hour of StoreTimeout: fail instead of hanging the test.
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the load still waits on a store that blocks, 10s after its request's context was canceled")
+		}
 		if w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("got %d, want 503", w.Code)
 		}
