@@ -23,6 +23,8 @@
 //
 //	// PostgreSQL, any number of servers.
 //	db, err := sql.Open("pgx", "postgres://app@db.internal/app") // import _ "github.com/jackc/pgx/v5/stdlib"
+//	db.SetMaxOpenConns(16) // a few per core of the database server
+//	db.SetMaxIdleConns(16) // as many: database/sql keeps 2, and would reconnect for most requests
 //	st, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Postgres, Application: "shop"})
 //	defer st.Close()
 //

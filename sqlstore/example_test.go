@@ -68,6 +68,11 @@ func ExampleNew_postgres() {
 		return
 	}
 	defer db.Close()
+	// A few connections per core of the database server, all kept open:
+	// database/sql keeps 2 idle ones unless told, and a busy server would
+	// connect anew for most requests.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
 	s, err := sqlstore.New(db, sqlstore.Config{
 		Dialect:     sqlstore.Postgres,
 		Application: "shop",

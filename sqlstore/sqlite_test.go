@@ -3,9 +3,11 @@ package sqlstore_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +195,76 @@ func TestSQLiteWritersOfSeveralPools(t *testing.T) {
 	wg.Wait()
 	if values, _, _ := stores[1].Load(t.Context(), "shared", 0); len(values) != 40 {
 		t.Errorf("got %d keys, want 40", len(values))
+	}
+}
+
+// goroutinesCreated returns how many goroutines the process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func TestSQLiteWriteWatchesOnlyItsLock(t *testing.T) {
+	// The middleware's contexts can be canceled (StoreTimeout). The driver
+	// starts a goroutine to watch such a context for every statement; in a
+	// write transaction only the first statement, which takes the write
+	// lock, can wait, so only it is watched. The goroutines of the others,
+	// started while the lock was held, made the 99th percentile of a loaded
+	// server ten times its median (BENCHMARKS.md, "Tail latency").
+	s := newStore(t, openSQLite(t), sqlstore.SQLite, sqlstore.Config{})
+	mustCreate(t, s, "a", map[string][]byte{"n": []byte("0")}, time.Hour)
+	writes := func(ctx context.Context) uint64 {
+		const n = 20
+		before := goroutinesCreated()
+		for i := range n {
+			d := store.Delta{Set: map[string][]byte{"n": []byte(fmt.Sprint(i))}}
+			if ok, err := s.Update(ctx, "a", d, time.Hour, 10); !ok || err != nil {
+				t.Fatalf("Update: got %v, %v, want true, nil", ok, err)
+			}
+		}
+		return goroutinesCreated() - before
+	}
+	background := writes(context.Background())
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if watched := writes(ctx); watched > background+20 {
+		t.Errorf("20 updates started %d goroutines with a context that can be canceled, %d without: "+
+			"want at most one more per update (the watcher of the statement that takes the lock)", watched, background)
+	}
+}
+
+func TestSQLiteWriteWaitingForTheLockIsCanceled(t *testing.T) {
+	// Another process (a pool of its own) holds the write lock: a write
+	// waits for it, within the busy timeout of 10 seconds, and gives up
+	// when its context ends.
+	dbs := pools(t, backend{dialect: sqlstore.SQLite}, 2)
+	s := newStore(t, dbs[0], sqlstore.SQLite, sqlstore.Config{})
+	mustCreate(t, s, "a", nil, time.Hour)
+	other, err := dbs[1].Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatalf("BEGIN IMMEDIATE: %v", err)
+	}
+	defer other.ExecContext(context.Background(), "ROLLBACK")
+	// A real deadline: what ends the wait is SQLite's busy handler, on
+	// the wall clock, which a fake clock cannot drive.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Update(ctx, "a", store.Delta{Set: map[string][]byte{"k": []byte("v")}}, time.Hour, 10)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Update: got error %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Update still waits for the lock 5s after its context ended")
 	}
 }
