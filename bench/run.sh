@@ -18,8 +18,9 @@
 # round, 2s), WARMUP (0.5s), ROUNDS (3; the report gives medians),
 # MEMSIZE_N (sessions for the memory figure, 100000; 0 skips it),
 # MEMSIZE_JSON (also write the memory rows there, as JSON lines),
-# CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize of every
-# server, 64), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server and of
+# CONCURRENCY (virtual clients, 32), POOL (go-redis PoolSize and
+# database/sql's pool of every server, 64; on PostgreSQL at most 4 per core,
+# bench/server/sql.go), SERVER_PROCS and LOAD_PROCS (GOMAXPROCS of the server and of
 # the load generator, 1 and 1: with redis-server that is three busy threads
 # on two cores), CONTENDERS and ENDPOINTS (space-separated subsets), OUT
 # (keep the JSON lines in this file), SCALE (1: then run scale.sh, the

@@ -99,7 +99,7 @@ func main() {
 	name := flag.String("contender", "", "bare, floor, session-redis, session-redis-farm, session-mem, scs, gorilla, hash-hgetall, hash-hmget, or on SQL: session-sqlite, scs-sqlite, floor-sqlite, session-pg, scs-pg, floor-pg")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	redisAddr := flag.String("redis", "", "Redis address, host:port")
-	pool := flag.Int("pool", 64, "go-redis PoolSize (database/sql's most open connections for the SQL contenders), the same for every contender")
+	pool := flag.Int("pool", 64, "go-redis PoolSize (database/sql's most open connections for the SQL contenders, at most 4 per core on PostgreSQL: see sql.go), the same for every contender")
 	sqlitePath := flag.String("sqlite", "", "SQLite database file, for the -sqlite contenders")
 	pgDSN := flag.String("pg", "", "PostgreSQL connection string, for the -pg contenders")
 	clusterAddrs := flag.String("cluster", "", "Redis Cluster seed addresses, comma-separated, instead of -redis")
