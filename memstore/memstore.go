@@ -365,7 +365,7 @@ func (s *Store) Apply(ctx context.Context, id string, d store.Delta, ttl time.Du
 		if !changes(e.values, &d) {
 			return nil // nothing to copy: the values stay as lent
 		}
-		vals := e.values.thaw(len(d.Set) + len(d.Add))
+		vals := e.values.thaw(added(e.values, &d))
 		old, changed := apply(vals, &d)
 		values = addAndTake(vals, sums, d.Take)
 		e.values = vals
@@ -440,6 +440,26 @@ func changes(vals *values, d *store.Delta) bool {
 	return false
 }
 
+// added returns how many keys d sets or adds that vals does not hold: the
+// room a copy of vals needs, so that a write keeps a session as small as
+// it was.
+func added(vals *values, d *store.Delta) int {
+	n := 0
+	for k := range d.Set {
+		if _, ok := vals.Get(k); !ok {
+			n++
+		}
+	}
+	for k := range d.Add {
+		_, ok := vals.Get(k)
+		_, set := d.Set[k]
+		if !ok && !set {
+			n++
+		}
+	}
+	return n
+}
+
 // apply changes vals as d says: Clear (which keeps the metadata), then
 // Del, then Set. When d may have changed the value of store.UserKey, which
 // the index by user follows, it reports changed and the value before (never
@@ -505,7 +525,7 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	delete(src.entries, from)
 	src.unindex(from, e.user())
 	if changes(e.values, &d) {
-		vals := e.values.thaw(len(d.Set))
+		vals := e.values.thaw(added(e.values, &d))
 		if _, changed := apply(vals, &d); changed {
 			user, _ := vals.Get(store.UserKey)
 			e.indexed = len(user) > 0
