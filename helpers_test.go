@@ -177,6 +177,7 @@ type mapView map[string][]byte
 func (v mapView) Len() int                       { return len(v) }
 func (v mapView) Get(key string) ([]byte, bool)  { b, ok := v[key]; return b, ok }
 func (v mapView) All() iter.Seq2[string, []byte] { return maps.All(v) }
+func (v mapView) Map() map[string][]byte         { return maps.Clone(v) }
 
 // viewCopy returns what v holds, copied.
 func viewCopy(v store.View) map[string]string {

@@ -48,11 +48,7 @@ func (v *values) all() iter.Seq2[string, []byte] {
 func (v *values) own() map[string][]byte {
 	switch {
 	case v.lent != nil:
-		m := make(map[string][]byte, v.lent.Len()+1)
-		for k, b := range v.lent.All() {
-			m[k] = b
-		}
-		v.m, v.lent = m, nil
+		v.m, v.lent = v.lent.Map(), nil
 	case v.m == nil:
 		v.m = make(map[string][]byte)
 	}

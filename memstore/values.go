@@ -158,6 +158,19 @@ func (v *values) All() iter.Seq2[string, []byte] {
 	}
 }
 
+// Map returns the values in a new map, sharing their slices: see
+// store.View.
+func (v *values) Map() map[string][]byte {
+	if v.many != nil {
+		return maps.Clone(v.many)
+	}
+	m := make(map[string][]byte, len(v.few))
+	for _, f := range v.few {
+		m[f.key] = f.value
+	}
+	return m
+}
+
 // clone returns a copy of the values in a map of their own, never nil, as
 // Load and the other calls return them. The copied values share one
 // allocation, as in newValues: a Load costs the map and one buffer, however

@@ -42,4 +42,10 @@ type View interface {
 	Get(key string) (value []byte, ok bool)
 	// All yields every key and its value, in no particular order.
 	All() iter.Seq2[string, []byte]
+	// Map returns the values in a new map, which the caller owns: it may
+	// add, replace and delete entries. The slices are the View's, shared
+	// as Get's are. It is how a caller that changes lent values copies
+	// them: the iterator of All, called through an interface, costs two
+	// allocations more.
+	Map() map[string][]byte
 }

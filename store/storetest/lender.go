@@ -47,8 +47,10 @@ func lend(t *testing.T, l store.Lender, id string, ttl time.Duration) (store.Vie
 }
 
 // viewValues returns what v holds as a map, failing the test unless its
-// three methods agree: All yields each key once, Len counts them, Get finds
-// each with the same value, and a key All does not yield.
+// methods agree: All yields each key once, Len counts them, Get finds each
+// with the same value (and nothing for a key All does not yield), and Map
+// holds the same. The map Map returns is then changed, to check that it
+// is the caller's.
 func viewValues(t *testing.T, what string, v store.View) map[string][]byte {
 	t.Helper()
 	m := map[string][]byte{}
@@ -68,6 +70,15 @@ func viewValues(t *testing.T, what string, v store.View) map[string][]byte {
 	}
 	if b, ok := v.Get("storetest:absent"); ok || b != nil {
 		t.Errorf("%s: Get of a missing key got %q, %v, want nil, false", what, b, ok)
+	}
+	own := v.Map()
+	if !equal(own, m) {
+		t.Errorf("%s: Map got %s, want %s (what All yields)", what, format(own), format(m))
+	}
+	clear(own)
+	own["storetest:added"] = []byte("x")
+	if n := v.Len(); n != len(m) {
+		t.Errorf("%s: Len got %d after the map Map returned was changed, want %d: the map must be the caller's", what, n, len(m))
 	}
 	return m
 }
