@@ -45,7 +45,7 @@ func TestValues(t *testing.T) {
 			want := map[string][]byte{}
 			for step := range 200 {
 				lent, lentWant := v, maps.Clone(want)
-				v = v.thaw(rng.IntN(2))
+				v = v.thaw(rng.IntN(3))
 				// Up to three times fewValues keys, so that runs grow
 				// past the slice and shrink again.
 				k := fmt.Sprint("k", rng.IntN(3*fewValues))
