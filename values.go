@@ -46,10 +46,10 @@ func (v *values) all() iter.Seq2[string, []byte] {
 // own returns the values as a map the request may change, copying lent
 // values into it first.
 func (v *values) own() map[string][]byte {
-	switch {
-	case v.lent != nil:
+	if v.lent != nil {
 		v.m, v.lent = v.lent.Map(), nil
-	case v.m == nil:
+	}
+	if v.m == nil { // none yet, or a View that answered an empty map so
 		v.m = make(map[string][]byte)
 	}
 	return v.m
