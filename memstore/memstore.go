@@ -403,8 +403,9 @@ func sums(vals *values, d *store.Delta) (map[string][]byte, error) {
 }
 
 // addAndTake stores the sums, then removes the keys to take. It returns
-// the sums and the values taken, which the caller may keep: vals holds
-// copies of the sums, and no longer holds what was taken.
+// the sums and the values taken, which the caller may keep and change: vals
+// holds copies of the sums, and what was taken is copied, since values lent
+// before (Lend) still hold it.
 func addAndTake(vals *values, sums map[string][]byte, take []string) map[string][]byte {
 	if len(sums) == 0 && len(take) == 0 {
 		return nil
@@ -418,7 +419,7 @@ func addAndTake(vals *values, sums map[string][]byte, take []string) map[string]
 	}
 	for _, k := range take {
 		if v, ok := vals.Get(k); ok {
-			out[k] = v
+			out[k] = cloneBytes(v)
 			vals.del(k)
 		}
 	}
