@@ -112,7 +112,7 @@ type onceError struct{ error }
 // recorded so far, else with local, which acts on the values held for the
 // commit. It returns key's value from either. s.mu must be held.
 func (s *Session) atomically(key string, d store.Delta, local func() ([]byte, bool, error)) ([]byte, bool, error) {
-	if s.down != nil {
+	if s.down {
 		return nil, false, s.refuse(fmt.Sprintf("the change to %q", key))
 	}
 	if s.err != nil {
@@ -136,12 +136,12 @@ func (s *Session) atomically(key string, d store.Delta, local func() ([]byte, bo
 				}
 				return nil, false, nil
 			}
-			if _, ok := s.values[key]; s.loaded && !ok {
+			if _, ok := s.values.get(key); s.loaded && !ok {
 				return nil, false, nil // not there when loaded: taking nothing is as good as any answer
 			}
 		}
 		if len(d.Add) > 0 && s.loaded {
-			if _, ok := s.values[key]; !ok && len(s.values) >= s.m.cfg.MaxKeys {
+			if _, ok := s.values.get(key); !ok && s.values.len() >= s.m.cfg.MaxKeys {
 				return nil, false, s.m.tooManyKeys()
 			}
 		}
@@ -153,9 +153,9 @@ func (s *Session) atomically(key string, d store.Delta, local func() ([]byte, bo
 			b, ok := values[key]
 			if s.loaded {
 				if len(d.Add) > 0 {
-					s.values[key] = b
+					s.values.set(key, b)
 				} else {
-					delete(s.values, key)
+					s.values.del(key)
 				}
 			}
 			return b, ok, nil
@@ -218,7 +218,7 @@ func keyOf(d store.Delta) string {
 func (s *Session) addLocal(key string, n int64) ([]byte, bool, error) {
 	cur, ok, decided := s.change.lookup(key)
 	if !decided {
-		cur, ok = s.values[key]
+		cur, ok = s.values.get(key)
 	}
 	if !ok {
 		cur = nil
@@ -239,11 +239,11 @@ func (s *Session) addLocal(key string, n int64) ([]byte, bool, error) {
 func (s *Session) takeLocal(key string) ([]byte, bool, error) {
 	b, ok, decided := s.change.lookup(key)
 	if !decided {
-		b, ok = s.values[key]
+		b, ok = s.values.get(key)
 	}
 	if ok {
 		if s.loaded {
-			delete(s.values, key)
+			s.values.del(key)
 		}
 		s.change.del(key, s.inStore())
 	}

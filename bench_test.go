@@ -226,9 +226,12 @@ func TestMiddlewareAllocations(t *testing.T) {
 		t.Skip("the race detector's own allocations would be counted: run without -race")
 	}
 	// BenchmarkMiddleware's serial figures on memstore, which issue 13 holds
-	// to at most 2 (noop with a token) and 6 (a read of one value): what it
-	// takes to lower them is in BENCHMARKS.md.
-	want := map[string]float64{"noop": 2, "read": 6}
+	// to at most 2 (noop with a token) and 6 (a read of one value). A read
+	// is 3 since memstore lends its values (store.Lender) instead of
+	// copying them: the request state, r.WithContext's copy of the request
+	// and the string the handler reads. What each costs is in
+	// BENCHMARKS.md.
+	want := map[string]float64{"noop": 2, "read": 3}
 	st := memstore.New(memstore.Config{})
 	t.Cleanup(func() { _ = st.Close() })
 	m, err := session.New(session.Config{Store: st, Keys: []session.Key{testKey}})

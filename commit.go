@@ -335,7 +335,8 @@ func (s *Session) end(d dropped) error {
 			// The first try failed to answer, not to remove: the session
 			// was there for the request to end, so it was this request
 			// that ended it.
-			found, user = true, string(s.values[store.UserKey])
+			b, _ := s.values.get(store.UserKey)
+			found, user = true, string(b)
 		}
 		return err
 	})

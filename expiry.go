@@ -22,7 +22,9 @@ func (s *Session) ttl(now time.Time) time.Duration {
 
 // lifetimeOver reports whether the session has reached Config.Lifetime.
 func (s *Session) lifetimeOver(now time.Time) bool {
-	return s.ttl(now) <= 0
+	// Without a Lifetime the ttl is IdleTimeout, never zero or less: no
+	// need to work it out, twice a request.
+	return s.m.cfg.Lifetime > 0 && s.ttl(now) <= 0
 }
 
 // touchDue reports whether the store's expiry should be renewed now: the

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -107,6 +109,83 @@ func (c *countingStore) Touch(ctx context.Context, id string, ttl time.Duration)
 func (c *countingStore) Delete(ctx context.Context, id string) (bool, error) {
 	c.record("Delete")
 	return c.Store.Delete(ctx, id)
+}
+
+// countingLender is a countingStore over a store.Lender, which lends through
+// it: a Lend is counted as the Load it replaces, one round trip. It keeps
+// every View lent, with a copy of what it held, so that check can tell
+// whether anything wrote into one: the middleware must never do so. A test
+// that replaces the store underneath with one that does not lend (a
+// failing one) has its Lends served by Load.
+type countingLender struct {
+	*countingStore
+	lent []lentView // protected by countingStore.mu
+}
+
+// lentView is a View as lent, with a copy of what it held then.
+type lentView struct {
+	v    store.View
+	held map[string]string
+}
+
+func (c *countingLender) Lend(ctx context.Context, id string, ttl time.Duration) (store.View, bool, error) {
+	if ttl > 0 {
+		c.record("Load+touch")
+	} else {
+		c.record("Load")
+	}
+	l, ok := c.Store.(store.Lender)
+	if !ok {
+		m, found, err := c.Store.Load(ctx, id, ttl)
+		if !found {
+			return nil, found, err
+		}
+		return mapView(m), true, err
+	}
+	v, found, err := l.Lend(ctx, id, ttl)
+	if found {
+		c.mu.Lock()
+		c.lent = append(c.lent, lentView{v, viewCopy(v)})
+		c.mu.Unlock()
+	}
+	return v, found, err
+}
+
+// lends returns how many Views were lent.
+func (c *countingLender) lends() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lent)
+}
+
+// check fails the test for each View that no longer holds what it held
+// when lent.
+func (c *countingLender) check(t testing.TB) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, lv := range c.lent {
+		if now := viewCopy(lv.v); !maps.Equal(now, lv.held) {
+			t.Errorf("View %d of %d lent: holds %q at the end, want %q, what it held when lent: something wrote into it", i+1, len(c.lent), now, lv.held)
+		}
+	}
+}
+
+// mapView is a View of a map.
+type mapView map[string][]byte
+
+func (v mapView) Len() int                       { return len(v) }
+func (v mapView) Get(key string) ([]byte, bool)  { b, ok := v[key]; return b, ok }
+func (v mapView) All() iter.Seq2[string, []byte] { return maps.All(v) }
+func (v mapView) Map() map[string][]byte         { return maps.Clone(v) }
+
+// viewCopy returns what v holds, copied.
+func viewCopy(v store.View) map[string]string {
+	m := make(map[string]string, v.Len())
+	for k, b := range v.All() {
+		m[k] = string(b)
+	}
+	return m
 }
 
 // The optional capabilities pass through countingStore when the store
@@ -242,12 +321,13 @@ func (f failingStore) Delete(context.Context, string) (bool, error) { return fal
 // env is a manager on a counted memstore with a fake clock, serving
 // testRoutes.
 type env struct {
-	t     testing.TB
-	clock *fakeclock.Clock
-	mem   *memstore.Store
-	store *countingStore
-	m     *session.Manager
-	h     http.Handler
+	t      testing.TB
+	clock  *fakeclock.Clock
+	mem    *memstore.Store
+	store  *countingStore
+	lender *countingLender // store, when the store underneath is a store.Lender
+	m      *session.Manager
+	h      http.Handler
 }
 
 // newEnv builds an env; cfg's Store, Keys and Now are filled in when empty.
@@ -261,6 +341,11 @@ func newEnv(t testing.TB, cfg session.Config) *env {
 	}
 	e.store = &countingStore{Store: cfg.Store}
 	cfg.Store = e.store
+	if _, ok := e.store.Store.(store.Lender); ok {
+		e.lender = &countingLender{countingStore: e.store}
+		cfg.Store = e.lender
+		t.Cleanup(func() { e.lender.check(t) })
+	}
 	if cfg.Keys == nil {
 		cfg.Keys = []session.Key{testKey}
 	}

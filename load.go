@@ -8,8 +8,10 @@ import (
 
 // load reads the session from the store once, renewing its expiry in the
 // same round trip when a touch is due, and applies the recorded change on
-// top. A session that turns out to be gone becomes a new one that keeps the
-// values set during this request. s.mu must be held.
+// top. A store.Lender lends the values instead of copying them: they are
+// copied only if the request changes them. A session that turns out to be
+// gone becomes a new one that keeps the values set during this request.
+// s.mu must be held.
 func (s *Session) load() error {
 	s.accessed = true
 	if s.err != nil {
@@ -28,11 +30,15 @@ func (s *Session) load() error {
 		ttl = s.ttl(now)
 	}
 	var (
-		values map[string][]byte
-		found  bool
+		vals  values
+		found bool
 	)
 	err := s.call(false, s.storedID(), func(ctx context.Context, _ bool) (err error) {
-		values, found, err = s.m.store.Load(ctx, s.storedID(), ttl)
+		if s.m.lender != nil {
+			vals.lent, found, err = s.m.lender.Lend(ctx, s.storedID(), ttl)
+		} else {
+			vals.m, found, err = s.m.store.Load(ctx, s.storedID(), ttl)
+		}
 		return err
 	})
 	if err != nil {
@@ -53,11 +59,10 @@ func (s *Session) load() error {
 	if ttl > 0 {
 		s.extended(now, ttl)
 	}
-	if values == nil { // a store may answer an empty session so
-		values = make(map[string][]byte, len(s.change.d.Set))
+	if !s.change.empty() {
+		s.change.applyTo(vals.own())
 	}
-	s.change.applyTo(values)
-	s.loaded, s.values = true, values
+	s.loaded, s.values = true, vals
 	return nil
 }
 
@@ -66,13 +71,13 @@ func (s *Session) load() error {
 // changes recorded so far are refused, and the client's token is left
 // alone. s.mu must be held.
 func (s *Session) goAnonymous(err error) {
-	s.down = err
+	s.down = true
 	s.m.cfg.OnError(s.hookRequest(), err)
 	if !s.change.empty() || s.state == stateRenewed {
 		s.refuse("the changes made before the load")
 	}
 	s.state, s.id, s.from, s.login = stateNone, "", "", ""
-	s.loaded, s.values = true, make(map[string][]byte)
+	s.loaded, s.values = true, values{}
 	s.change.reset()
 }
 

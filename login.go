@@ -43,7 +43,7 @@ func (s *Session) Login(user, label string) error {
 	if s.committed {
 		return ErrHeadersSent
 	}
-	if s.down != nil {
+	if s.down {
 		return s.refuse("Login")
 	}
 	s.renew()
@@ -55,7 +55,7 @@ func (s *Session) Login(user, label string) error {
 		s.setMeta(store.LabelKey, label)
 	} else {
 		if s.loaded {
-			delete(s.values, store.LabelKey)
+			s.values.del(store.LabelKey)
 		}
 		s.change.del(store.LabelKey, s.inStore())
 	}
@@ -67,10 +67,7 @@ func (s *Session) Login(user, label string) error {
 func (s *Session) setMeta(key, value string) {
 	b := []byte(value)
 	if s.loaded {
-		if s.values == nil {
-			s.values = make(map[string][]byte)
-		}
-		s.values[key] = b
+		s.values.set(key, b)
 	}
 	s.change.set(key, b)
 }

@@ -28,6 +28,7 @@ type Manager struct {
 
 	// The store's optional capabilities, nil when it lacks one (or keeps
 	// no index).
+	lender   store.Lender
 	indexer  store.Indexer
 	expirer  store.Expirer
 	limiter  store.Limiter
@@ -74,6 +75,7 @@ func New(cfg Config) (*Manager, error) {
 // capabilities finds the store's optional capabilities and checks that
 // every feature cfg switches on has the one it needs.
 func (m *Manager) capabilities() error {
+	m.lender, _ = m.cfg.Store.(store.Lender)
 	if ix, ok := m.cfg.Store.(store.Indexer); ok && ix.Indexed() {
 		m.indexer = ix
 		m.expirer, _ = m.cfg.Store.(store.Expirer)

@@ -108,7 +108,7 @@ func (s *Session) use(vt *verifiedToken) {
 	}
 	s.tok = tokenValid
 	s.state, s.id, s.issued = stateStored, vt.id, vt.issued
-	s.expires, s.token = m.expiry(vt.created, vt.issued), vt
+	s.expires, s.token = vt.expiry, vt
 	s.loaded = false
 }
 

@@ -81,6 +81,9 @@ func (m *Manager) observe() error {
 	}
 	m.obs = o
 	m.store = observedStore{m.cfg.Store, o}
+	if m.lender != nil {
+		m.lender = observedLender{observedStore{m.lender, o}, m.lender}
+	}
 	if m.indexer != nil {
 		m.indexer = observedIndexer{observedStore{m.indexer, o}, m.indexer}
 	}
@@ -149,6 +152,20 @@ func (w observedStore) Delete(ctx context.Context, id string) (found bool, err e
 	found, err = w.s.Delete(ctx, id)
 	c.end(ctx, found, err, id)
 	return found, err
+}
+
+// observedLender measures and traces the calls of a store.Lender. A Lend is
+// a load: it is measured as one.
+type observedLender struct {
+	observedStore
+	l store.Lender
+}
+
+func (w observedLender) Lend(ctx context.Context, id string, ttl time.Duration) (values store.View, found bool, err error) {
+	ctx, c := w.o.begin(ctx, opLoad)
+	values, found, err = w.l.Lend(ctx, id, ttl)
+	c.end(ctx, found, err, id)
+	return values, found, err
 }
 
 // observedIndexer measures and traces the calls of a store.Indexer.

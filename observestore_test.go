@@ -89,7 +89,11 @@ func checkStoreCalls(t *testing.T, e *env, tel *telemetry, budget []budgetCase, 
 func TestStoreCallsMeasuredAndTraced(t *testing.T) {
 	t.Run("memstore", func(t *testing.T) {
 		tel := newTelemetry(t)
-		checkStoreCalls(t, newEnv(t, tel.config(session.Config{TouchInterval: time.Minute})), tel, budget, true)
+		e := newEnv(t, tel.config(session.Config{TouchInterval: time.Minute}))
+		checkStoreCalls(t, e, tel, budget, true)
+		if e.lender == nil || e.lender.lends() == 0 {
+			t.Fatalf("memstore lent nothing: the loads measured were copies, and Lend went unchecked")
+		}
 	})
 	t.Run("memstore with the farm features", func(t *testing.T) {
 		tel := newTelemetry(t)

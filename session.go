@@ -35,6 +35,7 @@ type Session struct {
 	committed  bool        // the response headers went out
 	accessed   bool        // the handler read the session: the response depends on it
 	outcome    outcome     // what the request did to its session so far, for session.requests
+	down       bool        // with ProceedAnonymous: the load failed, and the request goes on without its session
 
 	token  *verifiedToken   // the client's token in use, shared and never modified
 	others []*verifiedToken // more session cookies that verified, for next
@@ -45,13 +46,12 @@ type Session struct {
 	issued  time.Time // when the client's token was issued; the store's expiry was set then
 	expires time.Time // the session's expiry as last set or known
 
-	values  map[string][]byte // valid when loaded
-	change  change            // recorded writes, saved at the commit
-	login   string            // the user Login recorded, for Config.MaxUserSessions
-	drop    []dropped         // stored sessions to end at the commit
-	err     error             // first store error: the response becomes the ErrorHandler's
-	down    error             // with ProceedAnonymous, the load failure the request goes on without
-	readErr error             // first value that could not be decoded
+	values  values    // valid when loaded
+	change  change    // recorded writes, saved at the commit
+	login   string    // the user Login recorded, for Config.MaxUserSessions
+	drop    []dropped // stored sessions to end at the commit
+	err     error     // first store error: the response becomes the ErrorHandler's
+	readErr error     // first value that could not be decoded
 
 	committedID string // the ID the client holds after the headers went out
 }
@@ -109,7 +109,7 @@ func (s *Session) IsNew() (bool, error) {
 	if err := s.load(); err != nil {
 		return false, err
 	}
-	return s.tok != tokenValid || s.down != nil, nil
+	return s.tok != tokenValid || s.down, nil
 }
 
 // ExpiresAt returns when the session expires if no further request comes, or
@@ -203,7 +203,7 @@ func (s *Session) raw(key string) ([]byte, bool, error) {
 	if err := s.load(); err != nil {
 		return nil, false, err
 	}
-	b, ok := s.values[key]
+	b, ok := s.values.get(key)
 	return b, ok, nil
 }
 
@@ -231,7 +231,7 @@ func (s *Session) Set(key string, v any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down != nil {
+	if s.down {
 		return s.refuse(fmt.Sprintf("Set(%q)", key))
 	}
 	return s.set(key, b)
@@ -241,13 +241,10 @@ func (s *Session) Set(key string, v any) error {
 // session if there was none. s.mu must be held.
 func (s *Session) set(key string, b []byte) error {
 	if s.loaded {
-		if _, exists := s.values[key]; !exists && len(s.values) >= s.m.cfg.MaxKeys {
+		if _, exists := s.values.get(key); !exists && s.values.len() >= s.m.cfg.MaxKeys {
 			return s.m.tooManyKeys()
 		}
-		if s.values == nil { // a new session makes its map on first use
-			s.values = make(map[string][]byte)
-		}
-		s.values[key] = b
+		s.values.set(key, b)
 	} else if n, exists := s.change.sets(key); !exists && n >= s.m.cfg.MaxKeys {
 		return s.m.tooManyKeys()
 	}
@@ -266,12 +263,12 @@ func (s *Session) Delete(key string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down != nil {
+	if s.down {
 		_ = s.refuse(fmt.Sprintf("Delete(%q)", key))
 		return
 	}
 	if s.loaded {
-		delete(s.values, key)
+		s.values.del(key)
 	}
 	s.change.del(key, s.inStore())
 }
@@ -283,12 +280,12 @@ func (s *Session) Clear() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down != nil {
+	if s.down {
 		_ = s.refuse("Clear")
 		return
 	}
 	if s.loaded {
-		clear(s.values)
+		s.values.clear()
 	}
 	// An unloaded session stays unloaded: whether it still exists is for the
 	// store to say (Require, IsNew), and load applies the Clear to what it
@@ -306,8 +303,8 @@ func (s *Session) Keys() ([]string, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(s.values))
-	for k := range s.values {
+	keys := make([]string, 0, s.values.len())
+	for k := range s.values.all() {
 		if !strings.HasPrefix(k, "@") {
 			keys = append(keys, k)
 		}
@@ -354,7 +351,7 @@ func (s *Session) Renew() error {
 	if s.committed {
 		return ErrHeadersSent
 	}
-	if s.down != nil {
+	if s.down {
 		return s.refuse("Renew")
 	}
 	s.renew()
@@ -393,7 +390,7 @@ func (s *Session) storedID() string {
 // held.
 func (s *Session) reset() {
 	s.state, s.id, s.from, s.reissue, s.login = stateNone, "", "", false, ""
-	s.loaded, s.values = true, make(map[string][]byte)
+	s.loaded, s.values = true, values{}
 	s.change.reset()
 }
 
@@ -406,7 +403,7 @@ func (s *Session) markGone() {
 	s.reset()
 	if len(set) > 0 {
 		s.state, s.id, s.created, s.login = stateNew, newID(), s.m.cfg.Now(), login
-		s.values = maps.Clone(set)
+		s.values = values{m: maps.Clone(set)}
 		for k, b := range set {
 			s.change.set(k, b)
 		}
@@ -441,7 +438,7 @@ func (s *Session) discard() {
 	s.change.reset()
 	s.login = ""
 	if s.state == stateStored {
-		s.loaded, s.values = false, nil // a read after this reads the store
+		s.loaded, s.values = false, values{} // a read after this reads the store
 	}
 }
 

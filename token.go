@@ -183,9 +183,11 @@ func (tc tokenCodec) decode(s string) (t token, ok bool) {
 // it will need again.
 type verifiedToken struct {
 	token
-	// expires is the Session-Expires header value while the session has not
-	// been touched since the token was issued: shared by every response
-	// that carries it, never modified.
+	// expiry is when the session expires while it has not been touched
+	// since the token was issued (Manager.expiry of its instants), and
+	// expires the Session-Expires header value that says so: shared by
+	// every response that carries it, never modified.
+	expiry  time.Time
 	expires []string
 }
 
@@ -202,7 +204,8 @@ func (m *Manager) verify(raw string) *verifiedToken {
 	if !ok {
 		return nil
 	}
-	vt := &verifiedToken{token: t, expires: []string{formatExpires(m.expiry(t.created, t.issued))}}
+	expiry := m.expiry(t.created, t.issued)
+	vt := &verifiedToken{token: t, expiry: expiry, expires: []string{formatExpires(expiry)}}
 	m.cache.put(raw, vt)
 	return vt
 }
@@ -214,7 +217,7 @@ func (m *Manager) issue(t token, expires []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	m.cache.put(raw, &verifiedToken{token: t, expires: expires})
+	m.cache.put(raw, &verifiedToken{token: t, expiry: m.expiry(t.created, t.issued), expires: expires})
 	return raw, nil
 }
 

@@ -212,7 +212,7 @@ func (m *Manager) writeHeaders(s *Session, h http.Header, r *http.Request) {
 	}
 
 	switch {
-	case s.down != nil:
+	case s.down:
 		// The request ran without its session (Config.StoreDown): the
 		// token says nothing about it, and stays for when the store is
 		// back.

@@ -43,7 +43,7 @@ func (sh *shard) unindex(id string, user []byte) {
 // reindex moves entry e of session id from user old to the user its values
 // now name, if that changed. The caller holds sh.mu.
 func (sh *shard) reindex(id string, e *entry, old []byte) {
-	user, _ := e.values.get(store.UserKey)
+	user, _ := e.values.Get(store.UserKey)
 	if bytes.Equal(old, user) {
 		return
 	}
@@ -67,7 +67,7 @@ func (e *entry) info(id string) store.Info {
 
 // label returns the label of entry e's session; nil for none.
 func (e *entry) label() []byte {
-	label, _ := e.values.get(store.LabelKey)
+	label, _ := e.values.Get(store.LabelKey)
 	return label
 }
 

@@ -23,7 +23,7 @@ func checkIndex(t *testing.T, s *Store) {
 		sh.mu.Lock()
 		total += len(sh.entries)
 		for id, e := range sh.entries {
-			u, _ := e.values.get(store.UserKey)
+			u, _ := e.values.Get(store.UserKey)
 			user := string(u)
 			if e.indexed != (user != "") {
 				t.Errorf("shard %d, session %s with '@user' %q: got indexed %v, want %v", i, id, user, e.indexed, !e.indexed)

@@ -37,9 +37,9 @@ type Config struct {
 const numShards = 32
 
 // Store keeps sessions in memory. It implements store.Store and, in this
-// process, every optional capability: store.Indexer (always indexed),
-// store.Expirer, store.Limiter and store.Notifier. It is safe for concurrent
-// use. Call Close to stop its sweeper when done with it.
+// process, every optional capability: store.Lender, store.Indexer (always
+// indexed), store.Expirer, store.Limiter and store.Notifier. It is safe for
+// concurrent use. Call Close to stop its sweeper when done with it.
 type Store struct {
 	now       func() time.Time
 	retention time.Duration
@@ -61,6 +61,7 @@ type Store struct {
 var (
 	_ store.Store       = (*Store)(nil)
 	_ store.Nonblocking = (*Store)(nil)
+	_ store.Lender      = (*Store)(nil)
 	_ store.Indexer     = (*Store)(nil)
 	_ store.Expirer     = (*Store)(nil)
 	_ store.Limiter     = (*Store)(nil)
@@ -84,10 +85,11 @@ type shard struct {
 
 // entry is one session. Times are in Unix nanoseconds, except expires,
 // whose monotonic reading keeps expiry right when the wall clock is set.
-// There is one per session, so it stays small: 96 bytes, indexed in what
-// would be padding, the user looked up in values rather than kept twice.
+// There is one per session, so it stays small: 64 bytes (and 32 for its
+// values), indexed in what would be padding, the user looked up in values
+// rather than kept twice.
 type entry struct {
-	values  values // owned by the store: copied in and out
+	values  *values // never changed, only replaced: Lend hands them out
 	expires time.Time
 	created int64 // when Create stored it
 	access  int64 // when its time to live was last set
@@ -103,7 +105,7 @@ func (e *entry) user() []byte {
 	if !e.indexed {
 		return nil
 	}
-	user, _ := e.values.get(store.UserKey)
+	user, _ := e.values.Get(store.UserKey)
 	return user
 }
 
@@ -276,6 +278,27 @@ func (s *Store) add(sh *shard, id string, e *entry) {
 // Load returns a copy of the values of session id, and sets its time to live
 // to ttl if ttl is greater than zero.
 func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[string][]byte, bool, error) {
+	v, found, err := s.lend(ctx, id, ttl)
+	if !found {
+		return nil, found, err
+	}
+	return v.clone(), true, nil
+}
+
+// Lend returns the values of session id as they are, without copying them,
+// and sets its time to live to ttl if ttl is greater than zero. Values
+// are never changed once stored, only replaced: what Lend returns stays as
+// it was whatever happens to the session after.
+func (s *Store) Lend(ctx context.Context, id string, ttl time.Duration) (store.View, bool, error) {
+	v, found, err := s.lend(ctx, id, ttl)
+	if !found {
+		return nil, found, err // a nil View, not one holding a nil *values
+	}
+	return v, true, nil
+}
+
+// lend returns the values of session id, for Load and Lend.
+func (s *Store) lend(ctx context.Context, id string, ttl time.Duration) (*values, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
@@ -290,7 +313,7 @@ func (s *Store) Load(ctx context.Context, id string, ttl time.Duration) (map[str
 	if ttl > 0 {
 		e.expires, e.access = now.Add(ttl), now.UnixNano()
 	}
-	return e.values.clone(), true, nil
+	return e.values, true, nil
 }
 
 // Create stores a new session with a copy of values, expiring after ttl. A
@@ -332,17 +355,23 @@ func (s *Store) Update(ctx context.Context, id string, d store.Delta, ttl time.D
 // values taken. A ttl of zero or less ends the session.
 func (s *Store) Apply(ctx context.Context, id string, d store.Delta, ttl time.Duration, maxKeys int) (values map[string][]byte, found bool, err error) {
 	found, err = s.renew(ctx, id, ttl, func(sh *shard, e *entry) error {
-		sums, err := sums(&e.values, &d)
+		sums, err := sums(e.values, &d)
 		if err != nil {
 			return err
 		}
-		if maxKeys > 0 && keysAfter(&e.values, &d, maxKeys) > maxKeys {
+		if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
 			return store.ErrTooManyKeys
 		}
-		if old, changed := apply(&e.values, &d); changed {
+		if !changes(e.values, &d) {
+			return nil // nothing to copy: the values stay as lent
+		}
+		vals := e.values.thaw(added(e.values, &d))
+		old, changed := apply(vals, &d)
+		values = addAndTake(vals, sums, d.Take)
+		e.values = vals
+		if changed {
 			sh.reindex(id, e, old)
 		}
-		values = addAndTake(&e.values, sums, d.Take)
 		return nil
 	})
 	return values, found, err
@@ -362,7 +391,7 @@ func sums(vals *values, d *store.Delta) (map[string][]byte, error) {
 			cur = []byte{} // stored as an empty value, which is no integer
 		}
 		if !set && !d.Clear && !slices.Contains(d.Del, k) {
-			cur, _ = vals.get(k)
+			cur, _ = vals.Get(k)
 		}
 		sum, err := store.AddInt(cur, n)
 		if err != nil {
@@ -374,8 +403,9 @@ func sums(vals *values, d *store.Delta) (map[string][]byte, error) {
 }
 
 // addAndTake stores the sums, then removes the keys to take. It returns
-// the sums and the values taken, which the caller may keep: vals holds
-// copies of the sums, and no longer holds what was taken.
+// the sums and the values taken, which the caller may keep and change: vals
+// holds copies of the sums, and what was taken is copied, since values lent
+// before (Lend) still hold it.
 func addAndTake(vals *values, sums map[string][]byte, take []string) map[string][]byte {
 	if len(sums) == 0 && len(take) == 0 {
 		return nil
@@ -388,12 +418,48 @@ func addAndTake(vals *values, sums map[string][]byte, take []string) map[string]
 		vals.set(k, cloneBytes(v))
 	}
 	for _, k := range take {
-		if v, ok := vals.get(k); ok {
-			out[k] = v
+		if v, ok := vals.Get(k); ok {
+			out[k] = cloneBytes(v)
 			vals.del(k)
 		}
 	}
 	return out
+}
+
+// changes reports whether applying d would change vals: a Delta that
+// deletes or takes only keys that are not there, or clears a session of
+// metadata only, leaves them as they are, and needs no copy.
+func changes(vals *values, d *store.Delta) bool {
+	if len(d.Set) > 0 || len(d.Add) > 0 {
+		return true
+	}
+	for k := range vals.All() {
+		if d.Clear && !isMeta(k) || slices.Contains(d.Del, k) || slices.Contains(d.Take, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// added returns how many keys d sets or adds that vals does not hold (one
+// too many for a key d both sets and adds): the room a copy of vals needs
+// in its slice, so that a write keeps a session as small as it was. It
+// looks the session's few keys up in d rather than range over d's maps,
+// which costs several times more.
+func added(vals *values, d *store.Delta) int {
+	if vals.many != nil {
+		return 0 // a map makes its own room
+	}
+	n := len(d.Set) + len(d.Add)
+	for _, f := range vals.few {
+		if _, ok := d.Set[f.key]; ok {
+			n--
+		}
+		if _, ok := d.Add[f.key]; ok {
+			n--
+		}
+	}
+	return n
 }
 
 // apply changes vals as d says: Clear (which keeps the metadata), then
@@ -407,14 +473,14 @@ func apply(vals *values, d *store.Delta) (old []byte, changed bool) {
 	}
 	for _, k := range d.Del {
 		if k == store.UserKey && !changed {
-			old, _ = vals.get(k)
+			old, _ = vals.Get(k)
 			changed = true
 		}
 		vals.del(k)
 	}
 	for k, v := range d.Set {
 		if k == store.UserKey && !changed {
-			old, _ = vals.get(k)
+			old, _ = vals.Get(k)
 			changed = true
 		}
 		vals.set(k, cloneBytes(v))
@@ -453,16 +519,20 @@ func (s *Store) Move(ctx context.Context, from, to string, d store.Delta, ttl ti
 	if s.inUse(dst, to, now) {
 		return false, store.ErrExists
 	}
-	if maxKeys > 0 && keysAfter(&e.values, &d, maxKeys) > maxKeys {
+	if maxKeys > 0 && keysAfter(e.values, &d, maxKeys) > maxKeys {
 		return false, store.ErrTooManyKeys
 	}
 	// Out of src and its index, into dst with the user d leaves: counted
 	// all along, so stored stays, and a reservation of to is used up.
 	delete(src.entries, from)
 	src.unindex(from, e.user())
-	if _, changed := apply(&e.values, &d); changed {
-		user, _ := e.values.get(store.UserKey)
-		e.indexed = len(user) > 0
+	if changes(e.values, &d) {
+		vals := e.values.thaw(added(e.values, &d))
+		if _, changed := apply(vals, &d); changed {
+			user, _ := vals.Get(store.UserKey)
+			e.indexed = len(user) > 0
+		}
+		e.values = vals
 	}
 	e.expires, e.access = now.Add(ttl), now.UnixNano()
 	dst.entries[to] = e
@@ -506,11 +576,11 @@ func (s *Store) renew(ctx context.Context, id string, ttl time.Duration, change 
 func keysAfter(vals *values, d *store.Delta, maxKeys int) int {
 	// Cheap upper bound first: only a Delta near the limit, or one that
 	// clears, pays for the exact count.
-	if n := vals.len() + len(d.Set) + len(d.Add); n <= maxKeys && !d.Clear {
+	if n := vals.Len() + len(d.Set) + len(d.Add); n <= maxKeys && !d.Clear {
 		return n
 	}
 	n := 0
-	for k := range vals.all() {
+	for k := range vals.All() {
 		_, set := d.Set[k]
 		_, add := d.Add[k]
 		kept := (!d.Clear || isMeta(k)) && !slices.Contains(d.Del, k)
@@ -519,12 +589,12 @@ func keysAfter(vals *values, d *store.Delta, maxKeys int) int {
 		}
 	}
 	for k := range d.Set {
-		if _, ok := vals.get(k); !ok {
+		if _, ok := vals.Get(k); !ok {
 			n++
 		}
 	}
 	for k := range d.Add {
-		_, ok := vals.get(k)
+		_, ok := vals.Get(k)
 		_, set := d.Set[k]
 		if !ok && !set {
 			n++

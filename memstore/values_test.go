@@ -11,11 +11,11 @@ import (
 // reading it.
 func checkValues(t *testing.T, v *values, want map[string][]byte, after string) {
 	t.Helper()
-	if v.len() != len(want) {
-		t.Fatalf("after %s: got len %d, want %d", after, v.len(), len(want))
+	if v.Len() != len(want) {
+		t.Fatalf("after %s: got len %d, want %d", after, v.Len(), len(want))
 	}
 	got := map[string][]byte{}
-	for k, b := range v.all() {
+	for k, b := range v.All() {
 		if _, dup := got[k]; dup {
 			t.Fatalf("after %s: all yielded %q twice", after, k)
 		}
@@ -25,11 +25,11 @@ func checkValues(t *testing.T, v *values, want map[string][]byte, after string) 
 		t.Fatalf("after %s: all yielded %q, want %q", after, got, want)
 	}
 	for k, w := range want {
-		if b, ok := v.get(k); !ok || string(b) != string(w) {
+		if b, ok := v.Get(k); !ok || string(b) != string(w) {
 			t.Fatalf("after %s: get(%q) got %q, %v, want %q, true", after, k, b, ok, w)
 		}
 	}
-	if b, ok := v.get("absent"); ok || b != nil {
+	if b, ok := v.Get("absent"); ok || b != nil {
 		t.Fatalf("after %s: get of a missing key got %q, %v, want nil, false", after, b, ok)
 	}
 	if c := v.clone(); !maps.EqualFunc(c, want, func(a, b []byte) bool { return string(a) == string(b) }) {
@@ -38,12 +38,14 @@ func checkValues(t *testing.T, v *values, want map[string][]byte, after string) 
 }
 
 func TestValues(t *testing.T) {
-	t.Run("values read back as a map would, in the slice, across the move to a map and in it", func(t *testing.T) {
+	t.Run("values read back as a map would, in the slice, across the move to a map and in it; a change to a thawed copy leaves the original as it was", func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for run := range 50 {
-			var v values
+			v := new(values)
 			want := map[string][]byte{}
 			for step := range 200 {
+				lent, lentWant := v, maps.Clone(want)
+				v = v.thaw(rng.IntN(3))
 				// Up to three times fewValues keys, so that runs grow
 				// past the slice and shrink again.
 				k := fmt.Sprint("k", rng.IntN(3*fewValues))
@@ -64,7 +66,8 @@ func TestValues(t *testing.T) {
 					maps.DeleteFunc(want, func(k string, _ []byte) bool { return odd(k) })
 					did = "deleteFunc"
 				}
-				checkValues(t, &v, want, fmt.Sprintf("run %d step %d (%s)", run, step, did))
+				checkValues(t, v, want, fmt.Sprintf("run %d step %d (%s)", run, step, did))
+				checkValues(t, lent, lentWant, fmt.Sprintf("run %d step %d (%s), the values thawed from", run, step, did))
 			}
 		}
 	})
@@ -79,7 +82,7 @@ func TestValues(t *testing.T) {
 			for k := range in {
 				in[k][0] = 'X'
 			}
-			checkValues(t, &v, want, fmt.Sprintf("newValues of %d values", n))
+			checkValues(t, v, want, fmt.Sprintf("newValues of %d values", n))
 			if user {
 				t.Errorf("newValues of %d values without a user: got user true, want false", n)
 			}

@@ -103,8 +103,9 @@
 // # Capabilities during a migration
 //
 // The Manager finds a store's capabilities by type assertion, so a Store
-// implements them all, and reports Indexed true only when both stores keep
-// an index and are store.Expirers and store.Limiters (memstore, redisstore
+// implements them all but store.Lender (a session it moves is a copy, with
+// nothing to lend), and reports Indexed true only when both stores keep an
+// index and are store.Expirers and store.Limiters (memstore, redisstore
 // with Index, sqlstore). Otherwise the methods of store.Indexer,
 // store.Expirer and store.Limiter return store.ErrNotIndexed and the
 // Manager refuses the features that need them (OnExpired, MaxSessions,

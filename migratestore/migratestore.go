@@ -40,8 +40,9 @@ type Config struct {
 
 // Store is a store.Store that moves sessions from an old store to a new one
 // as they are used: see the package documentation. It implements every
-// optional capability of package store; store.Indexer, store.Expirer and
-// store.Limiter only when both stores have them (Indexed reports false,
+// optional capability of package store but store.Lender, which a Load that
+// moves a session cannot honour without a copy; store.Indexer,
+// store.Expirer and store.Limiter only when both stores have them (Indexed reports false,
 // and their methods return store.ErrNotIndexed, otherwise). It is safe for
 // concurrent use. It does not close either store.
 type Store struct {

@@ -17,9 +17,10 @@
 //		})
 //	}
 //
-// The optional capabilities have a topic each, run for every store: Indexer
-// (Count, List, Peek, Remove, UserSessions and the index by user that
-// follows store.UserKey), Expirer (claims, leases, Reap, retention, and an
+// The optional capabilities have a topic each, run for every store: Lender
+// (a View holds what Load would return, and keeps it whatever happens to the
+// session after), Indexer (Count, List, Peek, Remove, UserSessions and the
+// index by user that follows store.UserKey), Expirer (claims, leases, Reap, retention, and an
 // expired session that is gone for every other call), Limiter (exact counts
 // under concurrent Reserves, and what stops a session counting) and
 // Notifier (delivery, cancellation, one event at a time). A case of a

@@ -93,6 +93,7 @@ var topics = []topic{
 	{"Limits", limitCases},
 	{"Concurrency", concurrencyCases},
 	{"Move", moveCases},
+	{"Lender", lenderCases},
 	{"Indexer", indexerCases},
 	{"Expirer", expirerCases},
 	{"Limiter", limiterCases},
