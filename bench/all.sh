@@ -61,16 +61,7 @@ else
   RESULTS=$(mktemp -d -t bench-results.XXXXXX) # kept: WRITE=0 is for looking at them
 fi
 pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port and wait_port.
+# Stops what it starts and removes $work at exit; free_port and wait_port.
 . ./ports.sh
 
 start=$(date +%s)

@@ -1,6 +1,16 @@
-# Sourced by run.sh and scale.sh: the ports of the servers they start. Both
-# set $work, the directory whose logs wait_port shows when a server never
-# listens.
+# Sourced by all.sh, run.sh and scale.sh, after each sets $work (a
+# temporary directory: the servers' files and logs) and pids (every process
+# it starts): stops those processes and removes $work at exit, and finds and
+# waits for the ports of the servers they start.
+
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # free_port picks a loopback port nobody listens on, nor on the port 10000
 # above it (a Cluster node's bus), never Redis's 6379: from 20000 to 22767,

@@ -70,16 +70,7 @@ ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d)
 pids=()     # every process started, killed at exit
 redis=()    # the current Redis: one address, or a Cluster's masters
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port and wait_port.
+# Stops what it starts and removes $work at exit; free_port and wait_port.
 . ./ports.sh
 
 # start_redis starts a redis-server with the options "$@" on a free port, in
