@@ -12,14 +12,22 @@ import (
 // one of these, which skip the case, naming the capability, when the store
 // does not have it.
 
+// capability returns h.Store as a T, the capability called name, or skips
+// the case.
+func capability[T any](t *testing.T, h Harness, name string) T {
+	t.Helper()
+	c, ok := h.Store.(T)
+	if !ok {
+		t.Skip("storetest: the store does not implement " + name)
+	}
+	return c
+}
+
 // indexer returns h.Store as a store.Indexer whose index is kept, or skips
 // the case.
 func indexer(t *testing.T, h Harness) store.Indexer {
 	t.Helper()
-	ix, ok := h.Store.(store.Indexer)
-	if !ok {
-		t.Skip("storetest: the store does not implement store.Indexer")
-	}
+	ix := capability[store.Indexer](t, h, "store.Indexer")
 	if !ix.Indexed() {
 		t.Skip("storetest: the store implements store.Indexer with its index switched off (Indexed reports false)")
 	}
@@ -30,10 +38,7 @@ func indexer(t *testing.T, h Harness) store.Indexer {
 // whose index is switched off has no Expirer either.
 func expirer(t *testing.T, h Harness) store.Expirer {
 	t.Helper()
-	ex, ok := h.Store.(store.Expirer)
-	if !ok {
-		t.Skip("storetest: the store does not implement store.Expirer")
-	}
+	ex := capability[store.Expirer](t, h, "store.Expirer")
 	skipUnindexed(t, h, "store.Expirer")
 	return ex
 }
@@ -42,10 +47,7 @@ func expirer(t *testing.T, h Harness) store.Expirer {
 // whose index is switched off has no Limiter either.
 func limiter(t *testing.T, h Harness) store.Limiter {
 	t.Helper()
-	l, ok := h.Store.(store.Limiter)
-	if !ok {
-		t.Skip("storetest: the store does not implement store.Limiter")
-	}
+	l := capability[store.Limiter](t, h, "store.Limiter")
 	skipUnindexed(t, h, "store.Limiter")
 	return l
 }
@@ -54,11 +56,7 @@ func limiter(t *testing.T, h Harness) store.Limiter {
 // Notifier needs no index.
 func notifier(t *testing.T, h Harness) store.Notifier {
 	t.Helper()
-	n, ok := h.Store.(store.Notifier)
-	if !ok {
-		t.Skip("storetest: the store does not implement store.Notifier")
-	}
-	return n
+	return capability[store.Notifier](t, h, "store.Notifier")
 }
 
 // skipUnindexed skips the case when h.Store's index is switched off, which

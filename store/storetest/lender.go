@@ -25,11 +25,7 @@ var lenderCases = []testCase{
 // lender returns h.Store as a store.Lender, or skips the case.
 func lender(t *testing.T, h Harness) store.Lender {
 	t.Helper()
-	l, ok := h.Store.(store.Lender)
-	if !ok {
-		t.Skip("storetest: the store does not implement store.Lender")
-	}
-	return l
+	return capability[store.Lender](t, h, "store.Lender")
 }
 
 // lend lends the values of session id with ttl and returns them and
