@@ -102,3 +102,33 @@ func TestGetRawMessageIsTheHandlers(t *testing.T) {
 		t.Errorf("memstore lent nothing")
 	}
 }
+
+// TestLateChangeToLentValues: a handler that read its session (lent), wrote
+// its response, and then changes the session has the change saved when it
+// returns (finish), with the keys it did not touch kept.
+func TestLateChangeToLentValues(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	c := e.client()
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"} { // more than a slice holds
+		c.get("/set?k=" + k + "&v=1")
+	}
+	c.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if keys, err := s.Keys(); err != nil || len(keys) != 9 {
+			t.Fatalf("Keys: got %q, %v", keys, err)
+		}
+		w.WriteHeader(http.StatusOK)
+		if err := s.Set("a", 2); err != nil {
+			t.Errorf("late Set: %v", err)
+		}
+		s.Delete("b")
+		if _, err := s.Add("z", 5); err != nil {
+			t.Errorf("late Add: %v", err)
+		}
+	})
+	for k, want := range map[string]string{"a": "2", "b": "absent", "c": "1", "i": "1", "z": "5"} {
+		if got := c.get("/get?k=" + k); got != want {
+			t.Errorf("stored %s: got %q, want %q", k, got, want)
+		}
+	}
+}

@@ -16,7 +16,8 @@ import (
 // goroutines change it by every write path memstore has (Update with Clear,
 // Apply with Add and Take, Move there and back, Delete and Create), on
 // sessions of few values and of more than fit in a slice. Each View must
-// read the same twice, and hold what one write left: run with -race, a
+// read the same twice, and hold what one write left, as must what Load
+// copies: run with -race, a
 // write into values an entry already holds is a data race on the View.
 func TestLentViewsUnderEveryWrite(t *testing.T) {
 	for _, keys := range []int{3, 7, 8, 9, 20} {
@@ -118,6 +119,16 @@ func TestLentViewsUnderEveryWrite(t *testing.T) {
 					}
 					if m := v.Map(); len(m) != v.Len() {
 						t.Fatalf("View of %s: Map has %d values, Len says %d", id, len(m), v.Len())
+					}
+					// Load copies outside the shard's lock: the same holds.
+					if m, found, err := mem.Load(ctx, id, 0); err != nil {
+						t.Fatal(err)
+					} else if found {
+						for k := range keys {
+							if got := m["k"+strconv.Itoa(k)]; string(got) != string(m["gen"]) {
+								t.Fatalf("Load of %s: k%d=%q, gen=%q, want equal", id, k, got, m["gen"])
+							}
+						}
 					}
 				}
 			}
