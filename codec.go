@@ -8,7 +8,9 @@ import (
 
 // A Codec turns values into bytes for the store and back. Set encodes at
 // once, so errors surface there and later changes to the value do not leak
-// into the session. Unmarshal must not keep or modify data after it returns.
+// into the session. Unmarshal must not keep or modify data after it returns:
+// data may be the store's own bytes (a store.Lender lends them), and a value
+// that shares them would change the session for every later request.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error

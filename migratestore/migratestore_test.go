@@ -227,3 +227,13 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestNotALender: a Load through a migration may move the session, a copy:
+// Store must not claim store.Lender, or the middleware would Lend past the
+// move.
+func TestNotALender(t *testing.T) {
+	p := memPair(t)
+	if _, ok := any(p.migration(migratestore.Config{})).(store.Lender); ok {
+		t.Error("migratestore.Store implements store.Lender, which its documentation says it does not")
+	}
+}
