@@ -15,7 +15,10 @@ import (
 //
 // A store that wraps another (to measure it, to move sessions between two)
 // implements Lender only if it lends what its inner store lends: a wrapper
-// that copied to lend would make every write pay twice.
+// that copied to lend would make every write pay twice. A wrapper that
+// embeds a lending store and overrides Load must override Lend too: the
+// middleware would otherwise call the embedded store's Lend and bypass the
+// override.
 type Lender interface {
 	Store
 
