@@ -41,7 +41,7 @@ func (c *change) sets(key string) (n int, ok bool) {
 // in the store; a new one just forgets what was set.
 func (c *change) del(key string, stored bool) {
 	delete(c.d.Set, key)
-	if !stored || c.d.Clear {
+	if !stored || c.d.Clear && !isMeta(key) {
 		return
 	}
 	if _, ok := c.deleted[key]; ok {
@@ -54,10 +54,13 @@ func (c *change) del(key string, stored bool) {
 	c.d.Del = append(c.d.Del, key)
 }
 
-// clearAll records the removal of every key, stored ones too when the
-// session is stored.
+// clearAll records the removal of every value, stored ones too when the
+// session is stored. The metadata stays, as store.Delta.Clear keeps it: so
+// do the changes to it recorded so far (a Login earlier in the request).
 func (c *change) clearAll(stored bool) {
-	*c = change{d: store.Delta{Clear: stored}}
+	_, meta := c.split()
+	meta.d.Clear = stored
+	*c = meta
 }
 
 // reset forgets the change: it was saved, or the session it was for is gone.
@@ -69,16 +72,17 @@ func (c *change) lookup(key string) (b []byte, ok, decided bool) {
 	if b, ok := c.d.Set[key]; ok {
 		return b, true, true
 	}
-	if _, ok := c.deleted[key]; ok || c.d.Clear {
+	if _, ok := c.deleted[key]; ok || c.d.Clear && !isMeta(key) {
 		return nil, false, true
 	}
 	return nil, false, false
 }
 
-// applyTo changes values as the store will: clear, then delete, then set.
+// applyTo changes values as the store will: clear (the metadata stays),
+// then delete, then set.
 func (c *change) applyTo(values map[string][]byte) {
 	if c.d.Clear {
-		clear(values)
+		maps.DeleteFunc(values, func(k string, _ []byte) bool { return !isMeta(k) })
 	}
 	for _, k := range c.d.Del {
 		delete(values, k)

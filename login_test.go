@@ -186,3 +186,62 @@ func TestMaxUserSessions(t *testing.T) {
 		}
 	})
 }
+
+// A Clear removes the application's values and keeps the login, in the
+// request that clears as in the store, whether the login came before the
+// Clear in the same request or after it.
+func TestClearKeepsTheLogin(t *testing.T) {
+	e := newEnv(t, session.Config{})
+	// userOf returns the user and label the store lists c's session under.
+	userOf := func(c *client) (user, label string) {
+		t.Helper()
+		var handle string
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			handle = session.FromContext(r.Context()).Handle()
+		})
+		list, err := e.m.UserSessions(t.Context(), c.get("/user"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range list {
+			if in.Handle == handle {
+				return in.User, in.Label
+			}
+		}
+		return "", ""
+	}
+	t.Run("a Login, then a Clear", func(t *testing.T) {
+		c := e.client()
+		c.get("/set?k=a&v=1")
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			if err := s.Login("bob", "laptop"); err != nil {
+				t.Fatal(err)
+			}
+			s.Clear()
+			if user, err := s.User(); user != "bob" || err != nil {
+				t.Errorf("User after the Clear, in the request: got %q, %v, want bob", user, err)
+			}
+		})
+		if user, label := userOf(c); user != "bob" || label != "laptop" {
+			t.Errorf("stored: got user %q, label %q, want bob on laptop", user, label)
+		}
+		if keys := c.get("/keys"); keys != "" {
+			t.Errorf("keys after the Clear: got %q, want none", keys)
+		}
+	})
+	t.Run("a Clear, then a Login without a label", func(t *testing.T) {
+		c := e.client()
+		c.get("/login?u=ann&label=phone")
+		c.serve(func(w http.ResponseWriter, r *http.Request) {
+			s := session.FromContext(r.Context())
+			s.Clear()
+			if err := s.Login("carol", ""); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if user, label := userOf(c); user != "carol" || label != "" {
+			t.Errorf("stored: got user %q, label %q, want carol and no label: ann's label stayed", user, label)
+		}
+	})
+}

@@ -65,5 +65,16 @@ func (v *values) del(key string) {
 	}
 }
 
-// clear removes every value.
-func (v *values) clear() { *v = values{} }
+// clear removes every value but the metadata, which a Clear keeps.
+func (v *values) clear() {
+	var meta map[string][]byte
+	for k, b := range v.all() {
+		if isMeta(k) {
+			if meta == nil {
+				meta = make(map[string][]byte)
+			}
+			meta[k] = b
+		}
+	}
+	*v = values{m: meta}
+}
