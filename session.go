@@ -273,7 +273,9 @@ func (s *Session) Delete(key string) {
 	s.change.del(key, s.inStore())
 }
 
-// Clear removes every key from the session; the session itself stays.
+// Clear removes every key from the session; the session itself stays, and
+// so does its login (User, and the label given to Login): to log out, use
+// Destroy.
 func (s *Session) Clear() {
 	if s == nil {
 		return
