@@ -56,8 +56,10 @@ type Config struct {
 	Codec Codec
 
 	// StoreTimeout bounds each store call, on top of the request's own
-	// context. Stores that never block (store.Nonblocking, such as
-	// memstore) are called without it. Default: 2 seconds.
+	// context: a request's, the reaper's claims and deletions, and each
+	// event published (PublishEvents). Stores that never block
+	// (store.Nonblocking, such as memstore) are called without it. Default:
+	// 2 seconds.
 	StoreTimeout time.Duration
 
 	// MaxTokenLength is the longest token accepted; longer ones are ignored

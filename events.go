@@ -174,6 +174,8 @@ func (m *Manager) publish(ctx context.Context, e Event) {
 	if m.notifier == nil {
 		return
 	}
+	ctx, cancel := m.boundContext(ctx)
+	defer cancel()
 	if err := m.notifier.Publish(ctx, e); err != nil {
 		m.cfg.OnError(nil, fmt.Errorf("session: publish the %s of a session: %w", e.Kind, redactID(err, e.ID)))
 	}

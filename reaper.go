@@ -98,7 +98,7 @@ func (m *Manager) Reap(ctx context.Context) (int, error) {
 	total, batch := 0, 1
 	var slowest time.Duration
 	for {
-		recs, err := m.expirer.ClaimExpired(ctx, batch, lease)
+		recs, err := m.claimExpired(ctx, batch, lease)
 		if err != nil {
 			return total, fmt.Errorf("session: reaper: claim expired sessions: %w", err)
 		}
@@ -115,7 +115,7 @@ func (m *Manager) Reap(ctx context.Context) (int, error) {
 			slowest = max(slowest, m.cfg.Now().Sub(start))
 		}
 		if len(handled) > 0 {
-			if err := m.expirer.Reap(ctx, handled...); err != nil {
+			if err := m.reapHandled(ctx, handled); err != nil {
 				return total, fmt.Errorf("session: reaper: delete expired sessions: %w", redactID(err, handled...))
 			}
 			total += len(handled)
@@ -126,6 +126,21 @@ func (m *Manager) Reap(ctx context.Context) (int, error) {
 		batch = int(min(lease/2/max(slowest, time.Millisecond), reapBatch))
 		batch = max(batch, 1)
 	}
+}
+
+// claimExpired and reapHandled call the store within Config.StoreTimeout,
+// as a request does: a store that stopped answering holds a reaping pass no
+// longer than that, and the sessions of the pass come back after the lease.
+func (m *Manager) claimExpired(ctx context.Context, batch int, lease time.Duration) ([]store.Record, error) {
+	ctx, cancel := m.boundContext(ctx)
+	defer cancel()
+	return m.expirer.ClaimExpired(ctx, batch, lease)
+}
+
+func (m *Manager) reapHandled(ctx context.Context, ids []string) error {
+	ctx, cancel := m.boundContext(ctx)
+	defer cancel()
+	return m.expirer.Reap(ctx, ids...)
 }
 
 // expire runs OnExpired for one expired session and tells the farm. It

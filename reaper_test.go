@@ -404,3 +404,60 @@ func TestClosingSoonAfterNewReportsNoError(t *testing.T) {
 		t.Fatalf("Close right after New reported %d error(s) to OnError, want none: the reaper's pass stopped by Close is no error", n)
 	}
 }
+
+// hangingExpirer is a memstore whose ClaimExpired or Reap, once told to,
+// waits for its context to end, as a store that stopped answering does.
+type hangingExpirer struct {
+	*memstore.Store
+	claim, reap atomic.Bool
+}
+
+func (h *hangingExpirer) ClaimExpired(ctx context.Context, limit int, lease time.Duration) ([]store.Record, error) {
+	if h.claim.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return h.Store.ClaimExpired(ctx, limit, lease)
+}
+
+func (h *hangingExpirer) Reap(ctx context.Context, ids ...string) error {
+	if h.reap.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return h.Store.Reap(ctx, ids...)
+}
+
+// A store that stops answering holds a reaping pass no longer than
+// Config.StoreTimeout per call, as it holds a request: the reaper must not
+// wait on it until Close.
+func TestReapIsBoundedByStoreTimeout(t *testing.T) {
+	clock := fakeclock.New()
+	mem := memstore.New(memstore.Config{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	st := &hangingExpirer{Store: mem}
+	var ex expiries
+	e := newEnv(t, session.Config{Store: st, Now: clock.Now, StoreTimeout: time.Millisecond, IdleTimeout: time.Minute, OnExpired: ex.hook})
+	for _, hang := range []*atomic.Bool{&st.claim, &st.reap} {
+		e.client().get("/set?k=a&v=1")
+		clock.Advance(2 * time.Minute)
+		hang.Store(true)
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.m.Reap(context.Background())
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Reap on a store that hangs: got %v, want the StoreTimeout's deadline", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Reap still waits on a store that hangs, 10s on, with a StoreTimeout of 1ms")
+		}
+		hang.Store(false)
+		if _, err := e.m.Reap(context.Background()); err != nil {
+			t.Fatalf("Reap once the store answers again: %v", err)
+		}
+	}
+}
