@@ -201,3 +201,31 @@ func TestNoIDInLoggedHookErrors(t *testing.T) {
 		}
 	}
 }
+
+// A destroy's event reaches the farm even when OnDestroyed used up its own
+// StoreTimeout: the publish is a store call of its own, with a bound of its
+// own, not what the hook left of one.
+func TestDestroyEventOutlivesASlowOnDestroyed(t *testing.T) {
+	e := newEnv(t, session.Config{StoreTimeout: time.Millisecond, PublishEvents: true,
+		OnDestroyed: func(ctx context.Context, _ session.Ended) error {
+			<-ctx.Done() // a hook that takes all the time it is given
+			return ctx.Err()
+		}})
+	events := make(chan session.Event, 4)
+	cancel, err := e.m.Subscribe(func(ev session.Event) { events <- ev })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	c.get("/destroy")
+	select {
+	case ev := <-events:
+		if ev.Kind != session.EventDestroyed {
+			t.Errorf("got %v, want a destroy", ev.Kind)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no destroy event 10s on: the publish got only what OnDestroyed left of its StoreTimeout")
+	}
+}

@@ -461,3 +461,52 @@ func TestReapIsBoundedByStoreTimeout(t *testing.T) {
 		}
 	}
 }
+
+// OnExpired may be slow: its context is the reaper's, governed by the lease,
+// and carries no StoreTimeout deadline.
+func TestOnExpiredIsNotBoundedByStoreTimeout(t *testing.T) {
+	clock := fakeclock.New()
+	mem := memstore.New(memstore.Config{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	var hookDeadline, hookCalled bool
+	e := newEnv(t, session.Config{Store: &hangingExpirer{Store: mem}, Now: clock.Now, StoreTimeout: time.Millisecond, IdleTimeout: time.Minute,
+		PublishEvents: true,
+		OnExpired: func(ctx context.Context, _ session.Expiry) error {
+			_, hookDeadline = ctx.Deadline()
+			hookCalled = true
+			return nil
+		}})
+	events := make(chan session.Event, 4)
+	cancel, err := e.m.Subscribe(func(ev session.Event) { events <- ev })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	c := e.client()
+	c.get("/set?k=a&v=1")
+	c.get("/destroy")
+	select {
+	case ev := <-events:
+		if ev.Kind != session.EventDestroyed {
+			t.Errorf("got %v, want a destroy", ev.Kind)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no destroy event")
+	}
+	e.client().get("/set?k=a&v=1")
+	clock.Advance(2 * time.Minute)
+	if n, err := e.m.Reap(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Reap: %d, %v", n, err)
+	}
+	if !hookCalled || hookDeadline {
+		t.Errorf("OnExpired called %v, with a deadline %v: want called without the StoreTimeout's", hookCalled, hookDeadline)
+	}
+	select {
+	case ev := <-events:
+		if ev.Kind != session.EventExpired {
+			t.Errorf("got %v, want an expiry", ev.Kind)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no expiry event")
+	}
+}
