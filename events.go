@@ -169,12 +169,14 @@ func (ev *events) close() {
 var ErrClosed = errors.New("session: the Manager is closed")
 
 // publish tells every server of the farm about a session that ended, with
-// Config.PublishEvents.
+// Config.PublishEvents. The session has ended whatever came before: the
+// publish gets a StoreTimeout of its own, not what a hook (OnDestroyed) or
+// the store calls before it left of the caller's deadline.
 func (m *Manager) publish(ctx context.Context, e Event) {
 	if m.notifier == nil {
 		return
 	}
-	ctx, cancel := m.boundContext(ctx)
+	ctx, cancel := m.saveContext(ctx)
 	defer cancel()
 	if err := m.notifier.Publish(ctx, e); err != nil {
 		m.cfg.OnError(nil, fmt.Errorf("session: publish the %s of a session: %w", e.Kind, redactID(err, e.ID)))
