@@ -17,20 +17,18 @@ import (
 	"github.com/seed58a3dad2/session/store"
 )
 
-func TestSubscribe(t *testing.T) {
-	clock := fakeclock.New()
-	st := memstore.New(memstore.Config{Now: clock.Now})
-	defer st.Close()
-	// Two servers of a farm: a publishes, b listens.
-	a := newEnv(t, session.Config{Store: st, Now: clock.Now, PublishEvents: true})
-	b := newEnv(t, session.Config{Store: st, Now: clock.Now})
+// subscribe subscribes to m's events until the test ends, and returns
+// next, which answers the next event or fails the test when none comes
+// within 5 s.
+func subscribe(t *testing.T, m *session.Manager) (next func(t *testing.T) session.Event) {
+	t.Helper()
 	events := make(chan session.Event, 10)
-	cancel, err := b.m.Subscribe(func(e session.Event) { events <- e })
+	cancel, err := m.Subscribe(func(e session.Event) { events <- e })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cancel()
-	next := func(t *testing.T) session.Event {
+	t.Cleanup(cancel)
+	return func(t *testing.T) session.Event {
 		t.Helper()
 		select {
 		case e := <-events:
@@ -40,6 +38,16 @@ func TestSubscribe(t *testing.T) {
 			return session.Event{}
 		}
 	}
+}
+
+func TestSubscribe(t *testing.T) {
+	clock := fakeclock.New()
+	st := memstore.New(memstore.Config{Now: clock.Now})
+	defer st.Close()
+	// Two servers of a farm: a publishes, b listens.
+	a := newEnv(t, session.Config{Store: st, Now: clock.Now, PublishEvents: true})
+	b := newEnv(t, session.Config{Store: st, Now: clock.Now})
+	next := subscribe(t, b.m)
 
 	c := a.client()
 	c.get("/login?u=ann")
@@ -211,21 +219,13 @@ func TestDestroyEventOutlivesASlowOnDestroyed(t *testing.T) {
 			<-ctx.Done() // a hook that takes all the time it is given
 			return ctx.Err()
 		}})
-	events := make(chan session.Event, 4)
-	cancel, err := e.m.Subscribe(func(ev session.Event) { events <- ev })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cancel()
+	next := subscribe(t, e.m)
 	c := e.client()
 	c.get("/set?k=a&v=1")
 	c.get("/destroy")
-	select {
-	case ev := <-events:
-		if ev.Kind != session.EventDestroyed {
-			t.Errorf("got %v, want a destroy", ev.Kind)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no destroy event 10s on: the publish got only what OnDestroyed left of its StoreTimeout")
+	// Without an event, the publish got only what OnDestroyed left of its
+	// StoreTimeout.
+	if ev := next(t); ev.Kind != session.EventDestroyed {
+		t.Errorf("got %v, want a destroy", ev.Kind)
 	}
 }

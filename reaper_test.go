@@ -476,22 +476,12 @@ func TestOnExpiredIsNotBoundedByStoreTimeout(t *testing.T) {
 			hookCalled = true
 			return nil
 		}})
-	events := make(chan session.Event, 4)
-	cancel, err := e.m.Subscribe(func(ev session.Event) { events <- ev })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cancel()
+	next := subscribe(t, e.m)
 	c := e.client()
 	c.get("/set?k=a&v=1")
 	c.get("/destroy")
-	select {
-	case ev := <-events:
-		if ev.Kind != session.EventDestroyed {
-			t.Errorf("got %v, want a destroy", ev.Kind)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no destroy event")
+	if ev := next(t); ev.Kind != session.EventDestroyed {
+		t.Errorf("got %v, want a destroy", ev.Kind)
 	}
 	e.client().get("/set?k=a&v=1")
 	clock.Advance(2 * time.Minute)
@@ -501,12 +491,7 @@ func TestOnExpiredIsNotBoundedByStoreTimeout(t *testing.T) {
 	if !hookCalled || hookDeadline {
 		t.Errorf("OnExpired called %v, with a deadline %v: want called without the StoreTimeout's", hookCalled, hookDeadline)
 	}
-	select {
-	case ev := <-events:
-		if ev.Kind != session.EventExpired {
-			t.Errorf("got %v, want an expiry", ev.Kind)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no expiry event")
+	if ev := next(t); ev.Kind != session.EventExpired {
+		t.Errorf("got %v, want an expiry", ev.Kind)
 	}
 }
