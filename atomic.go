@@ -82,7 +82,7 @@ func (s *Session) Take(key string, v any) (ok bool, err error) {
 		return false, ErrNoMiddleware
 	}
 	if isMeta(key) {
-		return false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+		return false, errReserved(key)
 	}
 	s.mu.Lock()
 	b, ok, err := s.atomically(key, store.Delta{Take: []string{key}}, func() ([]byte, bool, error) {

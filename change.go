@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -120,6 +121,12 @@ func (c *change) split() (data store.Delta, meta change) {
 // isMeta reports whether key names the middleware's metadata, which the
 // application cannot read or write with Get and Set.
 func isMeta(key string) bool { return strings.HasPrefix(key, "@") }
+
+// errReserved is the error of a Get, Set, Add or Take that names a metadata
+// key.
+func errReserved(key string) error {
+	return fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+}
 
 // setValues returns the values the change sets: all a session that turned
 // out to be gone keeps.

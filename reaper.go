@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -175,7 +174,7 @@ func appValues(values map[string][]byte) map[string][]byte {
 	}
 	out := make(map[string][]byte, len(values))
 	for k, v := range values {
-		if !strings.HasPrefix(k, "@") {
+		if !isMeta(k) {
 			out[k] = v
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -148,8 +147,8 @@ func (s *Session) Get(key string, v any) (ok bool, err error) {
 // value returns the encoded value of key for Get, which may not read the
 // store's keys.
 func (s *Session) value(key string) ([]byte, bool, error) {
-	if strings.HasPrefix(key, "@") {
-		return nil, false, fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+	if isMeta(key) {
+		return nil, false, errReserved(key)
 	}
 	return s.raw(key)
 }
@@ -258,7 +257,7 @@ func (s *Session) set(key string, b []byte) error {
 // Delete removes key from the session. Removing a key that does not exist
 // is not an error; keys starting with '@' are the store's, and left alone.
 func (s *Session) Delete(key string) {
-	if s == nil || strings.HasPrefix(key, "@") {
+	if s == nil || isMeta(key) {
 		return
 	}
 	s.mu.Lock()
@@ -307,7 +306,7 @@ func (s *Session) Keys() ([]string, error) {
 	}
 	keys := make([]string, 0, s.values.len())
 	for k := range s.values.all() {
-		if !strings.HasPrefix(k, "@") {
+		if !isMeta(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -451,8 +450,8 @@ func (m *Manager) checkKey(key string) error {
 		return fmt.Errorf("%w: empty key", ErrInvalidKey)
 	case len(key) > m.cfg.MaxKeyLength:
 		return fmt.Errorf("%w: key of %d bytes, the limit (Config.MaxKeyLength) is %d", ErrInvalidKey, len(key), m.cfg.MaxKeyLength)
-	case strings.HasPrefix(key, "@"):
-		return fmt.Errorf("%w: %q: keys starting with '@' are reserved for the store", ErrInvalidKey, key)
+	case isMeta(key):
+		return errReserved(key)
 	}
 	return nil
 }
